@@ -1,0 +1,492 @@
+/* Cluster master: membership, heartbeats, failure detection and the versioned cluster map. */
+#include "cluster/master_internal.h"
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "common/rpc.h"
+#include "storage/chunkid.h"
+#include "storage/client.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+void gl_master_cfg_defaults(struct gl_master_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->down_after = 3;
+	cfg->out_after = 600;
+	cfg->gc_grace = 3600;
+	cfg->write_lease = 600;
+}
+
+double ms_now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+uint64_t ms_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- persistence of the map ---- */
+
+static void meta_key(uint8_t *k)
+{
+	k[0] = 'M';
+}
+
+static void srv_key(uint8_t k[5], uint32_t id)
+{
+	k[0] = 'S';
+	k[1] = (uint8_t)(id >> 24);
+	k[2] = (uint8_t)(id >> 16);
+	k[3] = (uint8_t)(id >> 8);
+	k[4] = (uint8_t)id;
+}
+
+static void srv_encode(struct gl_wbuf *b, const struct gl_ds_info *d, const struct ms_server *s)
+{
+	gl_put_bytes(b, s->uuid, GL_UUID_LEN);
+	gl_put_str(b, d->addr);
+	gl_put_str(b, d->rack);
+	gl_put_str(b, d->host);
+	gl_put_u8(b, d->state);
+	gl_put_u64(b, d->cap_total);
+	gl_put_u64(b, d->cap_avail);
+	gl_put_u64(b, d->used);
+	gl_put_u64(b, d->since);
+}
+
+/* Writes the meta record and every server record (map changes are rare). Lock held. */
+static int map_save(struct ms *ms)
+{
+	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+	struct gl_wbuf b;
+	char *err = NULL;
+	uint8_t k[5];
+	int rc = 0;
+
+	gl_wbuf_init(&b);
+	gl_put_u16(&b, 1);
+	gl_put_u64(&b, ms->map.epoch);
+	gl_put_u32(&b, ms->next_id);
+	gl_put_bytes(&b, ms->map.dedup_key, GL_DEDUP_KEY_LEN);
+	meta_key(k);
+	rocksdb_writebatch_put(wb, (char *)k, 1, (char *)b.p, b.len);
+	for (uint32_t i = 0; i < ms->map.n; i++) {
+		b.len = 0;
+		srv_encode(&b, &ms->map.ds[i], &ms->srv[i]);
+		srv_key(k, ms->map.ds[i].id);
+		rocksdb_writebatch_put(wb, (char *)k, 5, (char *)b.p, b.len);
+	}
+	if (b.err)
+		rc = b.err;
+	else
+		rocksdb_write(ms->db, ms->wsync, wb, &err);
+	if (err) {
+		gl_error("master: saving the cluster map: %s", err);
+		rocksdb_free(err);
+		rc = -GL_EDB;
+	}
+	rocksdb_writebatch_destroy(wb);
+	gl_wbuf_free(&b);
+	return rc;
+}
+
+static int map_load(struct ms *ms)
+{
+	rocksdb_iterator_t *it;
+	char *err = NULL;
+	size_t vlen;
+	char *v = rocksdb_get(ms->db, ms->ropt, "M", 1, &vlen, &err);
+	struct gl_rbuf r;
+	int rc = 0;
+
+	if (err) {
+		gl_error("master: reading meta: %s", err);
+		rocksdb_free(err);
+		return -GL_EDB;
+	}
+	if (!v) {
+		/* a new cluster */
+		ms->map.epoch = 1;
+		ms->next_id = 1;
+		if (RAND_bytes(ms->map.dedup_key, GL_DEDUP_KEY_LEN) != 1)
+			return -GL_EIO;
+		gl_info("master: new cluster created");
+		return map_save(ms);
+	}
+	gl_rbuf_init(&r, v, vlen);
+	if (gl_get_u16(&r) != 1)
+		rc = -GL_ECORRUPT;
+	ms->map.epoch = gl_get_u64(&r);
+	ms->next_id = gl_get_u32(&r);
+	gl_get_copy(&r, ms->map.dedup_key, GL_DEDUP_KEY_LEN);
+	if (gl_rbuf_check(&r))
+		rc = -GL_ECORRUPT;
+	rocksdb_free(v);
+	if (rc)
+		return rc;
+
+	it = rocksdb_create_iterator(ms->db, ms->ropt);
+	for (rocksdb_iter_seek(it, "S", 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t kl;
+		const char *key = rocksdb_iter_key(it, &kl);
+		const char *val = rocksdb_iter_value(it, &vlen);
+		struct gl_ds_info *nds;
+		struct ms_server *nsrv;
+		struct gl_ds_info *d;
+
+		if (kl != 5 || key[0] != 'S')
+			break;
+		nds = realloc(ms->map.ds, (ms->map.n + 1) * sizeof(*nds));
+		if (nds)
+			ms->map.ds = nds;
+		nsrv = realloc(ms->srv, (ms->map.n + 1) * sizeof(*nsrv));
+		if (nsrv)
+			ms->srv = nsrv;
+		if (!nds || !nsrv) {
+			rc = -GL_ENOMEM;
+			break;
+		}
+		d = &ms->map.ds[ms->map.n];
+		memset(d, 0, sizeof(*d));
+		memset(&ms->srv[ms->map.n], 0, sizeof(ms->srv[0]));
+		d->id = gl_rd32((const uint8_t *)key + 1);
+		d->id = __builtin_bswap32(d->id);
+		gl_rbuf_init(&r, val, vlen);
+		gl_get_copy(&r, ms->srv[ms->map.n].uuid, GL_UUID_LEN);
+		gl_get_str(&r, d->addr, sizeof(d->addr));
+		gl_get_str(&r, d->rack, sizeof(d->rack));
+		gl_get_str(&r, d->host, sizeof(d->host));
+		d->state = gl_get_u8(&r);
+		d->cap_total = gl_get_u64(&r);
+		d->cap_avail = gl_get_u64(&r);
+		d->used = gl_get_u64(&r);
+		d->since = gl_get_u64(&r);
+		if (gl_rbuf_check(&r) || d->state < GL_DS_UP || d->state > GL_DS_OUT) {
+			gl_error("master: server record %u is corrupt", d->id);
+			rc = -GL_ECORRUPT;
+			break;
+		}
+		ms->srv[ms->map.n].last_hb = ms_now_mono();
+		ms->map.n++;
+	}
+	rocksdb_iter_destroy(it);
+	gl_info("master: loaded cluster map epoch %llu with %u servers",
+		(unsigned long long)ms->map.epoch, ms->map.n);
+	return rc;
+}
+
+/* ---- handlers ---- */
+
+static int h_register(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct ms *ms = ctx;
+	struct gl_rbuf r;
+	struct gl_ds_info in = {0};
+	uint8_t uuid[GL_UUID_LEN];
+	int idx = -1, rc = 0;
+
+	gl_rbuf_init(&r, req->args, req->args_len);
+	gl_get_copy(&r, uuid, GL_UUID_LEN);
+	gl_get_str(&r, in.addr, sizeof(in.addr));
+	gl_get_str(&r, in.rack, sizeof(in.rack));
+	gl_get_str(&r, in.host, sizeof(in.host));
+	in.cap_total = gl_get_u64(&r);
+	in.cap_avail = gl_get_u64(&r);
+	in.used = gl_get_u64(&r);
+	if (gl_rbuf_check(&r) || !in.addr[0])
+		return -GL_EPROTO;
+
+	pthread_mutex_lock(&ms->lock);
+	for (uint32_t i = 0; i < ms->map.n; i++)
+		if (memcmp(ms->srv[i].uuid, uuid, GL_UUID_LEN) == 0)
+			idx = (int)i;
+	if (idx < 0) {
+		struct gl_ds_info *nds = realloc(ms->map.ds, (ms->map.n + 1) * sizeof(*nds));
+		struct ms_server *nsrv;
+
+		if (nds)
+			ms->map.ds = nds;
+		nsrv = realloc(ms->srv, (ms->map.n + 1) * sizeof(*nsrv));
+		if (nsrv)
+			ms->srv = nsrv;
+		if (!nds || !nsrv || ms->map.n >= GL_MAP_MAX_DS) {
+			rc = -GL_ENOMEM;
+			goto out;
+		}
+		idx = (int)ms->map.n++;
+		memset(&ms->srv[idx], 0, sizeof(ms->srv[idx]));
+		memcpy(ms->srv[idx].uuid, uuid, GL_UUID_LEN);
+		in.id = ms->next_id++;
+		gl_info("master: new data server %u at %s (%s/%s)", in.id, in.addr, in.rack,
+			in.host);
+	} else {
+		in.id = ms->map.ds[idx].id;
+		if (ms->map.ds[idx].state != GL_DS_UP)
+			gl_info("master: data server %u at %s is back (was %s)", in.id, in.addr,
+				gl_ds_state_name(ms->map.ds[idx].state));
+	}
+	in.state = GL_DS_UP;
+	in.since = ms_now_ms() / 1000;
+	ms->map.ds[idx] = in;
+	ms->srv[idx].last_hb = ms_now_mono();
+	ms->map.epoch++;
+	rc = map_save(ms);
+	gl_put_u32(rep->args, in.id);
+	gl_put_u64(rep->args, ms->map.epoch);
+out:
+	pthread_mutex_unlock(&ms->lock);
+	return rc;
+}
+
+static int h_heartbeat(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct ms *ms = ctx;
+	struct gl_rbuf r;
+	struct gl_ds_stats st;
+	uint64_t total, avail, used;
+	uint32_t id;
+	int idx, rc = 0;
+
+	gl_rbuf_init(&r, req->args, req->args_len);
+	id = gl_get_u32(&r);
+	total = gl_get_u64(&r);
+	avail = gl_get_u64(&r);
+	used = gl_get_u64(&r);
+	gl_ds_stats_get(&r, &st);
+	if (gl_rbuf_check(&r))
+		return -GL_EPROTO;
+	pthread_mutex_lock(&ms->lock);
+	idx = gl_map_find(&ms->map, id);
+	if (idx < 0) {
+		rc = -GL_ENOENT;
+		goto out;
+	}
+	ms->srv[idx].last_hb = ms_now_mono();
+	ms->srv[idx].stats = st;
+	ms->map.ds[idx].cap_avail = avail;
+	ms->map.ds[idx].used = used;
+	if (ms->map.ds[idx].state != GL_DS_UP || ms->map.ds[idx].cap_total != total) {
+		if (ms->map.ds[idx].state != GL_DS_UP)
+			gl_info("master: data server %u is up again (was %s)", id,
+				gl_ds_state_name(ms->map.ds[idx].state));
+		ms->map.ds[idx].state = GL_DS_UP;
+		ms->map.ds[idx].since = ms_now_ms() / 1000;
+		ms->map.ds[idx].cap_total = total;
+		ms->map.epoch++;
+		rc = map_save(ms);
+	}
+	gl_put_u64(rep->args, ms->map.epoch);
+out:
+	pthread_mutex_unlock(&ms->lock);
+	return rc;
+}
+
+static int h_get_map(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct ms *ms = ctx;
+
+	(void)req;
+	pthread_mutex_lock(&ms->lock);
+	gl_map_encode(&ms->map, rep->args);
+	pthread_mutex_unlock(&ms->lock);
+	return 0;
+}
+
+static int h_status(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct ms *ms = ctx;
+
+	(void)req;
+	pthread_mutex_lock(&ms->lock);
+	gl_map_encode(&ms->map, rep->args);
+	for (uint32_t i = 0; i < ms->map.n; i++)
+		gl_ds_stats_put(rep->args, &ms->srv[i].stats);
+	gl_put_u64(rep->args, ms->cnt.blobs);
+	gl_put_u64(rep->args, ms->cnt.chunks);
+	gl_put_u64(rep->args, ms->cnt.logical);
+	gl_put_u64(rep->args, ms->cnt.chunk_bytes);
+	gl_put_u64(rep->args, ms->cnt.gc_pending);
+	pthread_mutex_unlock(&ms->lock);
+	return 0;
+}
+
+static const struct gl_rpc_op ms_ops[] = {
+    {GL_MS_REGISTER, "MS_REGISTER", h_register},
+    {GL_MS_HEARTBEAT, "MS_HEARTBEAT", h_heartbeat},
+    {GL_MS_GET_MAP, "MS_GET_MAP", h_get_map},
+    {GL_MS_CHUNK_PREP, "MS_CHUNK_PREP", ms_h_chunk_prep},
+    {GL_MS_BLOB_PUT, "MS_BLOB_PUT", ms_h_blob_put},
+    {GL_MS_BLOB_GET, "MS_BLOB_GET", ms_h_blob_get},
+    {GL_MS_BLOB_RM, "MS_BLOB_RM", ms_h_blob_rm},
+    {GL_MS_CHUNK_STATE, "MS_CHUNK_STATE", ms_h_chunk_state},
+    {GL_MS_STATUS, "MS_STATUS", h_status},
+};
+
+/* ---- failure detection ---- */
+
+static void detect_failures(struct ms *ms)
+{
+	double now = ms_now_mono();
+	uint64_t wall = ms_now_ms() / 1000;
+	int changed = 0;
+
+	pthread_mutex_lock(&ms->lock);
+	for (uint32_t i = 0; i < ms->map.n; i++) {
+		struct gl_ds_info *d = &ms->map.ds[i];
+
+		if (d->state == GL_DS_UP && now - ms->srv[i].last_hb > ms->cfg.down_after) {
+			gl_warn("master: data server %u at %s is down (no heartbeat for %.1f s)",
+				d->id, d->addr, now - ms->srv[i].last_hb);
+			d->state = GL_DS_DOWN;
+			d->since = wall;
+			changed = 1;
+		} else if (d->state == GL_DS_DOWN &&
+			   now - ms->srv[i].last_hb > ms->cfg.down_after + ms->cfg.out_after) {
+			gl_warn("master: data server %u at %s is out: its fragments are rebuilt "
+				"elsewhere",
+				d->id, d->addr);
+			d->state = GL_DS_OUT;
+			d->since = wall;
+			changed = 1;
+		}
+	}
+	if (changed) {
+		ms->map.epoch++;
+		map_save(ms);
+	}
+	pthread_mutex_unlock(&ms->lock);
+}
+
+static void *monitor_main(void *arg)
+{
+	struct ms *ms = arg;
+	double last_gc = 0;
+	double gc_every = GL_MIN(GL_MAX(ms->cfg.gc_grace / 4, 0.5), 10.0);
+
+	while (!ms->stopping) {
+		struct timespec ts = {0, 200 * 1000 * 1000};
+
+		detect_failures(ms);
+		if (ms_now_mono() - last_gc >= gc_every) {
+			ms_gc_pass(ms);
+			last_gc = ms_now_mono();
+		}
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+static int open_db(struct ms *ms)
+{
+	char path[4096];
+	char *err = NULL;
+
+	if (mkdir(ms->cfg.dir, 0755) && errno != EEXIST) {
+		gl_error("master: cannot create %s: %s", ms->cfg.dir, strerror(errno));
+		return gl_from_errno(errno);
+	}
+	snprintf(path, sizeof(path), "%s/db", ms->cfg.dir);
+	ms->dbopt = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(ms->dbopt, 1);
+	ms->db = rocksdb_open(ms->dbopt, path, &err);
+	if (err) {
+		gl_error("master: cannot open %s: %s", path, err);
+		rocksdb_free(err);
+		return -GL_EDB;
+	}
+	ms->wsync = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(ms->wsync, 1);
+	ms->wnosync = rocksdb_writeoptions_create();
+	ms->ropt = rocksdb_readoptions_create();
+	return 0;
+}
+
+static void ms_free(struct ms *ms)
+{
+	if (ms->db)
+		rocksdb_close(ms->db);
+	if (ms->dbopt)
+		rocksdb_options_destroy(ms->dbopt);
+	if (ms->wsync)
+		rocksdb_writeoptions_destroy(ms->wsync);
+	if (ms->wnosync)
+		rocksdb_writeoptions_destroy(ms->wnosync);
+	if (ms->ropt)
+		rocksdb_readoptions_destroy(ms->ropt);
+	gl_idctx_free(ms->idctx);
+	gl_sclient_free(ms->sc);
+	gl_map_free(&ms->map);
+	free(ms->srv);
+	pthread_mutex_destroy(&ms->lock);
+}
+
+int gl_master_run(const struct gl_master_cfg *cfg)
+{
+	struct ms ms = {0};
+	struct gl_rpc_server *srv = NULL;
+	struct gl_rpc_server_cfg scfg = {0};
+	pthread_t mon;
+	sigset_t set;
+	int rc, sig;
+
+	ms.cfg = *cfg;
+	pthread_mutex_init(&ms.lock, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	rc = open_db(&ms);
+	if (rc)
+		goto out;
+	rc = map_load(&ms);
+	if (rc)
+		goto out;
+	rc = gl_idctx_new(ms.map.dedup_key, GL_DEDUP_KEY_LEN, &ms.idctx);
+	if (rc)
+		goto out;
+	rc = gl_sclient_new(&ms.sc);
+	if (rc)
+		goto out;
+	rc = ms_registry_load(&ms);
+	if (rc)
+		goto out;
+	scfg.listen = cfg->listen;
+	scfg.ops = ms_ops;
+	scfg.nops = GL_ARRAY_SIZE(ms_ops);
+	scfg.ctx = &ms;
+	rc = gl_rpc_server_start(&scfg, &srv);
+	if (rc) {
+		gl_error("master: cannot listen on %s: %s", cfg->listen, gl_strerror(rc));
+		goto out;
+	}
+	gl_info("master: serving on %s (epoch %llu, %u data servers, %llu blobs)", cfg->listen,
+		(unsigned long long)ms.map.epoch, ms.map.n, (unsigned long long)ms.cnt.blobs);
+	pthread_create(&mon, NULL, monitor_main, &ms);
+	sigwait(&set, &sig);
+	gl_info("master: stopping on signal %d", sig);
+	ms.stopping = 1;
+	pthread_join(mon, NULL);
+	gl_rpc_server_stop(srv);
+out:
+	ms_free(&ms);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/* Data server protocol (frames: common/rpc.h). Bump GL_DS_PROTO on any change.
+ *
+ * Messages (args, little-endian; "key" = u32 pool, 32 bytes chunk id, u8 fragment index):
+ *   DS_PUT   req: key, u64 chunk_len, u32 crc; bulk = fragment      rep: -
+ *   DS_GET   req: key                                             rep: u32 len, u32 crc,
+ *                                                                      u64 chunk_len; bulk = data
+ *   DS_HAVE  req: u32 pool, u32 n, n x chunk id                   rep: u32 n, n x u32 bitmask of
+ *                                                                      fragment indexes held
+ *   DS_DEL   req: u32 pool, chunk id, u32 index mask (bit i = fragment i)   rep: u32 deleted
+ *   DS_INFO  req: -                                               rep: u32 id, u64 epoch,
+ *                                                                      u64 nfrags, u64 frag_bytes
+ */
+#ifndef GL_DS_RPC_H
+#define GL_DS_RPC_H
+
+#include "common/buf.h"
+#include "storage/fstore.h"
+
+#define GL_DS_PROTO 1
+#define GL_HAVE_MAX 4096 /* chunks per DS_HAVE */
+
+/* X(name, opcode) */
+#define GL_DS_RPCS(X)                                                                              \
+	X(DS_PUT, 0x0101)                                                                          \
+	X(DS_GET, 0x0102)                                                                          \
+	X(DS_HAVE, 0x0103)                                                                         \
+	X(DS_DEL, 0x0104)                                                                          \
+	X(DS_INFO, 0x0105)
+
+enum gl_ds_opcode {
+#define GL_DS_OPC(name, code) GL_##name = code,
+	GL_DS_RPCS(GL_DS_OPC)
+#undef GL_DS_OPC
+};
+
+void gl_fkey_put(struct gl_wbuf *b, const struct gl_fkey *k);
+void gl_fkey_get(struct gl_rbuf *r, struct gl_fkey *k);
+
+#endif

@@ -1,0 +1,74 @@
+# Shared helpers for cluster tests: a private cluster under a temp dir, torn down on exit.
+# Each test script sources this file, calls cluster_up, and uses the helpers below.
+set -euo pipefail
+
+GLORY=${GLORY_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bin/glory}
+T=$(mktemp -d /tmp/glory-test.XXXXXX)
+D=$T/cluster
+FAILS=0
+PASSES=0
+
+cleanup() {
+	local rc=$?
+	"$GLORY" dev down --dir "$D" >/dev/null 2>&1 || true
+	if [ $rc -ne 0 ] || [ $FAILS -ne 0 ]; then
+		echo "--- logs of $D (last lines) ---"
+		for f in "$D"/*/log; do [ -f "$f" ] && { echo "== $f"; tail -n 25 "$f"; }; done
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+say() { echo "[$(date +%T)] $*"; }
+ok() { PASSES=$((PASSES + 1)); say "ok: $*"; }
+fail() { FAILS=$((FAILS + 1)); say "FAIL: $*"; }
+check() { # check "what" command...
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else fail "$what"; fi
+}
+finish() {
+	echo "$PASSES passed, $FAILS failed"
+	[ $FAILS -eq 0 ]
+}
+
+# cluster_up [glory dev up options...]
+cluster_up() {
+	"$GLORY" dev up --dir "$D" "$@" >"$T/up.out"
+	# shellcheck disable=SC1091
+	. "$D/env"
+	export GLORY_MASTER
+	wait_for 30 "all data servers up" all_up
+}
+
+nservers() { "$GLORY" status | awk '$1 ~ /^[0-9]+$/ {n++} END {print n+0}'; }
+count_state() { "$GLORY" status | awk -v s="$1" '$1 ~ /^[0-9]+$/ && $4 == s {n++} END {print n+0}'; }
+all_up() { [ "$(count_state up)" = "$(ls -d "$D"/ds* | wc -l)" ]; }
+degraded() { "$GLORY" status | awk '/^degraded stripes:/ {print $3}'; }
+status_field() { "$GLORY" status | awk -v k="$1" '$1 == k {print $2}'; }
+
+# wait_for SECS "what" command...: polls every 0.5 s
+wait_for() {
+	local secs=$1 what=$2
+	shift 2
+	local end=$((SECONDS + secs))
+	while ! "$@" 2>/dev/null; do
+		if [ $SECONDS -ge $end ]; then
+			fail "timed out after ${secs}s waiting for: $what"
+			return 1
+		fi
+		sleep 0.5
+	done
+}
+
+# mkrand FILE BYTES
+mkrand() { head -c "$2" /dev/urandom >"$1"; }
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# put FILE [redundancy] -> prints id
+put() { "$GLORY" blob put --redundancy "${2:-ec:4+2}" "$1"; }
+# same_as ID FILE: the blob reads back exactly
+same_as() {
+	"$GLORY" blob get "$1" "$T/readback" && cmp -s "$T/readback" "$2"
+}
+ds_pid() { cat "$D/$1/pid"; }

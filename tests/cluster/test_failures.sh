@@ -1,0 +1,72 @@
+#!/bin/bash
+# Failure detection, degraded reads and writes:
+#  - a killed data server is marked down within 5 s;
+#  - kill -9 two of six data servers: every blob still reads back exactly;
+#  - kill -9 one data server in the middle of a write stream: every acknowledged blob reads back.
+. "$(dirname "$0")/lib.sh"
+
+cluster_up --ds 6
+declare -A ids
+for i in $(seq 1 12); do
+	f=$T/in.$i
+	mkrand "$f" $((RANDOM * 97 + i * 300000))
+	if [ $((i % 3)) -eq 0 ]; then ids[$f]=$(put "$f" rep:3); else ids[$f]=$(put "$f" ec:4+2); fi
+done
+all_back() {
+	local bad=0
+	for f in "${!ids[@]}"; do
+		same_as "${ids[$f]}" "$f" || { echo "mismatch: $f"; bad=1; }
+	done
+	return $bad
+}
+
+say "kill -9 ds1"
+"$GLORY" dev kill --dir "$D" ds1
+t0=$(date +%s.%N)
+wait_for 10 "ds1 marked down" bash -c "[ \"\$('$GLORY' status | awk '\$2 ~ /:/ && \$4 != \"up\"' | wc -l)\" = 1 ]"
+t1=$(date +%s.%N)
+el=$(echo "$t1 - $t0" | bc)
+say "failure detected in ${el}s"
+check "a dead data server is marked down within 5 s (${el}s)" test "$(echo "$el < 5" | bc)" = 1
+
+say "kill -9 ds4"
+"$GLORY" dev kill --dir "$D" ds4
+check "with two of six data servers dead, every blob reads back exactly" all_back
+
+# writes go on with one server down (degraded, to handoffs), and with two down for ec:4+2
+for i in 13 14; do
+	f=$T/in.$i
+	mkrand "$f" 3000000
+	ids[$f]=$(put "$f" ec:4+2)
+done
+check "blobs written with two servers down read back" all_back
+
+say "restart ds1 and ds4"
+"$GLORY" dev start --dir "$D" ds1 >/dev/null
+"$GLORY" dev start --dir "$D" ds4 >/dev/null
+wait_for 20 "all up again" all_up
+
+say "write stream while killing ds2"
+(
+	for i in $(seq 1 40); do
+		f=$T/stream.$i
+		mkrand "$f" $((200000 + i * 91373))
+		if id=$("$GLORY" blob put --redundancy ec:4+2 "$f" 2>/dev/null); then
+			echo "$id $f" >>"$T/acked"
+		fi
+	done
+) &
+writer=$!
+sleep 2
+"$GLORY" dev kill --dir "$D" ds2
+wait $writer
+acked=$(wc -l <"$T/acked")
+say "$acked of 40 puts acknowledged"
+stream_back() {
+	local bad=0
+	while read -r id f; do same_as "$id" "$f" || { echo "lost: $f"; bad=1; }; done <"$T/acked"
+	return $bad
+}
+check "every acknowledged put reads back ($acked acknowledged)" stream_back
+check "most puts were acknowledged despite the failure" test "$acked" -ge 30
+finish

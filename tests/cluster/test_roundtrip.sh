@@ -1,0 +1,43 @@
+#!/bin/bash
+# Round trip of random data from 0 B to 64 MiB with replicas and erasure coding; the master and
+# every data server restarted: everything still reads back.
+. "$(dirname "$0")/lib.sh"
+
+cluster_up --ds 6
+declare -A ids
+for red in rep:1 rep:3 ec:4+2 ec:2+1; do
+	for size in 0 1 63 4096 1048575 4194304 4194305 9999999; do
+		f=$T/in.$red.$size
+		mkrand "$f" $size
+		ids[$f]=$(put "$f" $red)
+	done
+done
+f=$T/in.big
+mkrand "$f" $((64 << 20))
+ids[$f]=$(put "$f" ec:4+2)
+f=$T/in.big3
+cp "$T/in.big" "$f"
+ids[$f]=$(put "$f" rep:3)
+
+all_back() {
+	local bad=0
+	for f in "${!ids[@]}"; do
+		same_as "${ids[$f]}" "$f" || { echo "mismatch: $f"; bad=1; }
+	done
+	return $bad
+}
+check "every size and redundancy reads back exactly" all_back
+check "the same bytes with another redundancy get another id" \
+	test "${ids[$T/in.big]}" != "${ids[$T/in.big3]}"
+check "blob stat reports size and redundancy" \
+	bash -c "'$GLORY' blob stat ${ids[$T/in.big]} | grep -q 'size=67108864 redundancy=ec:4+2 refs=1'"
+check "a bad id is refused" bash -c "! '$GLORY' blob get nothex 2>/dev/null"
+check "an unknown id is not found" \
+	bash -c "'$GLORY' blob get $(printf '0%.0s' {1..64}) 2>&1 | grep -q 'not found'"
+
+say "restarting every process"
+for n in master ds0 ds1 ds2 ds3 ds4 ds5; do "$GLORY" dev stop --dir "$D" $n >/dev/null; done
+for n in master ds0 ds1 ds2 ds3 ds4 ds5; do "$GLORY" dev start --dir "$D" $n >/dev/null; done
+wait_for 30 "all data servers up after restart" all_up
+check "everything reads back after a full restart" all_back
+finish

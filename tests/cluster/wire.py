@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""Hostile bytes against a glory daemon's RPC port. Each case opens a connection, sends
+something wrong and expects an error reply or a closed connection; then a well-formed request
+must still be answered. Usage: wire.py HOST:PORT OPCODE_THAT_EXISTS"""
+import os
+import socket
+import struct
+import sys
+
+POLY = 0x82F63B78
+TABLE = []
+for i in range(256):
+    c = i
+    for _ in range(8):
+        c = (c >> 1) ^ POLY if c & 1 else c >> 1
+    TABLE.append(c)
+
+
+def crc32c(data, crc=0xFFFFFFFF):
+    # ISA-L's crc32_iscsi: reflected, no final inversion
+    for b in data:
+        crc = TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc
+
+
+def frame(opcode, args=b"", bulk=b"", version=1, flags=0, magic=0x59524C47, args_len=None,
+          bulk_len=None, bad_body=False, bad_hdr=False):
+    body_crc = crc32c(args + bulk)
+    if bad_body:
+        body_crc ^= 1
+    hdr = struct.pack("<IBBHQiIIII", magic, version, flags, opcode, 7, 0,
+                      len(args) if args_len is None else args_len,
+                      len(bulk) if bulk_len is None else bulk_len, body_crc, 0)
+    hcrc = crc32c(hdr)
+    if bad_hdr:
+        hcrc ^= 1
+    return hdr + struct.pack("<I", hcrc) + args + bulk
+
+
+def read_reply(s):
+    s.settimeout(10)
+    buf = b""
+    while len(buf) < 40:
+        chunk = s.recv(40 - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    magic, ver, flags, op, rid, status, alen, blen, bcrc, _ = struct.unpack("<IBBHQiIIII",
+                                                                           buf[:36])
+    rest = alen + blen
+    while rest:
+        chunk = s.recv(min(rest, 65536))
+        if not chunk:
+            break
+        rest -= len(chunk)
+    return status
+
+
+def conn(addr):
+    host, port = addr.rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def main():
+    addr, good_op = sys.argv[1], int(sys.argv[2], 0)
+    cases = {
+        "truncated frame": frame(good_op)[:20],
+        "bad header checksum": frame(good_op, bad_hdr=True),
+        "bad body checksum": frame(good_op, b"x" * 40, bad_body=True),
+        "huge length": frame(good_op, args_len=0xFFFFFFF0),
+        "huge bulk": frame(good_op, bulk_len=0xFFFFFFF0),
+        "wrong version": frame(good_op, version=99),
+        "bad magic": frame(good_op, magic=0x12345678),
+        "unknown opcode": frame(0x7777),
+        "reply flag on a request": frame(good_op, flags=1),
+        "random bytes": os.urandom(4096),
+        "short args": frame(good_op, b"\x01\x02"),
+        "garbage args": frame(good_op, os.urandom(300)),
+    }
+    failed = 0
+    for name, data in cases.items():
+        s = conn(addr)
+        try:
+            s.sendall(data)
+            if name == "truncated frame":
+                s.shutdown(socket.SHUT_WR)
+            st = read_reply(s)
+        except (ConnectionResetError, BrokenPipeError, socket.timeout) as e:
+            st = repr(e)
+        finally:
+            s.close()
+        if st == 0:
+            print(f"FAIL: {name}: accepted with status 0")
+            failed += 1
+        else:
+            print(f"ok: {name}: {'closed' if st is None else st}")
+        # the daemon still serves a fresh, well-formed client
+        s = conn(addr)
+        s.sendall(frame(0x7777))
+        st = read_reply(s)
+        s.close()
+        if st is None:
+            print(f"FAIL: daemon stopped answering after: {name}")
+            failed += 1
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
