@@ -63,6 +63,10 @@ void gl_frame_hdr_encode(const struct gl_frame_hdr *h, uint8_t out[GL_RPC_HDR_SI
  * -GL_EVERSION or -GL_E2BIG. On -GL_EVERSION/-GL_E2BIG, *h is filled (so a reply can carry the id).
  */
 int gl_frame_hdr_decode(const uint8_t in[GL_RPC_HDR_SIZE], struct gl_frame_hdr *h);
+/* Parses one whole frame held in memory (n bytes): header checks, lengths that add up to n, and
+ * the body CRC (-GL_ECORRUPT). *args and *bulk point into p. Used by the fuzz target. */
+int gl_frame_parse(const uint8_t *p, size_t n, struct gl_frame_hdr *h, const uint8_t **args,
+		   const uint8_t **bulk);
 /* CRC32C of args then bulk iovecs. */
 uint32_t gl_frame_body_crc(const void *args, size_t args_len, const struct iovec *bulk, int nbulk);
 

@@ -156,7 +156,7 @@ static void put_many(struct gl_sclient *sc, const struct gl_map *m, uint32_t poo
 	struct gl_rpc_call calls[GL_MAX_WIDTH];
 	struct gl_wbuf args[GL_MAX_WIDTH];
 	struct iovec iov[GL_MAX_WIDTH];
-	const char *addrs[GL_MAX_WIDTH];
+	const char *addrs[GL_MAX_WIDTH] = {0};
 
 	memset(calls, 0, sizeof(calls));
 	for (int j = 0; j < n; j++) {
@@ -308,7 +308,7 @@ static void get_many(struct fetch *f, int n, const int *idx, const int *di)
 {
 	struct gl_rpc_call calls[GL_MAX_WIDTH + GL_MAX_HANDOFF];
 	struct gl_wbuf args[GL_MAX_WIDTH + GL_MAX_HANDOFF];
-	const char *addrs[GL_MAX_WIDTH + GL_MAX_HANDOFF];
+	const char *addrs[GL_MAX_WIDTH + GL_MAX_HANDOFF] = {0};
 	uint32_t pool = gl_scheme_pool(f->s);
 
 	memset(calls, 0, sizeof(calls));

@@ -29,7 +29,15 @@ struct glory {
 	struct gl_map map;
 	double map_time;
 	struct gl_idctx *idctx;
+	glory_progress_fn progress;
+	void *progress_arg;
 };
+
+void glory_set_progress(struct glory *g, glory_progress_fn fn, void *arg)
+{
+	g->progress = fn;
+	g->progress_arg = arg;
+}
 
 static double mono(void)
 {
@@ -430,6 +438,8 @@ static int blob_put(struct glory *g, struct src *src, const char *redundancy, ch
 		if (!rc)
 			rc = put_batch(&p);
 		n += (uint32_t)p.n;
+		if (!rc && g->progress)
+			g->progress(g->progress_arg, size, 0);
 	}
 	for (int attempt = 0; !rc; attempt++) {
 		rc = blob_commit(g, gl_scheme_pool(&p.s), size, list, n, blob, &bad);
@@ -593,6 +603,10 @@ static int blob_get(struct glory *g, const char *hex, int fd, uint8_t *mem)
 			else
 				rc = write_full(fd, src, b.list[i + (uint32_t)j].len);
 		}
+		if (!rc && g->progress)
+			g->progress(g->progress_arg,
+				    GL_MIN((uint64_t)(i + (uint32_t)n) * GL_CHUNK_MAX, b.size),
+				    b.size);
 	}
 out:
 	gl_map_free(&p.map);

@@ -30,6 +30,10 @@ const char *glory_strerror(int rc);
 /* Maps a glory error to a negative errno (for gateways that speak errno). */
 int glory_errno(int rc);
 
+/* Called after every batch of chunks a put or get moves (bytes so far; total is 0 when unknown). */
+typedef void (*glory_progress_fn)(void *arg, uint64_t done, uint64_t total);
+void glory_set_progress(struct glory *g, glory_progress_fn fn, void *arg);
+
 /* redundancy: "ec:K+M" or "rep:N"; NULL means ec:4+2. On success id receives the blob id. */
 int glory_blob_put(struct glory *g, const void *buf, size_t len, const char *redundancy,
 		   char id[GLORY_ID_HEX]);

@@ -2,6 +2,7 @@
 #include "common/compiler.h"
 #include "common/opts.h"
 #include "gateways/libglory/glory.h"
+#include "storage/stripe.h"
 #include "tools/glory/cmd.h"
 
 #include <errno.h>
@@ -9,6 +10,25 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+/* A progress line on stderr when it is a terminal and the transfer is large. */
+static void show_progress(void *arg, uint64_t done, uint64_t total)
+{
+	(void)arg;
+	if (done < (64u << 20) || !isatty(2))
+		return;
+	if (total)
+		fprintf(stderr, "\r%llu / %llu MiB (%.0f%%)", (unsigned long long)(done >> 20),
+			(unsigned long long)(total >> 20), 100.0 * (double)done / (double)total);
+	else
+		fprintf(stderr, "\r%llu MiB", (unsigned long long)(done >> 20));
+}
+
+static void end_progress(void)
+{
+	if (isatty(2))
+		fprintf(stderr, "\r\033[K");
+}
 
 static int connect_or_say(const char *who, const char *master, struct glory **g)
 {
@@ -27,6 +47,7 @@ static int connect_or_say(const char *who, const char *master, struct glory **g)
 			who, master, glory_strerror(rc));
 		return 1;
 	}
+	glory_set_progress(*g, show_progress, NULL);
 	return 0;
 }
 
@@ -37,6 +58,7 @@ static int blob_put(int argc, char **argv)
 	int npos = 0, rc, fd = 0;
 	struct glory *g = NULL;
 	char id[GLORY_ID_HEX];
+	struct gl_scheme scheme;
 	const struct gl_opt opts[] = {
 	    {"master", GL_OPT_STR, &master, "GLORY_MASTER", "H:P", "cluster master"},
 	    {"redundancy", GL_OPT_STR, &red, NULL, "ec:K+M|rep:N",
@@ -55,6 +77,14 @@ static int blob_put(int argc, char **argv)
 		fprintf(stderr, "glory blob put: give exactly one FILE (or - for stdin)\n");
 		return 2;
 	}
+	if (gl_scheme_parse(red, &scheme)) {
+		fprintf(
+		    stderr,
+		    "glory blob put: --redundancy '%s' is not valid: use ec:K+M (K 1-16, M 1-4) "
+		    "or rep:N (N 1-3), e.g. ec:4+2 or rep:3\n",
+		    red);
+		return 2;
+	}
 	if (strcmp(pos[0], "-") != 0) {
 		fd = open(pos[0], O_RDONLY);
 		if (fd < 0) {
@@ -67,10 +97,9 @@ static int blob_put(int argc, char **argv)
 	if (rc)
 		goto out;
 	rc = glory_blob_put_fd(g, fd, red, id);
+	end_progress();
 	if (rc) {
 		fprintf(stderr, "glory blob put: %s: %s\n", pos[0], glory_strerror(rc));
-		if (rc == -1001)
-			fprintf(stderr, "  (redundancy must look like ec:4+2 or rep:3)\n");
 		rc = 1;
 		goto out;
 	}
@@ -116,6 +145,7 @@ static int blob_get(int argc, char **argv)
 		}
 	}
 	rc = glory_blob_get_fd(g, pos[0], fd);
+	end_progress();
 	if (!rc && fd != 1 && fsync(fd))
 		rc = -EIO;
 	if (rc) {

@@ -1,0 +1,587 @@
+/* Fragment store of a data server (contract: storage/fstore.h).
+ *
+ * Small fragments: RocksDB under DIR/db, synced writes.
+ *   key   (37 bytes): u32 pool (big-endian, so keys group by pool), 32 bytes chunk id, u8 index
+ *   value: u32 magic 0x47524647 ("GFRG"), u32 len, u32 crc, u64 chunk_len, u64 mtime, then data
+ * Large fragments: one file each, DIR/frag/XX/PPPPPPPP-<64 hex chunk id>-II (XX: first byte of
+ * the chunk id, P: pool, I: index), written as DIR/tmp/<unique>, fdatasync'ed, renamed, and the
+ * directory fsync'ed. File layout (little-endian):
+ *   off  0 u32 magic 0x46524647 ("GFRF")   4 u16 version 1   6 u16 header size (64)
+ *   off  8 u32 len                        12 u32 crc of the data
+ *   off 16 u64 chunk_len                  24 u64 mtime (seconds)
+ *   off 32..59 zero                       60 u32 CRC32C of bytes 0..59
+ *   off 64 data (len bytes)
+ */
+#include "storage/fstore.h"
+
+#include "common/buf.h"
+#include "common/crc.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <rocksdb/c.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KEY_LEN	   37
+#define VAL_MAGIC  0x47524647u
+#define VAL_HDR	   28
+#define FILE_MAGIC 0x46524647u
+#define FILE_HDR   64
+#define NAME_LEN   (8 + 1 + 64 + 1 + 2)
+
+struct gl_fstore {
+	char dir[4096];
+	rocksdb_t *db;
+	rocksdb_options_t *opt;
+	rocksdb_writeoptions_t *wsync;
+	rocksdb_readoptions_t *ropt;
+	_Atomic uint64_t tmp_seq;
+	_Atomic uint64_t bytes;
+	_Atomic uint64_t count;
+};
+
+static void key_encode(const struct gl_fkey *k, uint8_t out[KEY_LEN])
+{
+	out[0] = (uint8_t)(k->pool >> 24);
+	out[1] = (uint8_t)(k->pool >> 16);
+	out[2] = (uint8_t)(k->pool >> 8);
+	out[3] = (uint8_t)k->pool;
+	memcpy(out + 4, k->chunk, GL_CHUNK_ID_LEN);
+	out[36] = k->idx;
+}
+
+static void key_decode(const uint8_t in[KEY_LEN], struct gl_fkey *k)
+{
+	k->pool = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+	memcpy(k->chunk, in + 4, GL_CHUNK_ID_LEN);
+	k->idx = in[36];
+}
+
+static void file_name(const struct gl_fkey *k, char out[NAME_LEN + 1])
+{
+	static const char hx[] = "0123456789abcdef";
+	char *p = out;
+
+	p += sprintf(p, "%08x-", k->pool);
+	for (int i = 0; i < GL_CHUNK_ID_LEN; i++) {
+		*p++ = hx[k->chunk[i] >> 4];
+		*p++ = hx[k->chunk[i] & 15];
+	}
+	sprintf(p, "-%02x", k->idx);
+}
+
+static int hexnib(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int name_parse(const char *name, struct gl_fkey *k)
+{
+	uint32_t pool = 0;
+	int idx;
+
+	if (strlen(name) != NAME_LEN || name[8] != '-' || name[73] != '-')
+		return -GL_EINVAL;
+	for (int i = 0; i < 8; i++) {
+		int v = hexnib(name[i]);
+
+		if (v < 0)
+			return -GL_EINVAL;
+		pool = pool << 4 | (uint32_t)v;
+	}
+	for (int i = 0; i < GL_CHUNK_ID_LEN; i++) {
+		int hi = hexnib(name[9 + 2 * i]), lo = hexnib(name[10 + 2 * i]);
+
+		if (hi < 0 || lo < 0)
+			return -GL_EINVAL;
+		k->chunk[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (hexnib(name[74]) < 0 || hexnib(name[75]) < 0)
+		return -GL_EINVAL;
+	idx = hexnib(name[74]) << 4 | hexnib(name[75]);
+	k->pool = pool;
+	k->idx = (uint8_t)idx;
+	return 0;
+}
+
+static void file_path(const struct gl_fstore *s, const struct gl_fkey *k, char *out, size_t cap)
+{
+	char name[NAME_LEN + 1];
+
+	file_name(k, name);
+	snprintf(out, cap, "%s/frag/%02x/%s", s->dir, k->chunk[0], name);
+}
+
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return gl_from_errno(errno);
+	if (fsync(fd))
+		rc = gl_from_errno(errno);
+	close(fd);
+	return rc;
+}
+
+static int mkdir_p(const char *path)
+{
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return gl_from_errno(errno);
+	return 0;
+}
+
+/* ---- headers ---- */
+
+static void file_hdr_encode(const struct gl_fmeta *m, uint8_t h[FILE_HDR])
+{
+	memset(h, 0, FILE_HDR);
+	gl_le32(h, FILE_MAGIC);
+	gl_le16(h + 4, 1);
+	gl_le16(h + 6, FILE_HDR);
+	gl_le32(h + 8, m->len);
+	gl_le32(h + 12, m->crc);
+	gl_le64(h + 16, m->chunk_len);
+	gl_le64(h + 24, m->mtime);
+	gl_le32(h + 60, gl_crc32c(GL_CRC_INIT, h, 60));
+}
+
+static int file_hdr_decode(const uint8_t h[FILE_HDR], struct gl_fmeta *m)
+{
+	if (gl_rd32(h) != FILE_MAGIC || gl_rd16(h + 4) != 1 || gl_rd16(h + 6) != FILE_HDR ||
+	    gl_rd32(h + 60) != gl_crc32c(GL_CRC_INIT, h, 60))
+		return -GL_ECORRUPT;
+	m->len = gl_rd32(h + 8);
+	m->crc = gl_rd32(h + 12);
+	m->chunk_len = gl_rd64(h + 16);
+	m->mtime = gl_rd64(h + 24);
+	return 0;
+}
+
+static int val_decode(const char *v, size_t vl, struct gl_fmeta *m)
+{
+	const uint8_t *p = (const uint8_t *)v;
+
+	if (vl < VAL_HDR || gl_rd32(p) != VAL_MAGIC)
+		return -GL_ECORRUPT;
+	m->len = gl_rd32(p + 4);
+	m->crc = gl_rd32(p + 8);
+	m->chunk_len = gl_rd64(p + 12);
+	m->mtime = gl_rd64(p + 20);
+	if (vl != VAL_HDR + (size_t)m->len)
+		return -GL_ECORRUPT;
+	return 0;
+}
+
+/* ---- inline (RocksDB) ---- */
+
+/* 0 found (meta filled; *val kept if val != NULL, caller rocksdb_free's), -GL_ENOENT, other. */
+static int db_get(struct gl_fstore *s, const struct gl_fkey *k, struct gl_fmeta *m, char **val,
+		  size_t *vlen)
+{
+	uint8_t key[KEY_LEN];
+	char *err = NULL, *v;
+	size_t vl;
+	int rc;
+
+	key_encode(k, key);
+	v = rocksdb_get(s->db, s->ropt, (char *)key, KEY_LEN, &vl, &err);
+	if (err) {
+		gl_error("fstore: rocksdb get: %s", err);
+		rocksdb_free(err);
+		return -GL_EIO;
+	}
+	if (!v)
+		return -GL_ENOENT;
+	rc = val_decode(v, vl, m);
+	if (val && !rc) {
+		*val = v;
+		*vlen = vl;
+	} else {
+		rocksdb_free(v);
+	}
+	return rc;
+}
+
+/* ---- file ---- */
+
+static int file_stat(struct gl_fstore *s, const struct gl_fkey *k, struct gl_fmeta *m, int *fdp)
+{
+	char path[4200];
+	uint8_t h[FILE_HDR];
+	struct stat st;
+	int fd, rc;
+
+	file_path(s, k, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -GL_ENOENT : gl_from_errno(errno);
+	if (pread(fd, h, FILE_HDR, 0) != FILE_HDR || fstat(fd, &st)) {
+		rc = -GL_ECORRUPT;
+		goto out;
+	}
+	rc = file_hdr_decode(h, m);
+	if (!rc && (uint64_t)st.st_size != FILE_HDR + (uint64_t)m->len)
+		rc = -GL_ECORRUPT;
+out:
+	if (!rc && fdp)
+		*fdp = fd;
+	else
+		close(fd);
+	return rc;
+}
+
+static int file_put(struct gl_fstore *s, const struct gl_fkey *k, const struct gl_fmeta *m,
+		    const void *data, size_t len)
+{
+	char tmp[4200], path[4200], dir[4200];
+	uint8_t h[FILE_HDR];
+	struct iovec iov[2];
+	size_t done = 0;
+	int fd, rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s/tmp/%d.%llu", s->dir, (int)getpid(),
+		 (unsigned long long)atomic_fetch_add(&s->tmp_seq, 1));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return gl_from_errno(errno);
+	file_hdr_encode(m, h);
+	iov[0] = (struct iovec){h, FILE_HDR};
+	iov[1] = (struct iovec){(void *)data, len};
+	while (done < FILE_HDR + len) {
+		ssize_t w = pwritev(fd, iov, 2, 0);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			rc = gl_from_errno(errno);
+			break;
+		}
+		if ((size_t)w != FILE_HDR + len) {
+			/* short write (disk full?): retry the whole thing once more from scratch */
+			rc = -GL_ENOSPC;
+			break;
+		}
+		done = (size_t)w;
+	}
+	if (!rc && fdatasync(fd))
+		rc = gl_from_errno(errno);
+	close(fd);
+	if (!rc) {
+		file_path(s, k, path, sizeof(path));
+		if (rename(tmp, path))
+			rc = gl_from_errno(errno);
+	}
+	if (rc) {
+		unlink(tmp);
+		return rc;
+	}
+	snprintf(dir, sizeof(dir), "%s/frag/%02x", s->dir, k->chunk[0]);
+	return fsync_dir(dir);
+}
+
+/* ---- API ---- */
+
+static int count_one(void *arg, const struct gl_fkey *k, const struct gl_fmeta *m)
+{
+	struct gl_fstore *s = arg;
+
+	(void)k;
+	atomic_fetch_add(&s->bytes, m->len);
+	atomic_fetch_add(&s->count, 1);
+	return 0;
+}
+
+int gl_fstore_open(const char *dir, struct gl_fstore **out)
+{
+	struct gl_fstore *s = calloc(1, sizeof(*s));
+	rocksdb_block_based_table_options_t *bb;
+	char path[4200], *err = NULL;
+	DIR *d;
+	int rc;
+
+	if (!s)
+		return -GL_ENOMEM;
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	rc = mkdir_p(dir);
+	snprintf(path, sizeof(path), "%s/frag", dir);
+	if (!rc)
+		rc = mkdir_p(path);
+	for (int i = 0; i < 256 && !rc; i++) {
+		snprintf(path, sizeof(path), "%s/frag/%02x", dir, i);
+		rc = mkdir_p(path);
+	}
+	snprintf(path, sizeof(path), "%s/tmp", dir);
+	if (!rc)
+		rc = mkdir_p(path);
+	if (rc)
+		goto out_free;
+	/* leftovers of writes that never completed */
+	d = opendir(path);
+	if (d) {
+		struct dirent *e;
+
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.')
+				unlinkat(dirfd(d), e->d_name, 0);
+		closedir(d);
+	}
+	s->opt = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(s->opt, 1);
+	rocksdb_options_increase_parallelism(s->opt, 2);
+	rocksdb_options_set_max_open_files(s->opt, 256);
+	bb = rocksdb_block_based_options_create();
+	rocksdb_block_based_options_set_filter_policy(bb, rocksdb_filterpolicy_create_bloom(10));
+	rocksdb_options_set_block_based_table_factory(s->opt, bb);
+	rocksdb_block_based_options_destroy(bb);
+	snprintf(path, sizeof(path), "%s/db", dir);
+	s->db = rocksdb_open(s->opt, path, &err);
+	if (err) {
+		gl_error("fstore: cannot open %s: %s", path, err);
+		rocksdb_free(err);
+		rc = -GL_EIO;
+		goto out_free;
+	}
+	s->wsync = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(s->wsync, 1);
+	s->ropt = rocksdb_readoptions_create();
+	rc = gl_fstore_iter(s, count_one, s);
+	if (rc)
+		goto out_free;
+	*out = s;
+	return 0;
+out_free:
+	gl_fstore_close(s);
+	return rc;
+}
+
+void gl_fstore_close(struct gl_fstore *s)
+{
+	if (!s)
+		return;
+	if (s->db)
+		rocksdb_close(s->db);
+	if (s->opt)
+		rocksdb_options_destroy(s->opt);
+	if (s->wsync)
+		rocksdb_writeoptions_destroy(s->wsync);
+	if (s->ropt)
+		rocksdb_readoptions_destroy(s->ropt);
+	free(s);
+}
+
+int gl_fstore_put(struct gl_fstore *s, const struct gl_fkey *key, const struct gl_fmeta *meta,
+		  const void *data, size_t len)
+{
+	struct gl_fmeta m = *meta, old;
+	int rc;
+
+	if (m.len != len)
+		return -GL_EINVAL;
+	if (gl_crc32c(GL_CRC_INIT, data, len) != m.crc)
+		return -GL_ECORRUPT;
+	m.mtime = (uint64_t)time(NULL);
+	if (len < GL_FSTORE_INLINE_MAX) {
+		uint8_t k[KEY_LEN], *v;
+		char *err = NULL;
+
+		if (db_get(s, key, &old, NULL, NULL) == 0 && old.len == m.len && old.crc == m.crc)
+			return 0;
+		v = malloc(VAL_HDR + len);
+		if (!v)
+			return -GL_ENOMEM;
+		gl_le32(v, VAL_MAGIC);
+		gl_le32(v + 4, m.len);
+		gl_le32(v + 8, m.crc);
+		gl_le64(v + 12, m.chunk_len);
+		gl_le64(v + 20, m.mtime);
+		memcpy(v + VAL_HDR, data, len);
+		key_encode(key, k);
+		rocksdb_put(s->db, s->wsync, (char *)k, KEY_LEN, (char *)v, VAL_HDR + len, &err);
+		free(v);
+		if (err) {
+			gl_error("fstore: rocksdb put: %s", err);
+			rocksdb_free(err);
+			return -GL_EIO;
+		}
+	} else {
+		if (file_stat(s, key, &old, NULL) == 0 && old.len == m.len && old.crc == m.crc)
+			return 0;
+		rc = file_put(s, key, &m, data, len);
+		if (rc)
+			return rc;
+	}
+	atomic_fetch_add(&s->bytes, len);
+	atomic_fetch_add(&s->count, 1);
+	return 0;
+}
+
+int gl_fstore_get(struct gl_fstore *s, const struct gl_fkey *key, struct gl_fmeta *meta,
+		  uint8_t **data)
+{
+	uint8_t *buf;
+	char *v;
+	size_t vl;
+	int rc, fd;
+
+	rc = db_get(s, key, meta, &v, &vl);
+	if (rc == 0) {
+		buf = malloc(meta->len ? meta->len : 1);
+		if (!buf) {
+			rocksdb_free(v);
+			return -GL_ENOMEM;
+		}
+		memcpy(buf, v + VAL_HDR, meta->len);
+		rocksdb_free(v);
+		goto check;
+	}
+	if (rc != -GL_ENOENT)
+		return rc;
+	rc = file_stat(s, key, meta, &fd);
+	if (rc)
+		return rc;
+	buf = malloc(meta->len ? meta->len : 1);
+	if (!buf) {
+		close(fd);
+		return -GL_ENOMEM;
+	}
+	if (pread(fd, buf, meta->len, FILE_HDR) != (ssize_t)meta->len) {
+		close(fd);
+		free(buf);
+		return -GL_ECORRUPT;
+	}
+	close(fd);
+check:
+	if (gl_crc32c(GL_CRC_INIT, buf, meta->len) != meta->crc) {
+		free(buf);
+		return -GL_ECORRUPT;
+	}
+	*data = buf;
+	return 0;
+}
+
+int gl_fstore_stat(struct gl_fstore *s, const struct gl_fkey *key, struct gl_fmeta *meta)
+{
+	int rc = db_get(s, key, meta, NULL, NULL);
+
+	if (rc != -GL_ENOENT)
+		return rc;
+	return file_stat(s, key, meta, NULL);
+}
+
+int gl_fstore_del(struct gl_fstore *s, const struct gl_fkey *key)
+{
+	struct gl_fmeta m;
+	char path[4200];
+	int rc = -GL_ENOENT, r;
+
+	r = db_get(s, key, &m, NULL, NULL);
+	if (r == 0 || r == -GL_ECORRUPT) {
+		uint8_t k[KEY_LEN];
+		char *err = NULL;
+
+		key_encode(key, k);
+		rocksdb_delete(s->db, s->wsync, (char *)k, KEY_LEN, &err);
+		if (err) {
+			gl_error("fstore: rocksdb delete: %s", err);
+			rocksdb_free(err);
+			return -GL_EIO;
+		}
+		if (r == 0) {
+			atomic_fetch_sub(&s->bytes, m.len);
+			atomic_fetch_sub(&s->count, 1);
+		}
+		rc = 0;
+	}
+	r = file_stat(s, key, &m, NULL);
+	file_path(s, key, path, sizeof(path));
+	if (unlink(path) == 0) {
+		char dir[4200];
+
+		snprintf(dir, sizeof(dir), "%s/frag/%02x", s->dir, key->chunk[0]);
+		fsync_dir(dir);
+		if (r == 0) {
+			atomic_fetch_sub(&s->bytes, m.len);
+			atomic_fetch_sub(&s->count, 1);
+		}
+		rc = 0;
+	}
+	return rc;
+}
+
+int gl_fstore_iter(struct gl_fstore *s, gl_fstore_iter_fn fn, void *arg)
+{
+	rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropt);
+	int rc = 0;
+
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && !rc; rocksdb_iter_next(it)) {
+		size_t kl, vl;
+		const char *k = rocksdb_iter_key(it, &kl);
+		const char *v = rocksdb_iter_value(it, &vl);
+		struct gl_fkey key;
+		struct gl_fmeta m;
+
+		if (kl != KEY_LEN)
+			continue;
+		key_decode((const uint8_t *)k, &key);
+		if (val_decode(v, vl, &m)) {
+			m = (struct gl_fmeta){0};
+		}
+		rc = fn(arg, &key, &m);
+	}
+	rocksdb_iter_destroy(it);
+	for (int i = 0; i < 256 && !rc; i++) {
+		char path[4200];
+		struct dirent *e;
+		DIR *d;
+
+		snprintf(path, sizeof(path), "%s/frag/%02x", s->dir, i);
+		d = opendir(path);
+		if (!d)
+			continue;
+		while (!rc && (e = readdir(d))) {
+			struct gl_fkey key;
+			struct gl_fmeta m;
+
+			if (e->d_name[0] == '.')
+				continue;
+			if (name_parse(e->d_name, &key)) {
+				gl_warn("fstore: ignoring unknown file %s/%s", path, e->d_name);
+				continue;
+			}
+			if (file_stat(s, &key, &m, NULL) == -GL_ENOENT)
+				continue;
+			rc = fn(arg, &key, &m);
+		}
+		closedir(d);
+	}
+	return rc;
+}
+
+int gl_fstore_usage(struct gl_fstore *s, struct gl_fstore_usage *u)
+{
+	struct statvfs sv;
+
+	if (statvfs(s->dir, &sv))
+		return gl_from_errno(errno);
+	u->total = (uint64_t)sv.f_blocks * sv.f_frsize;
+	u->avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	u->frag_bytes = atomic_load(&s->bytes);
+	u->nfrags = atomic_load(&s->count);
+	return 0;
+}
