@@ -42,6 +42,7 @@ cluster_up() {
 }
 
 nservers() { "$GLORY" status | awk '$1 ~ /^[0-9]+$/ {n++} END {print n+0}'; }
+export GLORY
 count_state() { "$GLORY" status | awk -v s="$1" '$1 ~ /^[0-9]+$/ && $4 == s {n++} END {print n+0}'; }
 all_up() { [ "$(count_state up)" = "$(ls -d "$D"/ds* | wc -l)" ]; }
 degraded() { "$GLORY" status | awk '/^degraded stripes:/ {print $3}'; }
@@ -72,3 +73,4 @@ same_as() {
 	"$GLORY" blob get "$1" "$T/readback" && cmp -s "$T/readback" "$2"
 }
 ds_pid() { cat "$D/$1/pid"; }
+export -f count_state

@@ -23,7 +23,7 @@ all_back() {
 say "kill -9 ds1"
 "$GLORY" dev kill --dir "$D" ds1
 t0=$(date +%s.%N)
-wait_for 10 "ds1 marked down" bash -c "[ \"\$('$GLORY' status | awk '\$2 ~ /:/ && \$4 != \"up\"' | wc -l)\" = 1 ]"
+wait_for 10 "ds1 marked down" bash -c '[ "$(count_state down)" = 1 ]'
 t1=$(date +%s.%N)
 el=$(echo "$t1 - $t0" | bc)
 say "failure detected in ${el}s"
@@ -33,12 +33,13 @@ say "kill -9 ds4"
 "$GLORY" dev kill --dir "$D" ds4
 check "with two of six data servers dead, every blob reads back exactly" all_back
 
-# writes go on with one server down (degraded, to handoffs), and with two down for ec:4+2
-for i in 13 14; do
-	f=$T/in.$i
-	mkrand "$f" 3000000
-	ids[$f]=$(put "$f" ec:4+2)
-done
+# with two of six down, ec:4+2 cannot keep its promise (5 of 6 fragments at least): a clear
+# error; rep:3 still can
+f=$T/in.13
+mkrand "$f" 3000000
+check "ec:4+2 put with 4 of 6 servers is refused clearly" \
+	bash -c "'$GLORY' blob put '$f' 2>&1 | grep -q 'not enough servers available'"
+ids[$f]=$(put "$f" rep:3)
 check "blobs written with two servers down read back" all_back
 
 say "restart ds1 and ds4"
