@@ -128,6 +128,26 @@ void gl_opts_usage(const struct gl_cmd_help *h, const struct gl_opt *opts, size_
 	printf("  %-28s %s\n", "--help", "show this help");
 }
 
+/* Config values live as long as the process (options are parsed once); kept reachable here. */
+struct kept {
+	struct kept *next;
+	char val[];
+};
+static struct kept *kept_values;
+
+static char *keep(const char *v)
+{
+	size_t n = strlen(v) + 1;
+	struct kept *k = malloc(sizeof(*k) + n);
+
+	if (!k)
+		return NULL;
+	memcpy(k->val, v, n);
+	k->next = kept_values;
+	kept_values = k;
+	return k->val;
+}
+
 static char *trim(char *s)
 {
 	char *e;
@@ -175,7 +195,7 @@ static int load_config(const char *path, const struct gl_opt *opts, size_t n, co
 		}
 		if (given[o - opts])
 			continue;
-		val = strdup(val); /* lives as long as the process: options are read once */
+		val = keep(val);
 		if (!val) {
 			rc = -GL_ENOMEM;
 			break;

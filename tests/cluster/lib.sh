@@ -11,11 +11,19 @@ PASSES=0
 cleanup() {
 	local rc=$?
 	"$GLORY" dev down --dir "$D" >/dev/null 2>&1 || true
+	# sanitizer builds: any report in a daemon's log fails the test
+	if grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$D"/*/log 2>/dev/null; then
+		echo "FAIL: sanitizer report in the logs above"
+		grep -h -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$D"/*/log | head -n 80
+		FAILS=$((FAILS + 1))
+		rc=1
+	fi
 	if [ $rc -ne 0 ] || [ $FAILS -ne 0 ]; then
 		echo "--- logs of $D (last lines) ---"
 		for f in "$D"/*/log; do [ -f "$f" ] && { echo "== $f"; tail -n 25 "$f"; }; done
 	fi
 	rm -rf "$T"
+	exit $rc
 }
 trap cleanup EXIT
 
