@@ -413,7 +413,8 @@ static void repair_pass(struct ds *ds, const struct gl_map *m, struct throttle *
 		goto out;
 	if (gl_fstore_iter(ds->fs, collect, &c))
 		goto out;
-	qsort(c.v, c.n, sizeof(*c.v), lfrag_cmp);
+	if (c.n)
+		qsort(c.v, c.n, sizeof(*c.v), lfrag_cmp);
 	pthread_mutex_lock(&ds->lock);
 	ds->stats.checked = 0;
 	pthread_mutex_unlock(&ds->lock);

@@ -360,7 +360,8 @@ static ssize_t src_read(struct src *s, void *buf, size_t len)
 	if (s->fd >= 0)
 		return read_full(s->fd, buf, len);
 	len = GL_MIN(len, s->mem_len - s->off);
-	memcpy(buf, s->mem + s->off, len);
+	if (len)
+		memcpy(buf, s->mem + s->off, len);
 	s->off += len;
 	return (ssize_t)len;
 }

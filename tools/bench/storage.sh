@@ -1,10 +1,10 @@
 #!/bin/bash
-# Chunk store benchmark: sequential 1 GiB put/get through libglory over 6 local data servers
-# (ec:4+2 and rep:3), 4 KiB puts/gets, rebuild speed after a server loss; beside fio on the same
+# Chunk store benchmark: sequential put/get through libglory over 6 local data servers (ec:4+2
+# and rep:3), 4 KiB puts/gets, and rebuild speed after a server loss; beside fio on the same
 # filesystem and the CPU stages (HMAC-SHA256, EC encode, CRC32C) alone, in the same run.
 #
 #   tools/bench/storage.sh [SIZE_MiB (default 1024)]
-# Prints a Markdown block to paste into docs/performance.md.
+# Prints a Markdown block for docs/performance.md. Needs a built tree (make build) and fio.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SIZE_MB=${1:-1024}
@@ -12,55 +12,69 @@ BUILD=${BUILD:-build}
 G=$BUILD/bin/glory
 B=$BUILD/bin/bench_storage
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/glory-bench.XXXXXX")
-trap '$G dev down --dir $W/c >/dev/null 2>&1 || true; rm -rf $W' EXIT
+trap '$G dev down --dir $W/c >/dev/null 2>&1 || true; $G dev down --dir $W/r >/dev/null 2>&1 || true; rm -rf $W' EXIT
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
+fio_bw() { # fio_bw rw -> MB/s
+	fio --name=ref --directory="$W" --rw="$1" --bs=1M --size=${SIZE_MB}M --end_fsync=1 \
+		--ioengine=psync --output-format=json 2>/dev/null |
+		/usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin)['jobs'][0]; \
+print('%.0f' % ((j['write']['bw_bytes'] if '$1'=='write' else j['read']['bw_bytes'])/1e6))"
+}
 
-echo "## Chunk store benchmark, $(date -u +%F)"
-echo
-echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB RAM,"
-echo "filesystem $(df -T "$W" | awk 'NR==2 {print $2 " on " $1}'). Command: \`tools/bench/storage.sh $SIZE_MB\`."
+echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),"
+echo "$(free -g | awk '/Mem:/ {print $2}') GiB RAM, filesystem $(df -T "$W" | awk 'NR==2 {print $2}') on $(df "$W" | awk 'NR==2 {print $1}')."
+echo "Command: \`tools/bench/storage.sh $SIZE_MB\` ($(date -u +%F))"
 echo
 echo '```'
-echo "# fio on the same filesystem (the raw-disk reference), ${SIZE_MB} MiB, 1 MiB blocks"
-fio --name=w --directory="$W" --rw=write --bs=1M --size=${SIZE_MB}M --end_fsync=1 \
-	--ioengine=psync --output-format=terse --terse-version=3 | awk -F';' '{printf "fio seq write: %.1f MB/s\n", $7/1000*1.024}'
-echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
-fio --name=w --directory="$W" --rw=read --bs=1M --size=${SIZE_MB}M \
-	--ioengine=psync --output-format=terse --terse-version=3 | awk -F';' '{printf "fio seq read:  %.1f MB/s (page cache dropped: %s)\n", $7/1000*1.024, "'"$( [ -w /proc/sys/vm/drop_caches ] && echo yes || echo no)"'"}'
-rm -f "$W"/w.*
+fw=$(fio_bw write)
+drop
+fr=$(fio_bw read)
+rm -f "$W"/ref.*
+echo "fio reference, same filesystem, 1 MiB blocks, end_fsync: write $fw MB/s, read $fr MB/s (cold cache)"
 echo
-echo "# CPU stages alone, one core"
-$B stages
+echo "CPU stages alone, one thread:"
+$B stages | sed 's/^/  /'
 echo
-$G dev up --dir "$W/c" --ds 6 --out-after 5 --repair-every 2 >/dev/null
+$G dev up --dir "$W/c" --ds 6 >/dev/null 2>&1
 . "$W/c/env"
 export GLORY_MASTER
-sleep 2
 for red in ec:4+2 rep:3; do
 	$B put --size $((SIZE_MB << 20)) --redundancy $red --out "$W/id"
-	sync
-	echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+	drop
 	$B get --id "$(cat "$W/id")"
+	$B get --id "$(cat "$W/id")" | sed 's/^get/get (warm cache)/'
 done
 $B small --count 2000 --threads 1 --redundancy ec:4+2
 $B small --count 4000 --threads 8 --redundancy ec:4+2
 $B small --count 4000 --threads 8 --redundancy rep:3
+$G dev down --dir "$W/c" >/dev/null 2>&1
+rm -rf "$W/c"
 
 echo
-echo "# rebuild after a data server loss (ec:4+2 data from above; 7th server to rebuild onto)"
-$G dev kill --dir "$W/c" ds2
+echo "Rebuild: 7 data servers, ${SIZE_MB} MiB in ec:4+2, one server killed (out after 2 s):"
+$G dev up --dir "$W/r" --ds 7 --out-after 2 --repair-every 1 >/dev/null 2>&1
+. "$W/r/env"
+$B put --size $((SIZE_MB << 20)) --redundancy ec:4+2 --out "$W/id" >/dev/null
+sleep 3
+$G dev kill --dir "$W/r" ds3
 t0=$(date +%s.%N)
-rb() { $G status | awk '/^repair:/ {print $2, $6}' | tr -d '('; }
-while ! $G status | grep -q ' out '; do sleep 0.5; done
+until $G status | grep -q ' out '; do sleep 0.2; done
 t1=$(date +%s.%N)
-while :; do
-	deg=$($G status | awk '/^degraded stripes:/ {print $3}')
-	n=$($G status | awk '/^repair:/ {print $2}')
-	[ "$deg" = 0 ] && [ "$n" -gt 0 ] && break
-	sleep 0.5
-done
+stat() { $G status | awk -v k="$1" '$1 == k'; }
+until [ "$($G status | awk '/^degraded stripes:/ {print $3}')" = 0 ] &&
+	[ "$($G status | awk '/^repair:/ {print $2}')" -gt 0 ]; do sleep 0.2; done
 t2=$(date +%s.%N)
-$G status | grep '^repair:'
-echo "marked out after $(echo "$t1 - $t0" | bc) s; full redundancy $(echo "$t2 - $t1" | bc) s after that"
-bytes=$($G status | awk '/^repair:/ {print $5, $6}')
-echo "rebuilt: $bytes in $(echo "$t2 - $t1" | bc) s"
+sleep 1.5 # let the last heartbeat carry the final counters
+line=$($G status | grep '^repair:')
+echo "  $line"
+/usr/bin/python3 - "$line" "$t0" "$t1" "$t2" <<'PY'
+import re, sys
+line, t0, t1, t2 = sys.argv[1], *map(float, sys.argv[2:])
+m = re.search(r'\(([\d.]+) (\w+)\)', line)
+mult = {'B': 1, 'KiB': 2**10, 'MiB': 2**20, 'GiB': 2**30}[m.group(2)]
+b = float(m.group(1)) * mult
+print(f"  marked out {t1 - t0:.1f} s after the kill; full redundancy {t2 - t1:.1f} s later; "
+      f"rebuild {b / (t2 - t1) / 1e6:.0f} MB/s of reconstructed fragments")
+PY
+$B get --id "$(cat "$W/id")" | sed 's/^/  after rebuild: /'
 echo '```'

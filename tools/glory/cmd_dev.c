@@ -270,10 +270,13 @@ static int names(const char *dir, char out[][32], int cap)
 	while ((e = readdir(d)) && n < cap) {
 		char path[4400];
 		struct stat st;
+		size_t len;
 
 		snprintf(path, sizeof(path), "%s/%s/cmdline", dir, e->d_name);
-		if (e->d_name[0] != '.' && strlen(e->d_name) < 32 && stat(path, &st) == 0)
-			snprintf(out[n++], 32, "%s", e->d_name);
+		len = strlen(e->d_name);
+
+		if (e->d_name[0] != '.' && len < 32 && stat(path, &st) == 0)
+			memcpy(out[n++], e->d_name, len + 1);
 	}
 	closedir(d);
 	/* master first, then data servers in order */
