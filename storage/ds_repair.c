@@ -21,6 +21,7 @@
 #include "storage/client.h"
 #include "storage/rpc.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,7 +37,7 @@ struct lfrag {
 struct throttle {
 	uint64_t bps;
 	double start;
-	uint64_t bytes;
+	_Atomic uint64_t bytes; /* shared by the rebuild workers */
 };
 
 static double mono(void)
@@ -53,8 +54,8 @@ static void throttle(struct throttle *t, uint64_t bytes)
 
 	if (!t->bps)
 		return;
-	t->bytes += bytes;
-	ahead = (double)t->bytes / (double)t->bps - (mono() - t->start);
+	ahead = (double)(atomic_fetch_add(&t->bytes, bytes) + bytes) / (double)t->bps -
+		(mono() - t->start);
 	if (ahead > 0) {
 		struct timespec ts = {(time_t)ahead, (long)((ahead - (double)(time_t)ahead) * 1e9)};
 
@@ -321,12 +322,50 @@ static void rebuild_stripe(struct ds *ds, const struct gl_map *m, const struct l
 	}
 }
 
+/* Stripes of a batch to rebuild, done by REBUILD_THREADS workers (each stripe is a round trip
+ * to k servers and a synced write: latency-bound, so several run at once). */
+#define REBUILD_THREADS 4
+
+struct rebuild_job {
+	struct ds *ds;
+	const struct gl_map *m;
+	struct throttle *t;
+	const struct lfrag *f[BATCH];
+	uint32_t missing[BATCH];
+	int n;
+	_Atomic int next;
+};
+
+static void *rebuild_worker(void *arg)
+{
+	struct rebuild_job *j = arg;
+	int i;
+
+	while ((i = atomic_fetch_add(&j->next, 1)) < j->n && !j->ds->stopping)
+		rebuild_stripe(j->ds, j->m, j->f[i], j->missing[i], j->t);
+	return NULL;
+}
+
+static void rebuild_all(struct rebuild_job *j)
+{
+	pthread_t th[REBUILD_THREADS];
+	int started = 0;
+
+	for (int i = 1; i < REBUILD_THREADS && i < j->n; i++)
+		if (pthread_create(&th[started], NULL, rebuild_worker, j) == 0)
+			started++;
+	rebuild_worker(j);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+}
+
 /* One batch of chunk groups of one pool. Returns degraded stripes led by us. */
 static uint64_t do_batch(struct ds *ds, const struct gl_map *m, int me, struct lfrag *v,
 			 struct group *g, int ng, struct throttle *t)
 {
 	uint8_t check[BATCH] = {0};
 	uint64_t now = (uint64_t)time(NULL), degraded = 0, checked = 0;
+	struct rebuild_job *job;
 	struct gl_scheme s;
 	int width;
 
@@ -359,6 +398,12 @@ static uint64_t do_batch(struct ds *ds, const struct gl_map *m, int me, struct l
 		}
 	}
 	ask_haves(ds, m, v, g, ng, check);
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return 0;
+	job->ds = ds;
+	job->m = m;
+	job->t = t;
 	for (int i = 0; i < ng; i++) {
 		struct group *gr = &g[i];
 		uint32_t missing = 0;
@@ -392,9 +437,14 @@ static uint64_t do_batch(struct ds *ds, const struct gl_map *m, int me, struct l
 		}
 		if (missing || down)
 			degraded++;
-		if (missing && leader == me)
-			rebuild_stripe(ds, m, &v[gr->first], missing, t);
+		if (missing && leader == me) {
+			job->f[job->n] = &v[gr->first];
+			job->missing[job->n++] = missing;
+		}
 	}
+	if (job->n)
+		rebuild_all(job);
+	free(job);
 	STAT_ADD(ds, checked, checked);
 	return degraded;
 }

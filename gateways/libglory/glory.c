@@ -536,7 +536,8 @@ struct get {
 	struct glory *g;
 	struct blobrec *b;
 	struct gl_map map;
-	uint8_t *buf;
+	uint8_t *buf; /* batch buffer, or the caller's memory (direct) */
+	int direct;
 	uint32_t first;
 };
 
@@ -544,7 +545,8 @@ static int get_one(void *arg, int i)
 {
 	struct get *p = arg;
 	const struct chunkref *c = &p->b->list[p->first + (uint32_t)i];
-	uint8_t *dst = p->buf + (size_t)i * GL_CHUNK_MAX;
+	uint8_t *dst =
+	    p->buf + (size_t)(p->direct ? p->first + (uint32_t)i : (uint32_t)i) * GL_CHUNK_MAX;
 	int rc;
 
 	rc = gl_chunk_read(p->g->sc, &p->map, &p->b->s, c->id, c->len, dst);
@@ -584,7 +586,9 @@ static int blob_get(struct glory *g, const char *hex, int fd, uint8_t *mem)
 	rc = blob_lookup(g, hex, &b);
 	if (rc)
 		goto out;
-	p.buf = malloc((size_t)BATCH_CHUNKS * GL_CHUNK_MAX);
+	/* into the caller's memory directly, or through a batch buffer to fd */
+	p.direct = mem != NULL;
+	p.buf = mem ? mem : malloc((size_t)BATCH_CHUNKS * GL_CHUNK_MAX);
 	if (!p.buf) {
 		rc = -GL_ENOMEM;
 		goto out;
@@ -595,15 +599,9 @@ static int blob_get(struct glory *g, const char *hex, int fd, uint8_t *mem)
 
 		p.first = i;
 		rc = par_for(n, get_one, &p);
-		for (int j = 0; !rc && j < n; j++) {
-			const uint8_t *src = p.buf + (size_t)j * GL_CHUNK_MAX;
-
-			if (mem)
-				memcpy(mem + (size_t)(i + (uint32_t)j) * GL_CHUNK_MAX, src,
-				       b.list[i + (uint32_t)j].len);
-			else
-				rc = write_full(fd, src, b.list[i + (uint32_t)j].len);
-		}
+		for (int j = 0; !rc && !mem && j < n; j++)
+			rc = write_full(fd, p.buf + (size_t)j * GL_CHUNK_MAX,
+					b.list[i + (uint32_t)j].len);
 		if (!rc && g->progress)
 			g->progress(g->progress_arg,
 				    GL_MIN((uint64_t)(i + (uint32_t)n) * GL_CHUNK_MAX, b.size),
@@ -611,7 +609,8 @@ static int blob_get(struct glory *g, const char *hex, int fd, uint8_t *mem)
 	}
 out:
 	gl_map_free(&p.map);
-	free(p.buf);
+	if (!p.direct)
+		free(p.buf);
 	free(b.list);
 	return rc;
 }
