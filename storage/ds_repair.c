@@ -289,8 +289,9 @@ static void move_home(struct ds *ds, const struct gl_map *m, const struct lfrag 
 	free(data);
 }
 
-/* Rebuilds the fragments of a stripe we lead that are missing on their UP slot servers. */
-static void rebuild_stripe(struct ds *ds, const struct gl_map *m, const struct lfrag *f,
+/* Rebuilds the fragments of a stripe we lead that are missing on their UP slot servers.
+ * Returns 1 when every one of them was rebuilt. */
+static int rebuild_stripe(struct ds *ds, const struct gl_map *m, const struct lfrag *f,
 			   uint32_t missing, struct throttle *t)
 {
 	struct gl_scheme s;
@@ -300,13 +301,15 @@ static void rebuild_stripe(struct ds *ds, const struct gl_map *m, const struct l
 	uint64_t clen = 0;
 	int rc;
 
+	int ok = 1;
+
 	gl_scheme_from_pool(f->k.pool, &s);
 	if (gl_place(m, f->k.pool, f->k.chunk, gl_scheme_width(&s), &p))
-		return;
+		return 0;
 	rc = gl_chunk_rebuild(ds->sc, m, &s, f->k.chunk, missing, UINT32_MAX, frags, &fl, &clen);
 	if (rc) {
 		gl_warn("ds: cannot rebuild a stripe yet: %s", gl_strerror(rc));
-		return;
+		return 0;
 	}
 	for (int i = 0; i < p.width; i++) {
 		if (!(missing >> i & 1))
@@ -317,9 +320,12 @@ static void rebuild_stripe(struct ds *ds, const struct gl_map *m, const struct l
 			STAT_ADD(ds, rebuilt, 1);
 			STAT_ADD(ds, rebuilt_bytes, fl);
 			throttle(t, fl);
+		} else {
+			ok = 0;
 		}
 		free(frags[i]);
 	}
+	return ok;
 }
 
 /* Stripes of a batch to rebuild, done by REBUILD_THREADS workers (each stripe is a round trip
@@ -333,7 +339,9 @@ struct rebuild_job {
 	const struct lfrag *f[BATCH];
 	uint32_t missing[BATCH];
 	int n;
+	uint8_t down[BATCH]; /* stripe also has a slot on a DOWN server: stays degraded */
 	_Atomic int next;
+	_Atomic int healed;
 };
 
 static void *rebuild_worker(void *arg)
@@ -342,7 +350,8 @@ static void *rebuild_worker(void *arg)
 	int i;
 
 	while ((i = atomic_fetch_add(&j->next, 1)) < j->n && !j->ds->stopping)
-		rebuild_stripe(j->ds, j->m, j->f[i], j->missing[i], j->t);
+		if (rebuild_stripe(j->ds, j->m, j->f[i], j->missing[i], j->t) && !j->down[i])
+			atomic_fetch_add(&j->healed, 1);
 	return NULL;
 }
 
@@ -439,11 +448,16 @@ static uint64_t do_batch(struct ds *ds, const struct gl_map *m, int me, struct l
 			degraded++;
 		if (missing && leader == me) {
 			job->f[job->n] = &v[gr->first];
+			job->down[job->n] = (uint8_t)down;
 			job->missing[job->n++] = missing;
 		}
 	}
-	if (job->n)
+	if (job->n) {
+		STAT_ADD(ds, rebuilding, (uint64_t)job->n);
 		rebuild_all(job);
+		STAT_ADD(ds, rebuilding, -(uint64_t)job->n);
+		degraded -= (uint64_t)atomic_load(&job->healed);
+	}
 	free(job);
 	STAT_ADD(ds, checked, checked);
 	return degraded;
@@ -487,8 +501,7 @@ static void repair_pass(struct ds *ds, const struct gl_map *m, struct throttle *
 		degraded += do_batch(ds, m, me, c.v, g, ng, t);
 	pthread_mutex_lock(&ds->lock);
 	ds->stats.pass++;
-	ds->stats.degraded = degraded;
-	ds->stats.rebuilding = 0;
+	ds->stats.degraded = degraded; /* still degraded after this pass */
 	pthread_mutex_unlock(&ds->lock);
 out:
 	free(c.v);

@@ -724,14 +724,17 @@ int glory_status(struct glory *g, struct glory_status **out)
 		o->repair_passes = st.pass;
 		o->checked = st.checked;
 		o->degraded = st.degraded;
+		o->rebuilding = st.rebuilding;
 		o->rebuilt = st.rebuilt;
 		o->rebuilt_bytes = st.rebuilt_bytes;
 		o->moved = st.moved;
 		o->removed = st.removed;
 		o->corrupt = st.corrupt;
 		o->scrubbed = st.scrubbed;
-		if (m.ds[i].state == GL_DS_UP)
+		if (m.ds[i].state == GL_DS_UP) {
 			s->degraded += st.degraded;
+			s->rebuilding += st.rebuilding;
+		}
 	}
 	s->blobs = gl_get_u64(&r);
 	s->chunks = gl_get_u64(&r);

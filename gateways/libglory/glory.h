@@ -56,8 +56,8 @@ struct glory_server_status {
 	const char *state; /* "up", "down", "out" */
 	uint64_t since;	   /* unix seconds of the last state change */
 	uint64_t cap_total, cap_avail, used, nfrags;
-	uint64_t repair_passes, checked, degraded, rebuilt, rebuilt_bytes, moved, removed, corrupt,
-	    scrubbed;
+	uint64_t repair_passes, checked, degraded, rebuilding, rebuilt, rebuilt_bytes, moved,
+	    removed, corrupt, scrubbed;
 };
 
 struct glory_status {
@@ -69,6 +69,7 @@ struct glory_status {
 	uint64_t chunk_bytes;	/* unique chunk bytes (after dedup), before redundancy */
 	uint64_t gc_pending;	/* chunks without references waiting for the grace period */
 	uint64_t degraded;	/* stripes missing a fragment, as last seen by repair */
+	uint64_t rebuilding;	/* stripes being rebuilt right now */
 };
 
 int glory_status(struct glory *g, struct glory_status **out);

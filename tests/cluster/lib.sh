@@ -53,7 +53,7 @@ nservers() { "$GLORY" status | awk '$1 ~ /^[0-9]+$/ {n++} END {print n+0}'; }
 export GLORY
 count_state() { "$GLORY" status | awk -v s="$1" '$1 ~ /^[0-9]+$/ && $4 == s {n++} END {print n+0}'; }
 all_up() { [ "$(count_state up)" = "$(ls -d "$D"/ds* | wc -l)" ]; }
-degraded() { "$GLORY" status | awk '/^degraded stripes:/ {print $3}'; }
+degraded() { "$GLORY" status | awk '/^degraded stripes:/ {sub(",", "", $3); print $3}'; }
 status_field() { "$GLORY" status | awk -v k="$1" '$1 == k {print $2}'; }
 
 # wait_for SECS "what" command...: polls every 0.5 s

@@ -60,11 +60,20 @@ $G dev kill --dir "$W/r" ds3
 t0=$(date +%s.%N)
 until $G status | grep -q ' out '; do sleep 0.2; done
 t1=$(date +%s.%N)
-stat() { $G status | awk -v k="$1" '$1 == k'; }
-until [ "$($G status | awk '/^degraded stripes:/ {print $3}')" = 0 ] &&
-	[ "$($G status | awk '/^repair:/ {print $2}')" -gt 0 ]; do sleep 0.2; done
-t2=$(date +%s.%N)
-sleep 1.5 # let the last heartbeat carry the final counters
+# full redundancy: no degraded stripe left and the rebuilt counter settled; the time is that of
+# the last counter change (status is refreshed by 1 s heartbeats)
+last=-1
+tlast=$t1
+while :; do
+	st=$($G status)
+	n=$(echo "$st" | awk '/^repair:/ {print $2}')
+	deg=$(echo "$st" | awk '/^degraded stripes:/ {sub(",", "", $3); print $3}')
+	now=$(date +%s.%N)
+	if [ "$n" != "$last" ]; then last=$n; tlast=$now; fi
+	if [ "$deg" = 0 ] && [ "$n" -gt 0 ] && [ "$(echo "$now - $tlast > 3" | bc)" = 1 ]; then break; fi
+	sleep 0.2
+done
+t2=$tlast
 line=$($G status | grep '^repair:')
 echo "  $line"
 /usr/bin/python3 - "$line" "$t0" "$t1" "$t2" <<'PY'

@@ -80,8 +80,8 @@ int cmd_status(int argc, char **argv)
 	       (unsigned long long)s->blobs, human(s->logical_bytes, b1, sizeof(b1)),
 	       (unsigned long long)s->chunks, human(s->chunk_bytes, b2, sizeof(b2)),
 	       (unsigned long long)s->gc_pending);
-	printf("degraded stripes: %llu%s\n", (unsigned long long)s->degraded,
-	       s->degraded ? " (repair in progress)" : "");
+	printf("degraded stripes: %llu, being rebuilt: %llu\n", (unsigned long long)s->degraded,
+	       (unsigned long long)s->rebuilding);
 	printf("repair: %llu fragments rebuilt (%s), %llu moved home, %llu corrupt found\n",
 	       (unsigned long long)rebuilt, human(rbytes, b1, sizeof(b1)),
 	       (unsigned long long)moved, (unsigned long long)corrupt);
