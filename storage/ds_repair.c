@@ -292,7 +292,7 @@ static void move_home(struct ds *ds, const struct gl_map *m, const struct lfrag 
 /* Rebuilds the fragments of a stripe we lead that are missing on their UP slot servers.
  * Returns 1 when every one of them was rebuilt. */
 static int rebuild_stripe(struct ds *ds, const struct gl_map *m, const struct lfrag *f,
-			   uint32_t missing, struct throttle *t)
+			  uint32_t missing, struct throttle *t)
 {
 	struct gl_scheme s;
 	uint8_t *frags[GL_MAX_WIDTH] = {0};
@@ -330,7 +330,7 @@ static int rebuild_stripe(struct ds *ds, const struct gl_map *m, const struct lf
 
 /* Stripes of a batch to rebuild, done by REBUILD_THREADS workers (each stripe is a round trip
  * to k servers and a synced write: latency-bound, so several run at once). */
-#define REBUILD_THREADS 4
+#define REBUILD_THREADS 8
 
 struct rebuild_job {
 	struct ds *ds;
@@ -444,8 +444,8 @@ static uint64_t do_batch(struct ds *ds, const struct gl_map *m, int me, struct l
 			if (!has)
 				missing |= 1u << sl;
 		}
-		if (missing || down)
-			degraded++;
+		if ((missing || down) && leader == me)
+			degraded++; /* counted once, by the stripe's leader */
 		if (missing && leader == me) {
 			job->f[job->n] = &v[gr->first];
 			job->down[job->n] = (uint8_t)down;
@@ -470,11 +470,15 @@ static void repair_pass(struct ds *ds, const struct gl_map *m, struct throttle *
 		size_t n, cap;
 	} c = {0};
 	struct group *g = calloc(BATCH, sizeof(*g));
-	uint64_t degraded = 0;
+	uint64_t degraded = 0, rebuilt0 = 0;
+	double t0 = mono();
 	int me = gl_map_find(m, ds->id), ng = 0;
 
 	if (!g || me < 0)
 		goto out;
+	pthread_mutex_lock(&ds->lock);
+	rebuilt0 = ds->stats.rebuilt;
+	pthread_mutex_unlock(&ds->lock);
 	if (gl_fstore_iter(ds->fs, collect, &c))
 		goto out;
 	if (c.n)
@@ -500,6 +504,12 @@ static void repair_pass(struct ds *ds, const struct gl_map *m, struct throttle *
 	if (ng && !ds->stopping)
 		degraded += do_batch(ds, m, me, c.v, g, ng, t);
 	pthread_mutex_lock(&ds->lock);
+	if (ds->stats.rebuilt != rebuilt0 || degraded)
+		gl_info("ds: repair pass: %zu fragments, %llu stripes checked, %llu fragments "
+			"rebuilt, %llu stripes still degraded, %.2f s",
+			c.n, (unsigned long long)ds->stats.checked,
+			(unsigned long long)(ds->stats.rebuilt - rebuilt0),
+			(unsigned long long)degraded, mono() - t0);
 	ds->stats.pass++;
 	ds->stats.degraded = degraded; /* still degraded after this pass */
 	pthread_mutex_unlock(&ds->lock);
