@@ -193,7 +193,7 @@ static int map_load(struct ms *ms)
 
 /* ---- handlers ---- */
 
-static int h_register(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+static int ms_h_register(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct ms *ms = ctx;
 	struct gl_rbuf r;
@@ -254,7 +254,7 @@ out:
 	return rc;
 }
 
-static int h_heartbeat(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+static int ms_h_heartbeat(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct ms *ms = ctx;
 	struct gl_rbuf r;
@@ -297,7 +297,7 @@ out:
 	return rc;
 }
 
-static int h_get_map(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+static int ms_h_get_map(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct ms *ms = ctx;
 
@@ -308,7 +308,7 @@ static int h_get_map(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_repl
 	return 0;
 }
 
-static int h_status(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+static int ms_h_status(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct ms *ms = ctx;
 
@@ -327,15 +327,9 @@ static int h_status(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply
 }
 
 static const struct gl_rpc_op ms_ops[] = {
-    {GL_MS_REGISTER, "MS_REGISTER", h_register},
-    {GL_MS_HEARTBEAT, "MS_HEARTBEAT", h_heartbeat},
-    {GL_MS_GET_MAP, "MS_GET_MAP", h_get_map},
-    {GL_MS_CHUNK_PREP, "MS_CHUNK_PREP", ms_h_chunk_prep},
-    {GL_MS_BLOB_PUT, "MS_BLOB_PUT", ms_h_blob_put},
-    {GL_MS_BLOB_GET, "MS_BLOB_GET", ms_h_blob_get},
-    {GL_MS_BLOB_RM, "MS_BLOB_RM", ms_h_blob_rm},
-    {GL_MS_CHUNK_STATE, "MS_CHUNK_STATE", ms_h_chunk_state},
-    {GL_MS_STATUS, "MS_STATUS", h_status},
+#define MS_OP(name, code, handler) {GL_##name, #name, handler},
+    GL_MS_RPCS(MS_OP)
+#undef MS_OP
 };
 
 /* ---- failure detection ---- */

@@ -30,19 +30,20 @@
 #define GL_BLOB_MAX_CHUNKS (1u << 20) /* 4 TiB in 4 MiB chunks */
 #define GL_PREP_MAX	   4096
 
+/* X(name, opcode, server handler): enum here, handler table in master.c, from one list. */
 #define GL_MS_RPCS(X)                                                                              \
-	X(MS_REGISTER, 0x0201)                                                                     \
-	X(MS_HEARTBEAT, 0x0202)                                                                    \
-	X(MS_GET_MAP, 0x0203)                                                                      \
-	X(MS_CHUNK_PREP, 0x0204)                                                                   \
-	X(MS_BLOB_PUT, 0x0205)                                                                     \
-	X(MS_BLOB_GET, 0x0206)                                                                     \
-	X(MS_BLOB_RM, 0x0207)                                                                      \
-	X(MS_CHUNK_STATE, 0x0208)                                                                  \
-	X(MS_STATUS, 0x0209)
+	X(MS_REGISTER, 0x0201, ms_h_register)                                                      \
+	X(MS_HEARTBEAT, 0x0202, ms_h_heartbeat)                                                    \
+	X(MS_GET_MAP, 0x0203, ms_h_get_map)                                                        \
+	X(MS_CHUNK_PREP, 0x0204, ms_h_chunk_prep)                                                  \
+	X(MS_BLOB_PUT, 0x0205, ms_h_blob_put)                                                      \
+	X(MS_BLOB_GET, 0x0206, ms_h_blob_get)                                                      \
+	X(MS_BLOB_RM, 0x0207, ms_h_blob_rm)                                                        \
+	X(MS_CHUNK_STATE, 0x0208, ms_h_chunk_state)                                                \
+	X(MS_STATUS, 0x0209, ms_h_status)
 
 enum gl_ms_opcode {
-#define GL_MS_OPC(name, code) GL_##name = code,
+#define GL_MS_OPC(name, code, handler) GL_##name = code,
 	GL_MS_RPCS(GL_MS_OPC)
 #undef GL_MS_OPC
 };

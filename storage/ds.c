@@ -30,6 +30,7 @@ void gl_ds_cfg_defaults(struct gl_ds_cfg *cfg)
 	cfg->scrub_every = 86400;
 	cfg->repair_bps = 256u << 20;
 	cfg->scrub_bps = 64u << 20;
+	cfg->stale_age = 60;
 }
 
 int ds_map_snapshot(struct ds *ds, struct gl_map *out)
@@ -62,7 +63,7 @@ static int check_key(const struct gl_fkey *k)
 	return 0;
 }
 
-static int h_put(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+static int ds_h_put(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct ds *ds = ctx;
 	struct gl_rbuf r;
@@ -92,7 +93,7 @@ static int h_put(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *r
 	return rc;
 }
 
-static int h_get(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+static int ds_h_get(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct ds *ds = ctx;
 	struct gl_rbuf r;
@@ -131,7 +132,7 @@ static int h_get(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *r
 	return 0;
 }
 
-static int h_have(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+static int ds_h_have(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct ds *ds = ctx;
 	struct gl_rbuf r;
@@ -164,7 +165,7 @@ static int h_have(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *
 	return 0;
 }
 
-static int h_del(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+static int ds_h_del(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct ds *ds = ctx;
 	struct gl_rbuf r;
@@ -189,7 +190,7 @@ static int h_del(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *r
 	return 0;
 }
 
-static int h_info(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+static int ds_h_info(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct ds *ds = ctx;
 	struct gl_fstore_usage u;
@@ -209,8 +210,9 @@ static int h_info(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *
 }
 
 static const struct gl_rpc_op ds_ops[] = {
-    {GL_DS_PUT, "DS_PUT", h_put}, {GL_DS_GET, "DS_GET", h_get},	   {GL_DS_HAVE, "DS_HAVE", h_have},
-    {GL_DS_DEL, "DS_DEL", h_del}, {GL_DS_INFO, "DS_INFO", h_info},
+#define DS_OP(name, code, handler) {GL_##name, #name, handler},
+    GL_DS_RPCS(DS_OP)
+#undef DS_OP
 };
 
 /* ---- talking to the master ---- */

@@ -16,6 +16,8 @@ struct gl_ds_cfg {
 	double scrub_every;  /* seconds between full scrubs (default 86400) */
 	uint64_t repair_bps; /* rebuild/move throttle in bytes/s (default 256 MiB/s; 0 = none) */
 	uint64_t scrub_bps;  /* scrub read throttle (default 64 MiB/s; 0 = none) */
+	double stale_age;    /* seconds before fragments of a chunk the master does not know are
+			      * removed: longer than any write in flight (default 60) */
 };
 
 void gl_ds_cfg_defaults(struct gl_ds_cfg *cfg);

@@ -1,6 +1,6 @@
 /* Repair on a data server. Every pass walks the fragments this server holds and, per chunk:
  *   - asks the master whether the chunk still exists; fragments of a chunk the registry does not
- *     know (deleted, or an abandoned write) are removed once older than STALE_AGE;
+ *     know (deleted, or an abandoned write) are removed once older than --stale-age;
  *   - moves a fragment whose placement slot belongs to another UP server there (handoff copies,
  *     and fragments left behind when the map changed), then removes the local copy;
  *   - for stripes where it holds its own slot's fragment, asks the other slot servers what they
@@ -26,8 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-#define STALE_AGE 60 /* seconds: an unknown chunk's fragment younger than this may be in flight */
-#define BATCH	  512
+#define BATCH 512
 
 struct lfrag {
 	struct gl_fkey k;
@@ -386,7 +385,7 @@ static uint64_t do_batch(struct ds *ds, const struct gl_map *m, int me, struct l
 
 		if (gr->state == GL_CHUNK_ABSENT) {
 			for (size_t j = gr->first; j < gr->first + gr->n; j++) {
-				if (v[j].m.mtime + STALE_AGE > now)
+				if ((double)v[j].m.mtime + ds->cfg.stale_age > (double)now)
 					continue;
 				if (gl_fstore_del(ds->fs, &v[j].k) == 0)
 					STAT_ADD(ds, removed, 1);

@@ -19,16 +19,17 @@
 #define GL_DS_PROTO 1
 #define GL_HAVE_MAX 4096 /* chunks per DS_HAVE */
 
-/* X(name, opcode) */
+/* X(name, opcode, server handler): the opcode enum here, the handler table in ds.c, and the
+ * names both use, all from this one list. */
 #define GL_DS_RPCS(X)                                                                              \
-	X(DS_PUT, 0x0101)                                                                          \
-	X(DS_GET, 0x0102)                                                                          \
-	X(DS_HAVE, 0x0103)                                                                         \
-	X(DS_DEL, 0x0104)                                                                          \
-	X(DS_INFO, 0x0105)
+	X(DS_PUT, 0x0101, ds_h_put)                                                                \
+	X(DS_GET, 0x0102, ds_h_get)                                                                \
+	X(DS_HAVE, 0x0103, ds_h_have)                                                              \
+	X(DS_DEL, 0x0104, ds_h_del)                                                                \
+	X(DS_INFO, 0x0105, ds_h_info)
 
 enum gl_ds_opcode {
-#define GL_DS_OPC(name, code) GL_##name = code,
+#define GL_DS_OPC(name, code, handler) GL_##name = code,
 	GL_DS_RPCS(GL_DS_OPC)
 #undef GL_DS_OPC
 };

@@ -352,7 +352,7 @@ static int wait_registered(const char *master, int nds)
 static int dev_up(int argc, char **argv)
 {
 	const char *dir = NULL, *host = "127.0.0.1", *out_after = NULL, *gc_grace = NULL;
-	const char *repair_every = NULL, *scrub_every = NULL;
+	const char *repair_every = NULL, *scrub_every = NULL, *stale_age = NULL;
 	long nds = 6, racks = 1;
 	char self[4096], addr[64], maddr[64], mdir[4200], env[4200], tmp[4300];
 	int ports[257];
@@ -368,6 +368,7 @@ static int dev_up(int argc, char **argv)
 	    {"gc-grace", GL_OPT_STR, &gc_grace, NULL, "SECS", "master --gc-grace"},
 	    {"repair-every", GL_OPT_STR, &repair_every, NULL, "SECS", "ds --repair-every"},
 	    {"scrub-every", GL_OPT_STR, &scrub_every, NULL, "SECS", "ds --scrub-every"},
+	    {"stale-age", GL_OPT_STR, &stale_age, NULL, "SECS", "ds --stale-age"},
 	};
 	const struct gl_cmd_help help = {
 	    "glory dev up --dir DIR [--ds N] [options]",
@@ -432,6 +433,10 @@ static int dev_up(int argc, char **argv)
 		if (scrub_every) {
 			a[n++] = "--scrub-every";
 			a[n++] = (char *)scrub_every;
+		}
+		if (stale_age) {
+			a[n++] = "--stale-age";
+			a[n++] = (char *)stale_age;
 		}
 		if (save_cmdline(dir, name, a))
 			return 1;

@@ -32,6 +32,8 @@ int cmd_ds(int argc, char **argv)
 	     "rebuild and move throttle per second (default 256M; 0 = unlimited)"},
 	    {"scrub-bps", GL_OPT_SIZE, &cfg.scrub_bps, NULL, "BYTES",
 	     "scrub read throttle per second (default 64M; 0 = unlimited)"},
+	    {"stale-age", GL_OPT_DOUBLE, &cfg.stale_age, NULL, "SECS",
+	     "remove fragments of chunks the master does not know after this long (default 60)"},
 	    {"log-file", GL_OPT_STR, &log_file, NULL, "FILE", "log here instead of stderr"},
 	    {"log-level", GL_OPT_STR, &log_level, NULL, "LEVEL", "debug, info, warn or error"},
 	};
