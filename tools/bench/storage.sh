@@ -14,23 +14,29 @@ B=$BUILD/bin/bench_storage
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/glory-bench.XXXXXX")
 trap '$G dev down --dir $W/c >/dev/null 2>&1 || true; $G dev down --dir $W/r >/dev/null 2>&1 || true; rm -rf $W' EXIT
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
-fio_bw() { # fio_bw rw -> MB/s
-	fio --name=ref --directory="$W" --rw="$1" --bs=1M --size=${SIZE_MB}M --end_fsync=1 \
-		--ioengine=psync --output-format=json 2>/dev/null |
-		/usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin)['jobs'][0]; \
-print('%.0f' % ((j['write']['bw_bytes'] if '$1'=='write' else j['read']['bw_bytes'])/1e6))"
+fio_json() { # fio_json JOBS rw bs size extra... -> JSON of the group
+	local jobs=$1 rw=$2 bs=$3 size=$4
+	shift 4
+	fio --name=ref --directory="$W" --rw="$rw" --bs="$bs" --size="$size" --numjobs="$jobs" \
+		--group_reporting --ioengine=psync --output-format=json "$@" 2>/dev/null
 }
+pyget() { /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin)['jobs'][0]; print('%.0f' % ($1))"; }
 
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),"
 echo "$(free -g | awk '/Mem:/ {print $2}') GiB RAM, filesystem $(df -T "$W" | awk 'NR==2 {print $2}') on $(df "$W" | awk 'NR==2 {print $1}')."
 echo "Command: \`tools/bench/storage.sh $SIZE_MB\` ($(date -u +%F))"
 echo
 echo '```'
-fw=$(fio_bw write)
+# six writers, like six data servers, each with its share, fsync at the end
+fw=$(fio_json 6 write 1M $((SIZE_MB / 6))M --end_fsync=1 | pyget "j['write']['bw_bytes']/1e6")
 drop
-fr=$(fio_bw read)
+fr=$(fio_json 6 read 1M $((SIZE_MB / 6))M | pyget "j['read']['bw_bytes']/1e6")
 rm -f "$W"/ref.*
-echo "fio reference, same filesystem, 1 MiB blocks, end_fsync: write $fw MB/s, read $fr MB/s (cold cache)"
+fs=$(fio_json 1 write 4k 16M --fsync=1 | pyget "j['write']['iops']")
+rm -f "$W"/ref.*
+echo "fio reference, same filesystem, 6 jobs, 1 MiB blocks: write $fw MB/s (end_fsync), read $fr MB/s (cold cache)"
+echo "fio reference, 4 KiB writes each followed by fsync, 1 job: $fs IOPS"
+echo "raw-disk bounds: ec:4+2 write $((fw * 2 / 3)) MB/s (/1.5), rep:3 write $((fw / 3)) MB/s (/3)"
 echo
 echo "CPU stages alone, one thread:"
 $B stages | sed 's/^/  /'
