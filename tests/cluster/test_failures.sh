@@ -70,4 +70,31 @@ stream_back() {
 }
 check "every acknowledged put reads back ($acked acknowledged)" stream_back
 check "most puts were acknowledged despite the failure" test "$acked" -ge 30
+
+say "write stream while the master is killed (-9) and restarted"
+: >"$T/acked2"
+(
+	for i in $(seq 1 30); do
+		f=$T/mstream.$i
+		mkrand "$f" $((100000 + i * 51231))
+		if id=$("$GLORY" blob put --redundancy ec:4+2 "$f" 2>/dev/null); then
+			echo "$id $f" >>"$T/acked2"
+		fi
+	done
+) &
+writer=$!
+sleep 1
+"$GLORY" dev kill --dir "$D" master
+sleep 2
+"$GLORY" dev start --dir "$D" master >/dev/null
+wait $writer
+acked2=$(wc -l <"$T/acked2")
+say "$acked2 of 30 puts acknowledged around the master crash"
+master_back() {
+	local bad=0
+	while read -r id f; do same_as "$id" "$f" || { echo "lost: $f"; bad=1; }; done <"$T/acked2"
+	return $bad
+}
+check "every put acknowledged before or after the master crash reads back ($acked2)" master_back
+check "and everything written earlier too" stream_back
 finish
