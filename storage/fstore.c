@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <rocksdb/c.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -49,7 +50,62 @@ struct gl_fstore {
 	_Atomic uint64_t tmp_seq;
 	_Atomic uint64_t bytes;
 	_Atomic uint64_t count;
+	/* Group commit of directory fsyncs: a writer whose rename got ticket t returns once a
+	 * sync round that started after it (done >= t) has fsync'ed every dirty directory. */
+	pthread_mutex_t dlock;
+	pthread_cond_t dcv;
+	uint64_t ticket, done;
+	int syncing;
+	uint8_t dirty[256];
 };
+
+static int fsync_dir(const char *path);
+
+/* Makes the rename into frag/XX durable, sharing directory fsyncs with concurrent writers. */
+static int dir_commit(struct gl_fstore *s, int xx)
+{
+	uint64_t mine;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->dlock);
+	s->dirty[xx] = 1;
+	mine = ++s->ticket;
+	while (s->done < mine) {
+		uint8_t todo[256];
+		uint64_t target;
+
+		if (s->syncing) {
+			pthread_cond_wait(&s->dcv, &s->dlock);
+			continue;
+		}
+		s->syncing = 1;
+		target = s->ticket;
+		memcpy(todo, s->dirty, sizeof(todo));
+		memset(s->dirty, 0, sizeof(s->dirty));
+		pthread_mutex_unlock(&s->dlock);
+		for (int i = 0; i < 256; i++) {
+			char dir[4200];
+
+			if (!todo[i])
+				continue;
+			snprintf(dir, sizeof(dir), "%s/frag/%02x", s->dir, i);
+			if (fsync_dir(dir))
+				rc = -GL_EIO;
+		}
+		pthread_mutex_lock(&s->dlock);
+		s->syncing = 0;
+		if (!rc)
+			s->done = target;
+		else /* nothing of this round is known durable: the next round redoes it */
+			for (int i = 0; i < 256; i++)
+				s->dirty[i] |= todo[i];
+		pthread_cond_broadcast(&s->dcv);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&s->dlock);
+	return rc;
+}
 
 static void key_encode(const struct gl_fkey *k, uint8_t out[KEY_LEN])
 {
@@ -249,7 +305,7 @@ out:
 static int file_put(struct gl_fstore *s, const struct gl_fkey *k, const struct gl_fmeta *m,
 		    const void *data, size_t len)
 {
-	char tmp[4200], path[4200], dir[4200];
+	char tmp[4200], path[4200];
 	uint8_t h[FILE_HDR];
 	struct iovec iov[2];
 	size_t done = 0;
@@ -291,8 +347,7 @@ static int file_put(struct gl_fstore *s, const struct gl_fkey *k, const struct g
 		unlink(tmp);
 		return rc;
 	}
-	snprintf(dir, sizeof(dir), "%s/frag/%02x", s->dir, k->chunk[0]);
-	return fsync_dir(dir);
+	return dir_commit(s, k->chunk[0]);
 }
 
 /* ---- API ---- */
@@ -318,6 +373,8 @@ int gl_fstore_open(const char *dir, struct gl_fstore **out)
 	if (!s)
 		return -GL_ENOMEM;
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	pthread_mutex_init(&s->dlock, NULL);
+	pthread_cond_init(&s->dcv, NULL);
 	rc = mkdir_p(dir);
 	snprintf(path, sizeof(path), "%s/frag", dir);
 	if (!rc)
@@ -382,6 +439,8 @@ void gl_fstore_close(struct gl_fstore *s)
 		rocksdb_writeoptions_destroy(s->wsync);
 	if (s->ropt)
 		rocksdb_readoptions_destroy(s->ropt);
+	pthread_mutex_destroy(&s->dlock);
+	pthread_cond_destroy(&s->dcv);
 	free(s);
 }
 
