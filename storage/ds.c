@@ -1,6 +1,7 @@
 /* Data server: serves fragments, registers with the master and heartbeats. */
 #include "storage/ds_internal.h"
 
+#include "cluster/ms_client.h"
 #include "cluster/rpc.h"
 #include "common/crc.h"
 #include "common/errors.h"
@@ -19,8 +20,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define MS_TIMEOUT_MS 5000
 
 void gl_ds_cfg_defaults(struct gl_ds_cfg *cfg)
 {
@@ -219,11 +218,7 @@ static const struct gl_rpc_op ds_ops[] = {
 
 static int ms_call(struct ds *ds, uint16_t op, struct gl_wbuf *args, struct gl_rpc_call *c)
 {
-	memset(c, 0, sizeof(*c));
-	c->opcode = op;
-	c->args = args ? args->p : NULL;
-	c->args_len = args ? (uint32_t)args->len : 0;
-	return gl_rpc_pool_call(gl_sclient_pool(ds->sc), ds->cfg.master, c, MS_TIMEOUT_MS);
+	return gl_ms_call(gl_sclient_pool(ds->sc), ds->cfg.master, op, args, c);
 }
 
 static int do_register(struct ds *ds)
@@ -296,17 +291,10 @@ static int do_heartbeat(struct ds *ds)
 
 static int fetch_map(struct ds *ds)
 {
-	struct gl_rpc_call c;
-	struct gl_rbuf r;
 	struct gl_map m;
 	int rc;
 
-	rc = ms_call(ds, GL_MS_GET_MAP, NULL, &c);
-	if (rc == 0) {
-		gl_rbuf_init(&r, c.rargs, c.rargs_len);
-		rc = gl_map_decode(&r, &m);
-	}
-	gl_rpc_call_done(&c);
+	rc = gl_ms_get_map(gl_sclient_pool(ds->sc), ds->cfg.master, &m);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&ds->lock);

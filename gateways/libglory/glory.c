@@ -2,6 +2,7 @@
 #include "gateways/libglory/glory.h"
 
 #include "cluster/map.h"
+#include "cluster/ms_client.h"
 #include "cluster/rpc.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -17,10 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MS_TIMEOUT_MS 15000
-#define MAP_MAX_AGE   1.0 /* seconds a cached map is trusted before asking for a newer one */
-#define BATCH_CHUNKS  8	  /* chunks hashed, prepared and written together */
-#define IO_THREADS    4
+#define MAP_MAX_AGE  1.0 /* seconds a cached map is trusted before asking for a newer one */
+#define BATCH_CHUNKS 8	 /* chunks hashed, prepared and written together */
+#define IO_THREADS   4
 
 struct glory {
 	char master[128];
@@ -59,28 +59,15 @@ int glory_errno(int rc)
 
 static int ms_call(struct glory *g, uint16_t op, const struct gl_wbuf *a, struct gl_rpc_call *c)
 {
-	memset(c, 0, sizeof(*c));
-	c->opcode = op;
-	c->args = a ? a->p : NULL;
-	c->args_len = a ? (uint32_t)a->len : 0;
-	if (a && a->err)
-		return a->err;
-	return gl_rpc_pool_call(gl_sclient_pool(g->sc), g->master, c, MS_TIMEOUT_MS);
+	return gl_ms_call(gl_sclient_pool(g->sc), g->master, op, a, c);
 }
 
 static int refresh_map(struct glory *g)
 {
-	struct gl_rpc_call c;
-	struct gl_rbuf r;
 	struct gl_map m;
 	int rc;
 
-	rc = ms_call(g, GL_MS_GET_MAP, NULL, &c);
-	if (rc == 0) {
-		gl_rbuf_init(&r, c.rargs, c.rargs_len);
-		rc = gl_map_decode(&r, &m);
-	}
-	gl_rpc_call_done(&c);
+	rc = gl_ms_get_map(gl_sclient_pool(g->sc), g->master, &m);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&g->lock);

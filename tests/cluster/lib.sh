@@ -81,4 +81,11 @@ same_as() {
 	"$GLORY" blob get "$1" "$T/readback" && cmp -s "$T/readback" "$2"
 }
 ds_pid() { cat "$D/$1/pid"; }
+# remember ID FILE: blob ID must read back as FILE; all_back [LIST] checks every remembered pair
+remember() { echo "$1 $2" >>"$T/ids"; }
+all_back() {
+	local bad=0 id f
+	while read -r id f; do same_as "$id" "$f" || { echo "mismatch: $f"; bad=1; }; done <"${1:-$T/ids}"
+	return $bad
+}
 export -f count_state

@@ -6,19 +6,11 @@
 . "$(dirname "$0")/lib.sh"
 
 cluster_up --ds 6
-declare -A ids
 for i in $(seq 1 12); do
 	f=$T/in.$i
 	mkrand "$f" $((RANDOM * 97 + i * 300000))
-	if [ $((i % 3)) -eq 0 ]; then ids[$f]=$(put "$f" rep:3); else ids[$f]=$(put "$f" ec:4+2); fi
+	if [ $((i % 3)) -eq 0 ]; then remember "$(put "$f" rep:3)" "$f"; else remember "$(put "$f" ec:4+2)" "$f"; fi
 done
-all_back() {
-	local bad=0
-	for f in "${!ids[@]}"; do
-		same_as "${ids[$f]}" "$f" || { echo "mismatch: $f"; bad=1; }
-	done
-	return $bad
-}
 
 say "kill -9 ds1"
 "$GLORY" dev kill --dir "$D" ds1
@@ -39,7 +31,7 @@ f=$T/in.13
 mkrand "$f" 3000000
 check "ec:4+2 put with 4 of 6 servers is refused clearly" \
 	bash -c "'$GLORY' blob put '$f' 2>&1 | grep -q 'not enough servers available'"
-ids[$f]=$(put "$f" rep:3)
+remember "$(put "$f" rep:3)" "$f"
 check "blobs written with two servers down read back" all_back
 
 say "restart ds1 and ds4"
@@ -63,12 +55,7 @@ sleep 2
 wait $writer
 acked=$(wc -l <"$T/acked")
 say "$acked of 40 puts acknowledged"
-stream_back() {
-	local bad=0
-	while read -r id f; do same_as "$id" "$f" || { echo "lost: $f"; bad=1; }; done <"$T/acked"
-	return $bad
-}
-check "every acknowledged put reads back ($acked acknowledged)" stream_back
+check "every acknowledged put reads back ($acked acknowledged)" all_back "$T/acked"
 check "most puts were acknowledged despite the failure" test "$acked" -ge 30
 
 say "write stream while the master is killed (-9) and restarted"
@@ -90,11 +77,8 @@ sleep 2
 wait $writer
 acked2=$(wc -l <"$T/acked2")
 say "$acked2 of 30 puts acknowledged around the master crash"
-master_back() {
-	local bad=0
-	while read -r id f; do same_as "$id" "$f" || { echo "lost: $f"; bad=1; }; done <"$T/acked2"
-	return $bad
-}
-check "every put acknowledged before or after the master crash reads back ($acked2)" master_back
-check "and everything written earlier too" stream_back
+check "every put acknowledged before or after the master crash reads back ($acked2)" \
+	all_back "$T/acked2"
+check "and everything written earlier too" all_back
+check "and the first stream too" all_back "$T/acked"
 finish

@@ -7,19 +7,11 @@
 . "$(dirname "$0")/lib.sh"
 
 cluster_up --ds 7 --out-after 4 --repair-every 2 --scrub-every 5
-declare -A ids
 for i in $(seq 1 10); do
 	f=$T/in.$i
 	mkrand "$f" $((1000000 + i * 777777))
-	if [ $((i % 4)) -eq 0 ]; then ids[$f]=$(put "$f" rep:3); else ids[$f]=$(put "$f" ec:4+2); fi
+	if [ $((i % 4)) -eq 0 ]; then remember "$(put "$f" rep:3)" "$f"; else remember "$(put "$f" ec:4+2)" "$f"; fi
 done
-all_back() {
-	local bad=0
-	for f in "${!ids[@]}"; do
-		same_as "${ids[$f]}" "$f" || { echo "mismatch: $f"; bad=1; }
-	done
-	return $bad
-}
 corrupt_total() { "$GLORY" status | awk '/^repair:/ {print $10}'; }
 
 # --- bit rot ---

@@ -503,11 +503,14 @@ static int dev_simple(int argc, char **argv, const char *sub)
 		return 2;
 	}
 	if (strcmp(sub, "down") == 0 || strcmp(sub, "status") == 0) {
+		uint8_t was[300] = {0};
+
 		n = names(dir, all, 300);
 		for (int i = n - 1; i >= 0 && strcmp(sub, "down") == 0; i--) {
 			pid_t pid = read_pid(dir, all[i]);
 
-			if (alive(pid)) {
+			was[i] = (uint8_t)alive(pid);
+			if (was[i]) {
 				kill(pid, SIGCONT);
 				kill(pid, SIGTERM);
 			}
@@ -518,9 +521,11 @@ static int dev_simple(int argc, char **argv, const char *sub)
 			if (strcmp(sub, "status") == 0) {
 				printf("%-8s %-7d %s\n", all[i], (int)pid,
 				       alive(pid) ? "running" : "stopped");
-			} else if (stop_one(dir, all[i], SIGTERM, 10)) {
-				fprintf(stderr, "stopped %s\n", all[i]);
+				continue;
 			}
+			stop_one(dir, all[i], SIGTERM, 10);
+			if (was[i])
+				fprintf(stderr, "stopped %s\n", all[i]);
 		}
 		return 0;
 	}

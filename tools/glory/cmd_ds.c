@@ -11,7 +11,6 @@ int cmd_ds(int argc, char **argv)
 {
 	struct gl_ds_cfg cfg;
 	const char *log_file = NULL, *log_level = "info";
-	enum gl_log_level lvl;
 	int rc;
 
 	gl_ds_cfg_defaults(&cfg);
@@ -53,14 +52,9 @@ int cmd_ds(int argc, char **argv)
 			"glory ds: --dir, --listen and --master are required (see --help)\n");
 		return 2;
 	}
-	if (gl_log_parse_level(log_level, &lvl)) {
-		fprintf(stderr, "glory ds: --log-level must be debug, info, warn or error\n");
-		return 2;
-	}
-	if (gl_log_init("ds", lvl, log_file)) {
-		fprintf(stderr, "glory ds: cannot open log file %s\n", log_file);
-		return 1;
-	}
+	rc = cmd_log_setup("ds", log_level, log_file);
+	if (rc)
+		return rc;
 	rc = gl_ds_run(&cfg);
 	return rc ? 1 : 0;
 }

@@ -11,7 +11,6 @@ int cmd_master(int argc, char **argv)
 {
 	struct gl_master_cfg cfg;
 	const char *log_file = NULL, *log_level = "info";
-	enum gl_log_level lvl;
 	int rc;
 
 	gl_master_cfg_defaults(&cfg);
@@ -44,14 +43,9 @@ int cmd_master(int argc, char **argv)
 		fprintf(stderr, "glory master: --dir and --listen are required (see --help)\n");
 		return 2;
 	}
-	if (gl_log_parse_level(log_level, &lvl)) {
-		fprintf(stderr, "glory master: --log-level must be debug, info, warn or error\n");
-		return 2;
-	}
-	if (gl_log_init("master", lvl, log_file)) {
-		fprintf(stderr, "glory master: cannot open log file %s\n", log_file);
-		return 1;
-	}
+	rc = cmd_log_setup("master", log_level, log_file);
+	if (rc)
+		return rc;
 	rc = gl_master_run(&cfg);
 	return rc ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 /* glory: one command for every daemon role and every admin command. */
 #include "common/compiler.h"
+#include "common/log.h"
 #include "tools/glory/cmd.h"
 
 #include <signal.h>
@@ -17,6 +18,21 @@ static const struct {
     {"status", cmd_status, "show servers, capacity, repair progress"},
     {"dev", cmd_dev, "start and stop a local cluster (master + data servers)"},
 };
+
+int cmd_log_setup(const char *who, const char *level, const char *file)
+{
+	enum gl_log_level lvl;
+
+	if (gl_log_parse_level(level, &lvl)) {
+		fprintf(stderr, "glory %s: --log-level must be debug, info, warn or error\n", who);
+		return 2;
+	}
+	if (gl_log_init(who, lvl, file)) {
+		fprintf(stderr, "glory %s: cannot open log file %s\n", who, file);
+		return 1;
+	}
+	return 0;
+}
 
 static void usage(FILE *f)
 {
