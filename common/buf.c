@@ -22,6 +22,10 @@ uint8_t *gl_wbuf_reserve(struct gl_wbuf *b, size_t n)
 
 	if (b->err)
 		return NULL;
+	if (n > SIZE_MAX / 4 - b->len) {
+		b->err = -GL_E2BIG; /* no message is that large: refuse before the sums wrap */
+		return NULL;
+	}
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
 		uint8_t *p;

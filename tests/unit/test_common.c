@@ -59,6 +59,12 @@ static void test_buf(void **s)
 	gl_get_str(&r, str, sizeof(str));
 	assert_int_equal(gl_rbuf_check(&r), -GL_EPROTO);
 	gl_wbuf_free(&b);
+	/* a huge reservation is refused, not looped on */
+	gl_wbuf_init(&b);
+	gl_put_u8(&b, 1);
+	assert_null(gl_wbuf_reserve(&b, SIZE_MAX - 2));
+	assert_int_equal(b.err, -GL_E2BIG);
+	gl_wbuf_free(&b);
 }
 
 static void test_sizes(void **s)
