@@ -4,6 +4,7 @@
 #include "tools/glory/cmd.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +46,12 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("GLORY_LOG_LEVEL")) {
+		enum gl_log_level lvl;
+
+		if (gl_log_parse_level(getenv("GLORY_LOG_LEVEL"), &lvl) == 0)
+			gl_log_set_level(lvl);
+	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
