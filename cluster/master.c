@@ -430,6 +430,8 @@ static void ms_free(struct ms *ms)
 	gl_map_free(&ms->map);
 	free(ms->srv);
 	pthread_mutex_destroy(&ms->lock);
+	pthread_mutex_destroy(&ms->wlock);
+	pthread_cond_destroy(&ms->wcv);
 }
 
 int gl_master_run(const struct gl_master_cfg *cfg)
@@ -443,6 +445,8 @@ int gl_master_run(const struct gl_master_cfg *cfg)
 
 	ms.cfg = *cfg;
 	pthread_mutex_init(&ms.lock, NULL);
+	pthread_mutex_init(&ms.wlock, NULL);
+	pthread_cond_init(&ms.wcv, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

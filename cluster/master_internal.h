@@ -61,6 +61,10 @@ double ms_now_mono(void);
 uint64_t ms_now_ms(void);
 
 /* registry.c */
+/* After a write made under ms->lock with ms->wnosync: its ticket (call with ms->lock held). */
+uint64_t ms_wal_ticket(struct ms *ms);
+/* Waits until the WAL holding ticket is on stable storage (shares syncs between callers). */
+int ms_wal_sync(struct ms *ms, uint64_t ticket);
 int ms_registry_load(struct ms *ms); /* computes counters */
 int ms_h_chunk_prep(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep);
 int ms_h_blob_put(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep);

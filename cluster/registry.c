@@ -107,6 +107,50 @@ static int write_batch(struct ms *ms, rocksdb_writebatch_t *wb, int sync)
 	return 0;
 }
 
+uint64_t ms_wal_ticket(struct ms *ms)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&ms->wlock);
+	t = ++ms->wticket;
+	pthread_mutex_unlock(&ms->wlock);
+	return t;
+}
+
+int ms_wal_sync(struct ms *ms, uint64_t ticket)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&ms->wlock);
+	while (ms->wdone < ticket) {
+		uint64_t target;
+		char *err = NULL;
+
+		if (ms->wsyncing) {
+			pthread_cond_wait(&ms->wcv, &ms->wlock);
+			continue;
+		}
+		ms->wsyncing = 1;
+		target = ms->wticket;
+		pthread_mutex_unlock(&ms->wlock);
+		rocksdb_flush_wal(ms->db, 1, &err);
+		pthread_mutex_lock(&ms->wlock);
+		ms->wsyncing = 0;
+		if (err) {
+			gl_error("master: syncing the registry log: %s", err);
+			rocksdb_free(err);
+			rc = -GL_EDB;
+		} else {
+			ms->wdone = target;
+		}
+		pthread_cond_broadcast(&ms->wcv);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&ms->wlock);
+	return rc;
+}
+
 int ms_registry_load(struct ms *ms)
 {
 	rocksdb_iterator_t *it = rocksdb_create_iterator(ms->db, ms->ropt);
@@ -248,7 +292,7 @@ int ms_h_blob_put(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *
 	const uint8_t *list;
 	uint8_t blob[GL_CHUNK_ID_LEN], k[CKEY_LEN], bk[BKEY_LEN], hdr[16];
 	uint32_t pool, n;
-	uint64_t size, sum = 0, refs = 0;
+	uint64_t size, sum = 0, refs = 0, ticket = 0;
 	int nu, rc = 0;
 	char *err = NULL, *v;
 	size_t vl;
@@ -357,16 +401,19 @@ int ms_h_blob_put(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *
 	if (v)
 		rocksdb_free(v);
 	if (!rc)
-		rc = write_batch(ms, wb, 1);
+		rc = write_batch(ms, wb, 0); /* in lock order; made durable below */
 	if (!rc) {
 		ms->cnt.logical += size;
 		gl_put_bytes(rep->args, blob, GL_CHUNK_ID_LEN);
+		ticket = ms_wal_ticket(ms);
 	} else {
 		/* counters may have moved: recompute from the store */
 		ms_registry_load(ms);
 	}
 out_unlock:
 	pthread_mutex_unlock(&ms->lock);
+	if (ticket)
+		rc = ms_wal_sync(ms, ticket); /* acknowledged only once on stable storage */
 	if (wb)
 		rocksdb_writebatch_destroy(wb);
 	free(u);
@@ -419,7 +466,7 @@ int ms_h_blob_rm(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *r
 	rocksdb_writebatch_t *wb;
 	struct cref *u = NULL;
 	uint8_t bk[BKEY_LEN], k[CKEY_LEN];
-	uint64_t refs, now = ms_now_ms();
+	uint64_t refs, now = ms_now_ms(), ticket = 0;
 	uint32_t pool, n;
 	char *v = NULL;
 	size_t vl;
@@ -463,13 +510,17 @@ int ms_h_blob_rm(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *r
 		ms->cnt.blobs--;
 	}
 	ms->cnt.logical -= gl_rd64((uint8_t *)v + 4);
-	rc = write_batch(ms, wb, 1);
-	if (!rc)
+	rc = write_batch(ms, wb, 0);
+	if (!rc) {
 		gl_put_u64(rep->args, refs);
-	else
+		ticket = ms_wal_ticket(ms);
+	} else {
 		ms_registry_load(ms);
+	}
 out:
 	pthread_mutex_unlock(&ms->lock);
+	if (ticket)
+		rc = ms_wal_sync(ms, ticket);
 	if (v)
 		rocksdb_free(v);
 	free(u);
