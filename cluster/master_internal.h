@@ -54,6 +54,12 @@ struct ms {
 	struct ms_counters cnt;
 	struct gl_idctx *idctx; /* keyed with map.dedup_key */
 	struct gl_sclient *sc;	/* to send deletes to data servers */
+	/* Group commit of the RocksDB WAL: commits are written (unsynced) in lock order, take a
+	 * ticket, and wait for a WAL sync that started after their ticket (guarded by wlock). */
+	pthread_mutex_t wlock;
+	pthread_cond_t wcv;
+	uint64_t wticket, wdone;
+	int wsyncing;
 	volatile int stopping;
 };
 
