@@ -182,7 +182,8 @@ static void put_many(struct gl_sclient *sc, const struct gl_map *m, uint32_t poo
 		if (st[j] && st[j] != -GL_ENOSPC && st[j] != -GL_ECORRUPT)
 			gl_sclient_suspect(sc, m->ds[di[j]].id);
 		if (st[j])
-			gl_debug("put fragment %d to %s: %s", idx[j], addrs[j], gl_strerror(st[j]));
+			gl_warn("put fragment %d to %s: %s (trying another server)", idx[j],
+				addrs[j], gl_strerror(st[j]));
 		gl_rpc_call_done(&calls[j]);
 		gl_wbuf_free(&args[j]);
 	}
