@@ -463,8 +463,8 @@ static int dev_up(int argc, char **argv)
 	}
 	printf("glory is running: master %s, %ld data servers, state in %s\n", maddr, nds, dir);
 	printf("  . %s/env          # sets GLORY_MASTER for the commands below\n", dir);
-	printf("  glory status\n  glory blob put FILE    # prints the blob id\n");
-	printf("  glory blob get ID > FILE\n  glory dev down --dir %s\n", dir);
+	printf("  %s status\n  %s blob put FILE    # prints the blob id\n", self, self);
+	printf("  %s blob get ID > FILE\n  %s dev down --dir %s\n", self, self, dir);
 	return 0;
 fail : {
 	char all[300][32];
