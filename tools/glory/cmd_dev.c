@@ -1,575 +1,634 @@
-/* glory dev: a local cluster of separate processes for people and tests.
- *
- * DIR/NAME/ holds each daemon's state, its log, its pid and its saved command line (cmdline:
- * NUL-separated argv) so that `glory dev start` restarts it exactly as before. DIR/env is a
- * shell-sourceable file with every endpoint. */
+/* glory dev up|down|status|start|stop|kill: a local cluster of separate processes, for people
+ * and for tests. The files of a cluster and its processes: cmd_dev_internal.h. */
 #include "common/compiler.h"
 #include "common/errors.h"
 #include "common/opts.h"
 #include "gateways/libglory/glory.h"
 #include "tools/glory/cmd.h"
+#include "tools/glory/cmd_dev_internal.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
+#include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
+#include <strings.h>
 #include <unistd.h>
 
-#define MAX_ARGS 40
+#define DEV_ADDR_MAX 64
 
-static double now_s(void)
+/* Options of `dev up`; the SECS ones are passed on to the daemons as given. */
+struct up_opts {
+	const char *dir, *host, *out_after, *gc_grace, *repair_every, *scrub_every, *stale_age;
+	long nds, racks;
+};
+
+/* What `dev up` has started so far, to stop it again on failure. */
+struct up_started {
+	pid_t pids[DEV_MAX_DS + 1];
+	char names[DEV_MAX_DS + 1][DEV_NAME_MAX];
+	int n;
+};
+
+static int dir_ok(const char *cmd, const char *dir)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-
-	nanosleep(&ts, NULL);
-}
-
-static int mkdir_p(const char *path)
-{
-	char buf[4096];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
-}
-
-static pid_t read_pid(const char *dir, const char *name)
-{
-	char path[4200];
-	FILE *f;
-	long pid = 0;
-
-	snprintf(path, sizeof(path), "%s/%s/pid", dir, name);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%ld", &pid) != 1)
-		pid = 0;
-	fclose(f);
-	return (pid_t)pid;
-}
-
-/* Alive and still a glory process (pids are reused). */
-static int alive(pid_t pid)
-{
-	char path[64], buf[256] = {0};
-	int fd;
-	ssize_t n;
-
-	if (pid <= 0 || kill(pid, 0))
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	for (ssize_t i = 0; i < n; i++)
-		if (!buf[i])
-			buf[i] = ' ';
-	/* a zombie has an empty cmdline: reap it if it is our child */
-	if (n <= 0) {
-		waitpid(pid, NULL, WNOHANG);
+	if (!dir) {
+		fprintf(stderr, "glory dev %s: --dir is required (see --help)\n", cmd);
 		return 0;
 	}
-	return strstr(buf, "glory") != NULL;
-}
-
-/* Loads DIR/NAME/cmdline into argv (pointers into buf). */
-static int load_cmdline(const char *dir, const char *name, char *buf, size_t cap, char **argv)
-{
-	char path[4200];
-	int fd, argc = 0;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "%s/%s/cmdline", dir, name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, cap - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	for (ssize_t i = 0; i < n && argc < MAX_ARGS - 1; i += (ssize_t)strlen(buf + i) + 1)
-		argv[argc++] = buf + i;
-	argv[argc] = NULL;
-	return argc;
-}
-
-static const char *arg_of(char **argv, const char *opt)
-{
-	for (int i = 0; argv[i]; i++)
-		if (strcmp(argv[i], opt) == 0 && argv[i + 1])
-			return argv[i + 1];
-	return NULL;
-}
-
-static int save_cmdline(const char *dir, const char *name, char **argv)
-{
-	char path[4200];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (mkdir_p(path))
-		return -1;
-	snprintf(path, sizeof(path), "%s/%s/cmdline", dir, name);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	for (int i = 0; argv[i]; i++)
-		fwrite(argv[i], 1, strlen(argv[i]) + 1, f);
-	return fclose(f);
-}
-
-static int port_open(const char *addr)
-{
-	char host[128];
-	const char *colon = strrchr(addr, ':');
-	struct sockaddr_in sin = {0};
-	int fd, ok;
-
-	if (!colon || (size_t)(colon - addr) >= sizeof(host))
+	if (!*dir || strlen(dir) >= DEV_DIR_MAX) {
+		fprintf(stderr, "glory dev %s: --dir must be 1 to %d characters\n", cmd,
+			DEV_DIR_MAX - 1);
 		return 0;
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1)
-		return 0;
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0)
-		return 0;
-	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-	close(fd);
-	return ok;
-}
-
-static void log_tail(const char *dir, const char *name)
-{
-	char cmd[4400];
-
-	fprintf(stderr, "--- last lines of %s/%s/log ---\n", dir, name);
-	fflush(stderr);
-	snprintf(cmd, sizeof(cmd), "tail -n 20 '%s/%s/log' >&2", dir, name);
-	if (system(cmd) != 0)
-		fprintf(stderr, "(no log)\n");
-}
-
-/* Starts DIR/NAME from its saved command line and waits until its port accepts connections. */
-static int start_one(const char *dir, const char *name)
-{
-	char buf[8192], *argv[MAX_ARGS], path[4200];
-	const char *listen;
-	pid_t pid;
-	double t0;
-	FILE *f;
-
-	if (load_cmdline(dir, name, buf, sizeof(buf), argv) < 0) {
-		fprintf(stderr, "glory dev: no saved command line for %s in %s\n", name, dir);
-		return -1;
-	}
-	if (alive(read_pid(dir, name))) {
-		fprintf(stderr, "glory dev: %s is already running\n", name);
-		return 0;
-	}
-	listen = arg_of(argv, "--listen");
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int fd;
-
-		setsid();
-		fd = open("/dev/null", O_RDONLY);
-		if (fd >= 0)
-			dup2(fd, 0);
-		snprintf(path, sizeof(path), "%s/%s/log", dir, name);
-		fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], argv);
-		fprintf(stderr, "glory dev: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	snprintf(path, sizeof(path), "%s/%s/pid", dir, name);
-	f = fopen(path, "w");
-	if (f) {
-		fprintf(f, "%d\n", (int)pid);
-		fclose(f);
-	}
-	t0 = now_s();
-	while (!listen || !port_open(listen)) {
-		if (waitpid(pid, NULL, WNOHANG) == pid || now_s() - t0 > 30) {
-			fprintf(stderr, "glory dev: %s did not start\n", name);
-			log_tail(dir, name);
-			return -1;
-		}
-		sleep_ms(50);
-	}
-	fprintf(stderr, "  %-8s pid %-7d %s\n", name, (int)pid, listen ? listen : "");
-	return 0;
-}
-
-/* Signals a daemon and waits up to wait_s for it to exit (SIGKILL after, when term). */
-static int stop_one(const char *dir, const char *name, int sig, double wait_s)
-{
-	pid_t pid = read_pid(dir, name);
-	double t0 = now_s();
-
-	if (!alive(pid))
-		return 0;
-	kill(pid, sig);
-	if (sig == SIGSTOP || sig == SIGCONT)
-		return 1;
-	while (alive(pid)) {
-		waitpid(pid, NULL, WNOHANG);
-		if (now_s() - t0 > wait_s) {
-			kill(pid, SIGKILL);
-			t0 = now_s() + 1e9;
-		}
-		sleep_ms(20);
 	}
 	return 1;
 }
 
-static int names(const char *dir, char out[][32], int cap)
+static int secs_ok(const char *name, const char *v)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
+	char *end;
+	double d;
 
-	if (!d)
+	if (!v)
+		return 1;
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v || *end || !isfinite(d) || d < 0) {
+		fprintf(stderr, "glory dev up: --%s: '%s' is not a number of seconds\n", name, v);
 		return 0;
-	while ((e = readdir(d)) && n < cap) {
-		char path[4400];
-		struct stat st;
-		size_t len;
-
-		snprintf(path, sizeof(path), "%s/%s/cmdline", dir, e->d_name);
-		len = strlen(e->d_name);
-
-		if (e->d_name[0] != '.' && len < 32 && stat(path, &st) == 0)
-			memcpy(out[n++], e->d_name, len + 1);
 	}
-	closedir(d);
-	/* master first, then data servers in order */
-	for (int i = 0; i < n; i++)
-		for (int j = i + 1; j < n; j++) {
-			int swap =
-			    strcmp(out[j], "master") == 0 ||
-			    (strcmp(out[i], "master") != 0 &&
-			     (strlen(out[j]) < strlen(out[i]) ||
-			      (strlen(out[j]) == strlen(out[i]) && strcmp(out[j], out[i]) < 0)));
-			if (swap) {
-				char t[32];
-
-				memcpy(t, out[i], 32);
-				memcpy(out[i], out[j], 32);
-				memcpy(out[j], t, 32);
-			}
-		}
-	return n;
+	return 1;
 }
 
-static int free_ports(const char *host, int n, int *ports)
+/* 0, or the exit code: 0 after --help, 2 on a usage error. */
+static int up_parse(int argc, char **argv, struct up_opts *o, int *exit_code)
 {
-	int fds[256];
+	struct in_addr a;
+	const struct gl_opt opts[] = {
+	    {"dir", GL_OPT_STR, &o->dir, NULL, "DIR", "where the cluster lives (created)"},
+	    {"ds", GL_OPT_INT, &o->nds, NULL, "N", "data servers, 1 to 256 (default 6)"},
+	    {"host", GL_OPT_STR, &o->host, NULL, "IPV4",
+	     "address every daemon listens on (default 127.0.0.1)"},
+	    {"racks", GL_OPT_INT, &o->racks, NULL, "R",
+	     "racks: dsI is in rack{I % R}/host{I} (default 1)"},
+	    {"out-after", GL_OPT_STR, &o->out_after, NULL, "SECS", "passed to the master"},
+	    {"gc-grace", GL_OPT_STR, &o->gc_grace, NULL, "SECS", "passed to the master"},
+	    {"repair-every", GL_OPT_STR, &o->repair_every, NULL, "SECS",
+	     "passed to every data server"},
+	    {"scrub-every", GL_OPT_STR, &o->scrub_every, NULL, "SECS",
+	     "passed to every data server"},
+	    {"stale-age", GL_OPT_STR, &o->stale_age, NULL, "SECS", "passed to every data server"},
+	};
+	const struct gl_cmd_help help = {
+	    "glory dev up --dir DIR [--ds N] [--racks R] [--host IPV4] [options]",
+	    "Starts a master and N data servers as separate processes on free TCP ports of one "
+	    "machine, each in DIR/NAME with its log, pid and saved command line, each data server "
+	    "in its own host failure domain. Waits until all listen and have registered, then "
+	    "writes DIR/env (. DIR/env sets GLORY_MASTER for the client commands).",
+	};
+	int rc = gl_opts_parse(argc, argv, &help, opts, GL_ARRAY_SIZE(opts), NULL, 0, NULL);
 
-	for (int i = 0; i < n; i++) {
-		struct sockaddr_in sin = {0};
-		socklen_t sl = sizeof(sin);
-
-		sin.sin_family = AF_INET;
-		inet_pton(AF_INET, host, &sin.sin_addr);
-		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-		if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&sin, sizeof(sin)) ||
-		    getsockname(fds[i], (struct sockaddr *)&sin, &sl)) {
-			fprintf(stderr, "glory dev: cannot find free ports on %s: %s\n", host,
-				strerror(errno));
-			return -1;
-		}
-		ports[i] = ntohs(sin.sin_port);
+	*exit_code = rc > 0 ? 0 : 2;
+	if (rc)
+		return -GL_EINVAL;
+	if (!dir_ok("up", o->dir))
+		return -GL_EINVAL;
+	if (o->nds < 1 || o->nds > DEV_MAX_DS || o->racks < 1 || o->racks > o->nds) {
+		fprintf(stderr, "glory dev up: --ds must be 1 to %d and --racks 1 to --ds\n",
+			DEV_MAX_DS);
+		return -GL_EINVAL;
 	}
-	for (int i = 0; i < n; i++)
-		close(fds[i]);
+	if (inet_pton(AF_INET, o->host, &a) != 1) {
+		fprintf(stderr, "glory dev up: --host must be an IPv4 address like 127.0.0.1\n");
+		return -GL_EINVAL;
+	}
+	if (!secs_ok("out-after", o->out_after) || !secs_ok("gc-grace", o->gc_grace) ||
+	    !secs_ok("repair-every", o->repair_every) || !secs_ok("scrub-every", o->scrub_every) ||
+	    !secs_ok("stale-age", o->stale_age))
+		return -GL_EINVAL;
 	return 0;
 }
 
-static int wait_registered(const char *master, int nds)
+/* -GL_EBUSY (after saying so) when a daemon of DIR still runs. */
+static int up_check_idle(const char *dir)
 {
+	char names[DEV_MAX_NAMES][DEV_NAME_MAX];
+	int n = dev_list_names(dir, names, DEV_MAX_NAMES);
+
+	for (int i = 0; i < n; i++) {
+		pid_t pid = dev_alive(dir, names[i]);
+
+		if (pid) {
+			fprintf(stderr,
+				"glory dev up: a cluster is already running in %s (%s, pid %d): "
+				"run 'glory dev down --dir %s' first\n",
+				dir, names[i], (int)pid, dir);
+			return -GL_EBUSY;
+		}
+	}
+	return 0;
+}
+
+/* This executable's path, for the daemons' command lines. */
+static int self_path(char *out, size_t cap)
+{
+	static const char deleted[] = " (deleted)"; /* the binary was rebuilt under us */
+	ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+	size_t len;
+
+	if (n <= 0)
+		return gl_from_errno(errno);
+	out[n] = '\0';
+	len = (size_t)n;
+	if (len > sizeof(deleted) && strcmp(out + len - sizeof(deleted) + 1, deleted) == 0)
+		out[len - sizeof(deleted) + 1] = '\0';
+	return 0;
+}
+
+static void push(char **a, int *n, const char *opt, const char *val)
+{
+	if (!val)
+		return;
+	a[(*n)++] = (char *)opt;
+	a[(*n)++] = (char *)val;
+}
+
+/* Saves the command lines of the master and ds0..ds{N-1}; forgets daemons of an earlier, larger
+ * cluster in the same DIR (their data stays). ds_addr[i] gets dsI's address. */
+static int up_save_cmdlines(const struct up_opts *o, const char *self, const int *ports,
+			    char (*ds_addr)[DEV_ADDR_MAX], struct dev_cmdline *c)
+{
+	char maddr[DEV_ADDR_MAX], sub[DEV_PATH_MAX], dom[64], name[DEV_NAME_MAX];
+	char names[DEV_MAX_NAMES][DEV_NAME_MAX];
+	char *a[DEV_MAX_ARGS];
+	int n, rc;
+
+	snprintf(maddr, sizeof(maddr), "%s:%d", o->host, ports[0]);
+	dev_path(sub, o->dir, "master", NULL);
+	n = 0;
+	a[n++] = (char *)self;
+	a[n++] = "master";
+	push(a, &n, "--dir", sub);
+	push(a, &n, "--listen", maddr);
+	push(a, &n, "--out-after", o->out_after);
+	push(a, &n, "--gc-grace", o->gc_grace);
+	a[n] = NULL;
+	rc = dev_save_cmdline(o->dir, "master", a, c);
+	for (long i = 0; !rc && i < o->nds; i++) {
+		snprintf(name, sizeof(name), "ds%ld", i);
+		dev_path(sub, o->dir, name, NULL);
+		snprintf(ds_addr[i], DEV_ADDR_MAX, "%s:%d", o->host, ports[i + 1]);
+		snprintf(dom, sizeof(dom), "rack%ld/host%ld", i % o->racks, i);
+		n = 2;
+		a[1] = "ds";
+		push(a, &n, "--dir", sub);
+		push(a, &n, "--listen", ds_addr[i]);
+		push(a, &n, "--master", maddr);
+		push(a, &n, "--domain", dom);
+		push(a, &n, "--repair-every", o->repair_every);
+		push(a, &n, "--scrub-every", o->scrub_every);
+		push(a, &n, "--stale-age", o->stale_age);
+		a[n] = NULL;
+		rc = dev_save_cmdline(o->dir, name, a, c);
+	}
+	if (rc) {
+		fprintf(stderr, "glory dev up: cannot write command lines in %s: %s\n", o->dir,
+			strerror(errno));
+		return rc;
+	}
+	n = dev_list_names(o->dir, names, DEV_MAX_NAMES);
+	for (int i = 0; i < n; i++) {
+		char *end;
+		long k = strtol(names[i] + 2, &end, 10);
+
+		if (strcmp(names[i], "master") == 0 ||
+		    (strncmp(names[i], "ds", 2) == 0 && !*end && end != names[i] + 2 && k >= 0 &&
+		     k < o->nds))
+			continue;
+		dev_path(sub, o->dir, names[i], "cmdline");
+		unlink(sub);
+		dev_remove_pid(o->dir, names[i]);
+		fprintf(stderr, "note: %s/%s is left from an earlier cluster; not started\n",
+			o->dir, names[i]);
+	}
+	return 0;
+}
+
+/* Starts DIR/NAME from its saved command line and waits for its port. */
+static int up_start_one(const char *dir, const char *name, struct up_started *st, double deadline)
+{
+	static struct dev_cmdline c;
+	pid_t pid;
+	int rc;
+
+	rc = dev_load_cmdline(dir, name, &c);
+	if (!rc)
+		rc = dev_spawn(dir, name, &c, &pid);
+	if (rc)
+		return rc;
+	st->pids[st->n] = pid;
+	snprintf(st->names[st->n++], DEV_NAME_MAX, "%s", name);
+	return dev_wait_port(dir, name, pid, dev_arg_of(&c, "--listen"), deadline);
+}
+
+/* The master first (the data servers register with it), then every data server. */
+static int up_start_all(const struct up_opts *o, struct up_started *st)
+{
+	double deadline = dev_now() + DEV_START_SECS;
+	char name[DEV_NAME_MAX];
+	int rc;
+
+	fprintf(stderr, "starting a master and %ld data servers in %s\n", o->nds, o->dir);
+	rc = up_start_one(o->dir, "master", st, deadline);
+	for (long i = 0; !rc && i < o->nds; i++) {
+		snprintf(name, sizeof(name), "ds%ld", i);
+		rc = up_start_one(o->dir, name, st, deadline);
+	}
+	return rc;
+}
+
+/* Is the data server at addr up in the master's map? */
+static int is_up(const struct glory_status *s, const char *addr)
+{
+	for (int i = 0; i < s->nservers; i++)
+		if (strcmp(s->servers[i].addr, addr) == 0 && strcmp(s->servers[i].state, "up") == 0)
+			return 1;
+	return 0;
+}
+
+/* Waits until the master lists every data server as up. */
+static int up_wait_registered(const char *dir, const char *maddr, char (*ds_addr)[DEV_ADDR_MAX],
+			      long nds)
+{
+	double deadline = dev_now() + DEV_START_SECS;
+	uint8_t up[DEV_MAX_DS] = {0};
 	struct glory *g = NULL;
-	double t0 = now_s();
+	long nup = 0;
+	int rc = 0;
 
-	while (now_s() - t0 < 30) {
+	while (nup < nds) {
 		struct glory_status *s = NULL;
-		int up = 0;
 
-		if (!g && glory_connect(master, &g))
+		if (dev_now() > deadline) {
+			rc = -GL_ETIMEDOUT;
+			break;
+		}
+		if (!g && glory_connect(maddr, &g))
 			g = NULL;
 		if (g && glory_status(g, &s) == 0) {
-			for (int i = 0; i < s->nservers; i++)
-				up += strcmp(s->servers[i].state, "up") == 0;
-			glory_status_free(s);
-			if (up >= nds) {
-				glory_disconnect(g);
-				return 0;
+			for (long i = 0; i < nds; i++) {
+				if (!up[i] && is_up(s, ds_addr[i])) {
+					up[i] = 1;
+					nup++;
+				}
 			}
+			glory_status_free(s);
+		} else if (g) {
+			glory_disconnect(g);
+			g = NULL;
 		}
-		sleep_ms(100);
+		if (nup < nds)
+			dev_sleep_ms(100);
 	}
 	glory_disconnect(g);
-	fprintf(stderr, "glory dev: data servers did not all register with the master\n");
-	return -1;
+	if (rc) {
+		fprintf(stderr, "glory dev up: not registered with the master after %.0f s:",
+			DEV_START_SECS);
+		for (long i = 0; i < nds; i++)
+			if (!up[i])
+				fprintf(stderr, " ds%ld", i);
+		fprintf(stderr, " (see their logs in %s)\n", dir);
+	}
+	return rc;
+}
+
+static int up_write_env(const char *dir, const char *maddr)
+{
+	char path[DEV_PATH_MAX], text[DEV_ADDR_MAX + 64];
+	int n = snprintf(text, sizeof(text), "GLORY_MASTER=%s\nexport GLORY_MASTER\n", maddr);
+	int rc;
+
+	dev_path(path, dir, "env", NULL);
+	rc = dev_write_atomic(path, text, (size_t)n);
+	if (rc)
+		fprintf(stderr, "glory dev up: cannot write %s: %s\n", path, strerror(errno));
+	return rc;
+}
+
+static void up_summary(const struct up_opts *o, const char *maddr)
+{
+	printf("glory is running: master %s, %ld data servers, everything in %s\n", maddr, o->nds,
+	       o->dir);
+	printf("  . %s/env            # sets GLORY_MASTER for the commands below\n", o->dir);
+	printf("  glory status\n");
+	printf("  glory blob put FILE      # prints the blob's id\n");
+	printf("  glory blob get ID FILE\n");
+	printf("  glory dev down --dir %s\n", o->dir);
 }
 
 static int dev_up(int argc, char **argv)
 {
-	const char *dir = NULL, *host = "127.0.0.1", *out_after = NULL, *gc_grace = NULL;
-	const char *repair_every = NULL, *scrub_every = NULL, *stale_age = NULL;
-	long nds = 6, racks = 1;
-	char self[4096], addr[64], maddr[64], mdir[4200], env[4200], tmp[4300];
-	int ports[257];
-	ssize_t sl;
-	FILE *f;
-	const struct gl_opt opts[] = {
-	    {"dir", GL_OPT_STR, &dir, NULL, "DIR", "where the cluster lives (created)"},
-	    {"ds", GL_OPT_INT, &nds, NULL, "N", "data servers (default 6)"},
-	    {"host", GL_OPT_STR, &host, NULL, "IP", "address to listen on (default 127.0.0.1)"},
-	    {"racks", GL_OPT_INT, &racks, NULL, "R",
-	     "spread data servers over R racks (default 1)"},
-	    {"out-after", GL_OPT_STR, &out_after, NULL, "SECS", "master --out-after"},
-	    {"gc-grace", GL_OPT_STR, &gc_grace, NULL, "SECS", "master --gc-grace"},
-	    {"repair-every", GL_OPT_STR, &repair_every, NULL, "SECS", "ds --repair-every"},
-	    {"scrub-every", GL_OPT_STR, &scrub_every, NULL, "SECS", "ds --scrub-every"},
-	    {"stale-age", GL_OPT_STR, &stale_age, NULL, "SECS", "ds --stale-age"},
-	};
-	const struct gl_cmd_help help = {
-	    "glory dev up --dir DIR [--ds N] [options]",
-	    "Starts a master and N data servers as separate processes on one machine, each in "
-	    "DIR/NAME with its log and pid, each data server in its own failure domain (host), "
-	    "and writes DIR/env (source it: . DIR/env).",
-	};
-	int rc = gl_opts_parse(argc, argv, &help, opts, GL_ARRAY_SIZE(opts), NULL, 0, NULL);
+	static struct up_started st;
+	static char ds_addr[DEV_MAX_DS][DEV_ADDR_MAX];
+	static struct dev_cmdline c;
+	struct up_opts o = {.host = "127.0.0.1", .nds = 6, .racks = 1};
+	char self[PATH_MAX], absdir[PATH_MAX], maddr[DEV_ADDR_MAX];
+	int ports[DEV_MAX_DS + 1], code = 1;
 
-	if (rc)
-		return rc > 0 ? 0 : 2;
-	if (!dir || nds < 1 || nds > 256 || racks < 1) {
-		fprintf(stderr, "glory dev up: --dir is required; --ds 1..256; --racks >= 1\n");
-		return 2;
+	st.n = 0;
+	if (up_parse(argc, argv, &o, &code))
+		return code;
+	code = 1;
+	if (up_check_idle(o.dir))
+		return code;
+	if (dev_mkdir_p(o.dir) || !realpath(o.dir, absdir)) {
+		fprintf(stderr, "glory dev up: cannot create %s: %s\n", o.dir, strerror(errno));
+		return code;
 	}
-	if (alive(read_pid(dir, "master"))) {
-		fprintf(stderr,
-			"glory dev up: a cluster is already running in %s: run 'glory dev "
-			"down --dir %s' first\n",
-			dir, dir);
-		return 1;
+	if (strlen(absdir) >= DEV_DIR_MAX) {
+		fprintf(stderr, "glory dev up: %s: path too long\n", absdir);
+		return code;
 	}
-	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (sl <= 0 || mkdir_p(dir) || free_ports(host, (int)nds + 1, ports)) {
-		fprintf(stderr, "glory dev up: cannot prepare %s: %s\n", dir, strerror(errno));
-		return 1;
+	o.dir = absdir; /* the saved command lines work from any directory */
+	if (self_path(self, sizeof(self)) || dev_free_ports(o.host, (int)o.nds + 1, ports)) {
+		fprintf(stderr, "glory dev up: cannot prepare the daemons: %s\n", strerror(errno));
+		return code;
 	}
-	self[sl] = '\0';
-	snprintf(maddr, sizeof(maddr), "%s:%d", host, ports[0]);
-	snprintf(mdir, sizeof(mdir), "%s/master", dir);
-	{
-		char *a[MAX_ARGS] = {self, "master", "--dir", mdir, "--listen", maddr};
-		int n = 6;
-
-		if (out_after) {
-			a[n++] = "--out-after";
-			a[n++] = (char *)out_after;
-		}
-		if (gc_grace) {
-			a[n++] = "--gc-grace";
-			a[n++] = (char *)gc_grace;
-		}
-		if (save_cmdline(dir, "master", a)) {
-			fprintf(stderr, "glory dev up: cannot write to %s\n", dir);
-			return 1;
-		}
-	}
-	for (long i = 0; i < nds; i++) {
-		char name[32], ddir[4200], dom[64];
-		char *a[MAX_ARGS] = {self, "ds",       "--dir", ddir,	    "--listen",
-				     addr, "--master", maddr,	"--domain", dom};
-		int n = 10;
-
-		snprintf(name, sizeof(name), "ds%ld", i);
-		snprintf(ddir, sizeof(ddir), "%s/%s", dir, name);
-		snprintf(addr, sizeof(addr), "%s:%d", host, ports[i + 1]);
-		snprintf(dom, sizeof(dom), "rack%ld/host%ld", i % racks, i);
-		if (repair_every) {
-			a[n++] = "--repair-every";
-			a[n++] = (char *)repair_every;
-		}
-		if (scrub_every) {
-			a[n++] = "--scrub-every";
-			a[n++] = (char *)scrub_every;
-		}
-		if (stale_age) {
-			a[n++] = "--stale-age";
-			a[n++] = (char *)stale_age;
-		}
-		if (save_cmdline(dir, name, a))
-			return 1;
-	}
-	fprintf(stderr, "starting a master and %ld data servers in %s\n", nds, dir);
-	if (start_one(dir, "master"))
-		goto fail;
-	for (long i = 0; i < nds; i++) {
-		char name[32];
-
-		snprintf(name, sizeof(name), "ds%ld", i);
-		if (start_one(dir, name))
-			goto fail;
-	}
-	if (wait_registered(maddr, (int)nds))
-		goto fail;
-	snprintf(env, sizeof(env), "%s/env", dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", env);
-	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "GLORY_MASTER=%s\nexport GLORY_MASTER\n", maddr) < 0 || fclose(f) ||
-	    rename(tmp, env)) {
-		fprintf(stderr, "glory dev up: cannot write %s\n", env);
-		goto fail;
-	}
-	printf("glory is running: master %s, %ld data servers, state in %s\n", maddr, nds, dir);
-	printf("  . %s/env          # sets GLORY_MASTER for the commands below\n", dir);
-	printf("  %s status\n  %s blob put FILE    # prints the blob id\n", self, self);
-	printf("  %s blob get ID > FILE\n  %s dev down --dir %s\n", self, self, dir);
+	snprintf(maddr, sizeof(maddr), "%s:%d", o.host, ports[0]);
+	if (up_save_cmdlines(&o, self, ports, ds_addr, &c))
+		return code;
+	if (up_start_all(&o, &st) || up_wait_registered(o.dir, maddr, ds_addr, o.nds) ||
+	    up_write_env(o.dir, maddr))
+		goto out_stop;
+	up_summary(&o, maddr);
 	return 0;
-fail : {
-	char all[300][32];
-	int n = names(dir, all, 300);
-
-	for (int i = n - 1; i >= 0; i--)
-		stop_one(dir, all[i], SIGTERM, 5);
+out_stop:
+	fprintf(stderr, "glory dev up: failed; stopping what it started\n");
+	dev_stop_all(st.pids, st.names, st.n);
+	for (int i = 0; i < st.n; i++)
+		dev_remove_pid(o.dir, st.names[i]);
+	return code;
 }
+
+/* --- down, status, start, stop, kill --- */
+
+static int dev_down(const char *dir)
+{
+	static char names[DEV_MAX_NAMES][DEV_NAME_MAX], running[DEV_MAX_NAMES][DEV_NAME_MAX];
+	pid_t pids[DEV_MAX_NAMES];
+	int n = dev_list_names(dir, names, DEV_MAX_NAMES), nrun = 0, rc;
+
+	for (int i = 0; i < n; i++) {
+		pid_t pid = dev_alive(dir, names[i]);
+
+		if (pid) {
+			pids[nrun] = pid;
+			memcpy(running[nrun++], names[i], DEV_NAME_MAX);
+		}
+	}
+	rc = dev_stop_all(pids, running, nrun);
+	for (int i = 0; i < nrun; i++)
+		if (!dev_pid_runs(pids[i], NULL))
+			fprintf(stderr, "stopped %s (pid %d)\n", running[i], (int)pids[i]);
+	for (int i = 0; i < n; i++)
+		if (!dev_alive(dir, names[i]))
+			dev_remove_pid(dir, names[i]);
+	if (!nrun)
+		fprintf(stderr, "nothing running in %s\n", dir);
+	return rc ? 1 : 0;
+}
+
+/* "T (stopped)" in /proc/PID/stat: paused by SIGSTOP. */
+static int paused(pid_t pid)
+{
+	char path[64], buf[512];
+	const char *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* after "pid (comm)" */
+	return p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
+}
+
+static int dev_status(const char *dir)
+{
+	static char names[DEV_MAX_NAMES][DEV_NAME_MAX];
+	static struct dev_cmdline c;
+	int n = dev_list_names(dir, names, DEV_MAX_NAMES);
+
+	if (!n) {
+		fprintf(stderr, "glory dev status: no glory dev cluster in %s\n", dir);
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		pid_t pid = dev_alive(dir, names[i]);
+		const char *addr =
+		    dev_load_cmdline(dir, names[i], &c) ? NULL : dev_arg_of(&c, "--listen");
+		char pidtxt[16] = "-";
+
+		if (pid)
+			snprintf(pidtxt, sizeof(pidtxt), "%d", (int)pid);
+		printf("%-8s %-8s %-5s %s%s\n", names[i], pidtxt, pid ? "alive" : "dead",
+		       addr ? addr : "?", pid && paused(pid) ? "  (paused by SIGSTOP)" : "");
+	}
+	return 0;
+}
+
+static int dev_start(const char *dir, const char *name)
+{
+	static struct dev_cmdline c;
+	pid_t pid = dev_alive(dir, name);
+	char one[1][DEV_NAME_MAX];
+
+	if (pid) {
+		fprintf(stderr, "%s is already running (pid %d)\n", name, (int)pid);
+		return 0;
+	}
+	if (dev_load_cmdline(dir, name, &c)) {
+		fprintf(stderr,
+			"glory dev start: no daemon %s in %s (glory dev status lists them)\n", name,
+			dir);
+		return 1;
+	}
+	if (dev_spawn(dir, name, &c, &pid))
+		return 1;
+	if (dev_wait_port(dir, name, pid, dev_arg_of(&c, "--listen"), dev_now() + DEV_START_SECS) ==
+	    0)
+		return 0;
+	snprintf(one[0], DEV_NAME_MAX, "%s", name);
+	dev_stop_all(&pid, one, 1);
+	dev_remove_pid(dir, name);
 	return 1;
 }
 
-static int dev_simple(int argc, char **argv, const char *sub)
+static int dev_stop(const char *dir, const char *name)
+{
+	pid_t pid = dev_alive(dir, name);
+	char one[1][DEV_NAME_MAX];
+
+	if (!pid) {
+		fprintf(stderr, "%s is not running\n", name);
+		dev_remove_pid(dir, name);
+		return 0;
+	}
+	snprintf(one[0], DEV_NAME_MAX, "%s", name);
+	if (dev_stop_all(&pid, one, 1))
+		return 1;
+	dev_remove_pid(dir, name);
+	fprintf(stderr, "stopped %s (pid %d)\n", name, (int)pid);
+	return 0;
+}
+
+/* "9", "KILL", "SIGKILL", "stop", ... -> the signal number, or 0. */
+static int parse_signal(const char *s)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} sigs[] = {
+	    {"KILL", SIGKILL}, {"TERM", SIGTERM}, {"STOP", SIGSTOP}, {"CONT", SIGCONT},
+	    {"INT", SIGINT},   {"HUP", SIGHUP},	  {"QUIT", SIGQUIT}, {"ABRT", SIGABRT},
+	    {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+	};
+	char *end;
+	long v;
+
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	v = strtol(s, &end, 10);
+	if (end != s && !*end)
+		return v > 0 && v <= SIGRTMAX ? (int)v : 0;
+	for (size_t i = 0; i < GL_ARRAY_SIZE(sigs); i++)
+		if (strcasecmp(s, sigs[i].name) == 0)
+			return sigs[i].sig;
+	return 0;
+}
+
+/* Sends sig to NAME; for SIGKILL, returns once the process is gone (tests restart it next). */
+static int dev_kill(const char *dir, const char *name, const char *signame)
+{
+	int sig = parse_signal(signame);
+	pid_t pid = dev_alive(dir, name);
+	double deadline = dev_now() + DEV_STOP_SECS;
+
+	if (!sig) {
+		fprintf(stderr,
+			"glory dev kill: --signal '%s': use KILL, 9, STOP, CONT, TERM, ...\n",
+			signame);
+		return 2;
+	}
+	if (!pid) {
+		fprintf(stderr, "glory dev kill: %s is not running\n", name);
+		return 1;
+	}
+	if (kill(pid, sig)) {
+		fprintf(stderr, "glory dev kill: %s (pid %d): %s\n", name, (int)pid,
+			strerror(errno));
+		return 1;
+	}
+	while (sig == SIGKILL && dev_pid_runs(pid, NULL)) {
+		if (dev_now() > deadline) {
+			fprintf(stderr, "glory dev kill: %s (pid %d) survives SIGKILL\n", name,
+				(int)pid);
+			return 1;
+		}
+		dev_sleep_ms(10);
+	}
+	return 0;
+}
+
+static const struct dev_sub {
+	const char *name;
+	int takes_name;
+	const char *what; /* one line for glory dev --help */
+	const char *usage;
+	const char *summary;
+} subs[] = {
+    {"down", 0, "stop every daemon of DIR", "glory dev down --dir DIR",
+     "Stops every daemon of the cluster in DIR together (SIGTERM, SIGKILL after 10 s) and "
+     "removes their pid files; their data and logs stay. Nothing running is not an error."},
+    {"status", 0, "list the daemons of DIR: pid, alive or dead, address",
+     "glory dev status --dir DIR",
+     "One line per daemon of the cluster in DIR: name, pid, alive or dead, address."},
+    {"start", 1, "start daemon NAME again with its saved command line",
+     "glory dev start --dir DIR NAME",
+     "Starts daemon NAME (master, ds0, ...) again with its saved command line and waits until "
+     "it accepts connections."},
+    {"stop", 1, "stop daemon NAME (SIGTERM, then SIGKILL)", "glory dev stop --dir DIR NAME",
+     "Stops daemon NAME: SIGTERM, SIGKILL after 10 s."},
+    {"kill", 1, "send daemon NAME a signal (SIGKILL unless --signal)",
+     "glory dev kill --dir DIR [--signal SIG] NAME",
+     "Sends a signal to daemon NAME, SIGKILL by default (and then waits until it is gone): "
+     "tests simulate crashes with it, and hangs with --signal STOP / CONT."},
+};
+
+static int dev_simple(const struct dev_sub *sub, int argc, char **argv)
 {
 	const char *dir = NULL, *signame = "KILL";
 	char *pos[1];
 	int npos = 0, rc;
 	const struct gl_opt opts[] = {
-	    {"dir", GL_OPT_STR, &dir, NULL, "DIR", "the cluster's directory"},
-	    {"signal", GL_OPT_STR, &signame, NULL, "SIG",
-	     "kill only: KILL (default), STOP, CONT, TERM"},
+	    {"dir", GL_OPT_STR, &dir, NULL, "DIR", "the cluster's directory (of glory dev up)"},
+	    {"signal", GL_OPT_STR, &signame, NULL, "SIG", "KILL or 9 (default), STOP, CONT, TERM"},
 	};
-	struct gl_cmd_help help = {
-	    "glory dev down|status --dir DIR | glory dev start|stop|kill --dir DIR NAME",
-	    "down: stop every daemon (SIGTERM, then SIGKILL after 10 s). "
-	    "status: list daemons. start: start NAME again with its saved "
-	    "command line. stop: SIGTERM NAME. kill: send a signal to NAME "
-	    "(tests use it to simulate crashes)."};
-	char all[300][32];
-	int n;
+	const struct gl_cmd_help help = {sub->usage, sub->summary};
+	size_t nopts = strcmp(sub->name, "kill") == 0 ? 2 : 1;
 
-	rc = gl_opts_parse(argc, argv, &help, opts, GL_ARRAY_SIZE(opts), pos, 1, &npos);
+	rc = gl_opts_parse(argc, argv, &help, opts, nopts, pos, sub->takes_name, &npos);
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	if (!dir) {
-		fprintf(stderr, "glory dev %s: --dir is required\n", sub);
+	if (!dir_ok(sub->name, dir))
+		return 2;
+	if (sub->takes_name && (npos != 1 || !dev_valid_name(pos[0]))) {
+		fprintf(stderr,
+			"glory dev %s: name one daemon: master, ds0, ds1, ... (usage: %s)\n",
+			sub->name, sub->usage);
 		return 2;
 	}
-	if (strcmp(sub, "down") == 0 || strcmp(sub, "status") == 0) {
-		uint8_t was[300] = {0};
+	if (strcmp(sub->name, "down") == 0)
+		return dev_down(dir);
+	if (strcmp(sub->name, "status") == 0)
+		return dev_status(dir);
+	if (strcmp(sub->name, "start") == 0)
+		return dev_start(dir, pos[0]);
+	if (strcmp(sub->name, "stop") == 0)
+		return dev_stop(dir, pos[0]);
+	return dev_kill(dir, pos[0], signame);
+}
 
-		n = names(dir, all, 300);
-		for (int i = n - 1; i >= 0 && strcmp(sub, "down") == 0; i--) {
-			pid_t pid = read_pid(dir, all[i]);
-
-			was[i] = (uint8_t)alive(pid);
-			if (was[i]) {
-				kill(pid, SIGCONT);
-				kill(pid, SIGTERM);
-			}
-		}
-		for (int i = n - 1; i >= 0; i--) {
-			pid_t pid = read_pid(dir, all[i]);
-
-			if (strcmp(sub, "status") == 0) {
-				printf("%-8s %-7d %s\n", all[i], (int)pid,
-				       alive(pid) ? "running" : "stopped");
-				continue;
-			}
-			stop_one(dir, all[i], SIGTERM, 10);
-			if (was[i])
-				fprintf(stderr, "stopped %s\n", all[i]);
-		}
-		return 0;
-	}
-	if (npos != 1) {
-		fprintf(stderr, "glory dev %s: name a daemon (master, ds0, ...)\n", sub);
-		return 2;
-	}
-	if (strcmp(sub, "start") == 0)
-		return start_one(dir, pos[0]) ? 1 : 0;
-	if (strcmp(sub, "stop") == 0) {
-		stop_one(dir, pos[0], SIGTERM, 10);
-		return 0;
-	}
-	{
-		int sig = strcmp(signame, "STOP") == 0				      ? SIGSTOP
-			  : strcmp(signame, "CONT") == 0			      ? SIGCONT
-			  : strcmp(signame, "TERM") == 0			      ? SIGTERM
-			  : strcmp(signame, "KILL") == 0 || strcmp(signame, "9") == 0 ? SIGKILL
-										      : 0;
-
-		if (!sig) {
-			fprintf(stderr,
-				"glory dev kill: --signal must be KILL, STOP, CONT or TERM\n");
-			return 2;
-		}
-		if (!alive(read_pid(dir, pos[0]))) {
-			fprintf(stderr, "glory dev kill: %s is not running\n", pos[0]);
-			return 1;
-		}
-		stop_one(dir, pos[0], sig, 10);
-	}
-	return 0;
+static void dev_usage(FILE *f)
+{
+	fprintf(f, "usage: glory dev SUBCOMMAND --dir DIR ...   (glory dev SUBCOMMAND --help)\n\n");
+	fprintf(f, "  %-7s %s\n", "up", "start a master and N data servers in DIR");
+	for (size_t i = 0; i < GL_ARRAY_SIZE(subs); i++)
+		fprintf(f, "  %-7s %s\n", subs[i].name, subs[i].what);
 }
 
 int cmd_dev(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "up") == 0)
+	const char *sub = argc >= 2 ? argv[1] : "";
+
+	if (strcmp(sub, "up") == 0)
 		return dev_up(argc - 1, argv + 1);
-	if (argc >= 2 && (strcmp(argv[1], "down") == 0 || strcmp(argv[1], "status") == 0 ||
-			  strcmp(argv[1], "start") == 0 || strcmp(argv[1], "stop") == 0 ||
-			  strcmp(argv[1], "kill") == 0))
-		return dev_simple(argc - 1, argv + 1, argv[1]);
-	fprintf(
-	    argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-	    "usage: glory dev up|down|status|start|stop|kill --dir DIR ... (each has --help)\n");
-	return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+	for (size_t i = 0; i < GL_ARRAY_SIZE(subs); i++)
+		if (strcmp(sub, subs[i].name) == 0)
+			return dev_simple(&subs[i], argc - 1, argv + 1);
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+		dev_usage(stdout);
+		return 0;
+	}
+	if (*sub)
+		fprintf(stderr, "glory dev: unknown subcommand '%s'\n\n", sub);
+	dev_usage(stderr);
+	return 2;
 }

@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "tools/glory/cmd.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -41,10 +42,41 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < GL_ARRAY_SIZE(cmds); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
 	fprintf(f, "\nClient commands find the master with --master H:P or $GLORY_MASTER.\n");
+	fprintf(f, "glory --version prints the version.\n");
+}
+
+/* Runs the command named argv[0]; -1 when there is none. */
+static int run(int argc, char **argv)
+{
+	for (size_t i = 0; i < GL_ARRAY_SIZE(cmds); i++) {
+		if (strcmp(argv[0], cmds[i].name) == 0) {
+			int rc = cmds[i].fn(argc, argv);
+
+			return rc < 0 || rc > 255 ? 1 : rc; /* 0 ok, 1 failed, 2 usage error */
+		}
+	}
+	fprintf(stderr, "glory: unknown command '%s'\n\n", argv[0]);
+	usage(stderr);
+	return 2;
+}
+
+/* Output lost on a full disk must not look like success. A reader that went away (EPIPE:
+ * `glory status | head -1`) is not an error worth a message. */
+static int finish_stdout(int rc)
+{
+	errno = 0;
+	if ((fflush(stdout) || ferror(stdout)) && errno != EPIPE) {
+		fprintf(stderr, "glory: cannot write to standard output: %s\n",
+			errno ? strerror(errno) : "write error");
+		rc = rc ? rc : 1;
+	}
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
+	int rc;
+
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("GLORY_LOG_LEVEL")) {
 		enum gl_log_level lvl;
@@ -52,19 +84,22 @@ int main(int argc, char **argv)
 		if (gl_log_parse_level(getenv("GLORY_LOG_LEVEL"), &lvl) == 0)
 			gl_log_set_level(lvl);
 	}
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
+	if (argc < 2) {
 		usage(stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	if (strcmp(argv[1], "--version") == 0) {
+		rc = 2;
+	} else if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+		   (strcmp(argv[1], "help") == 0 && argc == 2)) {
+		usage(stdout);
+		rc = 0;
+	} else if (strcmp(argv[1], "help") == 0) {
+		char *help_argv[] = {argv[2], "--help", NULL};
+
+		rc = run(2, help_argv); /* glory help CMD = glory CMD --help */
+	} else if (strcmp(argv[1], "--version") == 0) {
 		printf("glory 0.1\n");
-		return 0;
+		rc = 0;
+	} else {
+		rc = run(argc - 1, argv + 1);
 	}
-	for (size_t i = 0; i < GL_ARRAY_SIZE(cmds); i++)
-		if (strcmp(argv[1], cmds[i].name) == 0)
-			return cmds[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "glory: unknown command '%s'\n\n", argv[1]);
-	usage(stderr);
-	return 2;
+	return finish_stdout(rc);
 }
