@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define MAP_MAGIC   0x50414d47u
-#define MAP_VERSION 1
+#define MAP_VERSION 2
 
 void gl_map_encode(const struct gl_map *m, struct gl_wbuf *b)
 {
@@ -29,6 +29,47 @@ void gl_map_encode(const struct gl_map *m, struct gl_wbuf *b)
 		gl_put_u64(b, d->used);
 		gl_put_u64(b, d->since);
 	}
+	gl_put_u32(b, m->nshards);
+	for (uint32_t i = 0; i < m->nshards; i++) {
+		const struct gl_shard_info *sh = &m->shards[i];
+
+		gl_put_u32(b, sh->id);
+		gl_put_u8(b, sh->n);
+		for (int j = 0; j < sh->n; j++) {
+			gl_put_u64(b, sh->m[j].id);
+			gl_put_str(b, sh->m[j].addr);
+			gl_put_u8(b, sh->m[j].up);
+		}
+	}
+}
+
+static int shards_decode(struct gl_rbuf *r, struct gl_map *m)
+{
+	m->nshards = gl_get_u32(r);
+	if (gl_rbuf_check(r) || m->nshards > GL_MAP_MAX_SHARDS ||
+	    (size_t)m->nshards * 5 > gl_rbuf_left(r))
+		return -GL_EPROTO;
+	if (!m->nshards)
+		return 0;
+	m->shards = calloc(m->nshards, sizeof(*m->shards));
+	if (!m->shards)
+		return -GL_ENOMEM;
+	for (uint32_t i = 0; i < m->nshards; i++) {
+		struct gl_shard_info *sh = &m->shards[i];
+
+		sh->id = gl_get_u32(r);
+		sh->n = gl_get_u8(r);
+		if (sh->n > GL_SHARD_MAX_MEMBERS || (i && sh->id <= m->shards[i - 1].id))
+			return -GL_EPROTO;
+		for (int j = 0; j < sh->n; j++) {
+			sh->m[j].id = gl_get_u64(r);
+			gl_get_str(r, sh->m[j].addr, sizeof(sh->m[j].addr));
+			sh->m[j].up = gl_get_u8(r);
+		}
+		if (gl_rbuf_check(r))
+			return -GL_EPROTO;
+	}
+	return 0;
 }
 
 int gl_map_decode(struct gl_rbuf *r, struct gl_map *out)
@@ -63,6 +104,12 @@ int gl_map_decode(struct gl_rbuf *r, struct gl_map *out)
 			return -GL_EPROTO;
 		}
 	}
+	int rc = shards_decode(r, &m);
+
+	if (rc) {
+		gl_map_free(&m);
+		return rc;
+	}
 	*out = m;
 	return 0;
 }
@@ -70,8 +117,11 @@ int gl_map_decode(struct gl_rbuf *r, struct gl_map *out)
 void gl_map_free(struct gl_map *m)
 {
 	free(m->ds);
+	free(m->shards);
 	m->ds = NULL;
+	m->shards = NULL;
 	m->n = 0;
+	m->nshards = 0;
 }
 
 int gl_map_copy(const struct gl_map *src, struct gl_map *dst)
@@ -83,7 +133,24 @@ int gl_map_copy(const struct gl_map *src, struct gl_map *dst)
 		return -GL_ENOMEM;
 	}
 	memcpy(dst->ds, src->ds, sizeof(*dst->ds) * src->n);
+	dst->shards = NULL;
+	if (src->nshards) {
+		dst->shards = malloc(sizeof(*dst->shards) * src->nshards);
+		if (!dst->shards) {
+			gl_map_free(dst);
+			return -GL_ENOMEM;
+		}
+		memcpy(dst->shards, src->shards, sizeof(*dst->shards) * src->nshards);
+	}
 	return 0;
+}
+
+const struct gl_shard_info *gl_map_shard(const struct gl_map *m, uint32_t id)
+{
+	for (uint32_t i = 0; i < m->nshards; i++)
+		if (m->shards[i].id == id)
+			return &m->shards[i];
+	return NULL;
 }
 
 int gl_map_find(const struct gl_map *m, uint32_t id)

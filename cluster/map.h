@@ -6,6 +6,10 @@
  *   u32 magic 0x50414d47 ("GMAP"), u16 version 1, u64 epoch, 32 bytes dedup key, u32 n,
  *   then n times: u32 id, str addr, str rack, str host, u8 state, u64 cap_total, u64 cap_avail,
  *                 u64 used, u64 since (unix seconds of the last state change)
+ *   then u32 nshards, nshards times: u32 shard id, u8 n, n times: u64 raft id, str rpc addr,
+ *                 u8 up (heard from within the last few seconds)
+ * Metadata shards (metadata/) register with the master; clients find a shard's members here and
+ * ask any of them for the leader.
  */
 #ifndef GL_MAP_H
 #define GL_MAP_H
@@ -37,11 +41,28 @@ struct gl_ds_info {
 	uint64_t since;
 };
 
+#define GL_MAP_MAX_SHARDS  1024
+#define GL_SHARD_MAX_MEMBERS 7
+
+struct gl_shard_member {
+	uint64_t id; /* raft id within the shard */
+	char addr[GL_ADDR_MAX];
+	uint8_t up;
+};
+
+struct gl_shard_info {
+	uint32_t id;
+	uint8_t n;
+	struct gl_shard_member m[GL_SHARD_MAX_MEMBERS];
+};
+
 struct gl_map {
 	uint64_t epoch;
 	uint8_t dedup_key[GL_DEDUP_KEY_LEN];
 	uint32_t n;
 	struct gl_ds_info *ds; /* malloc'd array of n, sorted by id */
+	uint32_t nshards;
+	struct gl_shard_info *shards; /* malloc'd array of nshards, sorted by id (NULL when 0) */
 };
 
 void gl_map_encode(const struct gl_map *m, struct gl_wbuf *b);
@@ -52,6 +73,8 @@ void gl_map_free(struct gl_map *m);
 int gl_map_copy(const struct gl_map *src, struct gl_map *dst);
 /* Index into m->ds of server id, or -1. */
 int gl_map_find(const struct gl_map *m, uint32_t id);
+/* Shard id's entry, or NULL. */
+const struct gl_shard_info *gl_map_shard(const struct gl_map *m, uint32_t id);
 const char *gl_ds_state_name(uint8_t state);
 
 #endif

@@ -28,7 +28,21 @@
 	X(GL_EBADOP, 1017, EPROTO, "unknown operation")                                            \
 	X(GL_EVERSION, 1018, EPROTO, "protocol version mismatch")                                  \
 	X(GL_ESTALE, 1019, ESTALE, "stale cluster map")                                            \
-	X(GL_EDB, 1020, EIO, "metadata store error")
+	X(GL_EDB, 1020, EIO, "metadata store error")                                               \
+	X(GL_ENOTLEADER, 1021, EAGAIN, "not the leader of its group")                              \
+	X(GL_EDQUOT, 1022, EDQUOT, "quota exceeded")                                               \
+	X(GL_ENOTDIR, 1023, ENOTDIR, "not a directory")                                            \
+	X(GL_EISDIR, 1024, EISDIR, "is a directory")                                               \
+	X(GL_ENOTEMPTY, 1025, ENOTEMPTY, "directory not empty")                                    \
+	X(GL_EPERM, 1026, EPERM, "operation not permitted")                                        \
+	X(GL_EACCES, 1027, EACCES, "permission denied")                                            \
+	X(GL_ENAMETOOLONG, 1028, ENAMETOOLONG, "name too long")                                    \
+	X(GL_EXDEV, 1029, EXDEV, "cross-volume link")                                              \
+	X(GL_ENODATA, 1030, ENODATA, "no such attribute")                                          \
+	X(GL_ERANGE, 1031, ERANGE, "result too large")                                             \
+	X(GL_EFBIG, 1032, EFBIG, "file too large")                                                 \
+	X(GL_EMLINK, 1033, EMLINK, "too many links")                                               \
+	X(GL_EAUTH, 1034, EACCES, "unknown access key or wrong secret")
 
 enum gl_err {
 	GL_OK = 0,

@@ -1,0 +1,242 @@
+/* The namespace state machine of a metadata shard: tenants, access keys, volumes with policy,
+ * quota and usage, the POSIX namespace, file layouts and chunk references, in one RocksDB
+ * database changed only through gl_ns_apply (the apply of a gl_rsm, metadata/rsm.h).
+ *
+ * Messages (little-endian, common/buf.h; str = u16 length + bytes; bytes32 = u32 length + bytes;
+ * id32 = 32-byte chunk id; attr = gl_ns_attr_put). Every message, write or read, starts with
+ *     u16 op, u32 tenant (the caller's; 0 = admin, may do anything), i64 now_ns
+ * now_ns is set by the proposing leader (never read the clock in apply). A volume named by id
+ * whose tenant is not the caller's answers -GL_ENOENT, exactly as a missing one.
+ *
+ * Write ops (one raft entry each):               fields after the header -> reply
+ *   NS_TENANT_CREATE  str name                    -> u32 tenant id            (EEXIST)
+ *   NS_TENANT_RM      str name                    -> -                        (ENOTEMPTY: volumes)
+ *   NS_KEY_CREATE     str tenant, str access, str secret -> u32 tenant id     (EEXIST, ENOENT)
+ *   NS_KEY_RM         str access                  -> -
+ *   NS_VOL_CREATE     str tenant, str name, u32 shard, struct gl_ns_policy -> gl_ns_vol
+ *                     (the catalog entry: allocates the volume id; EEXIST per tenant and name)
+ *   NS_VOL_INIT       gl_ns_vol                   -> - (the volume's own records and its root
+ *                     directory, inode 1, mode 040755, uid/gid 0; idempotent)
+ *   NS_VOL_SET        u32 vol, u32 mask (GL_NS_VSET_*), gl_ns_policy -> gl_ns_vol
+ *                     (the quota may be set below usage: further growth gets EDQUOT)
+ *   NS_VOL_RM         u32 vol, u8 force           -> - (ENOTEMPTY unless empty or force;
+ *                     force drops every inode, layout and chunk reference of the volume)
+ *   NS_MKNOD          u32 vol, u64 parent, str name, u32 mode, u32 uid, u32 gid, u64 rdev,
+ *                     u8 excl -> attr. Any non-directory type. An existing name answers
+ *                     -GL_EEXIST, and also its attr when excl is 0 and it is a regular file.
+ *   NS_MKDIR          u32 vol, u64 parent, str name, u32 mode, u32 uid, u32 gid -> attr
+ *   NS_SYMLINK        u32 vol, u64 parent, str name, str target, u32 uid, u32 gid -> attr
+ *   NS_LINK           u32 vol, u64 ino, u64 newparent, str name -> attr (EPERM: directory)
+ *   NS_UNLINK         u32 vol, u64 parent, str name, u8 keep -> attr of the inode after it
+ *                     (nlink may be 0). When nlink reaches 0: keep=1 (the file is still open
+ *                     somewhere) leaves it an orphan until NS_FORGET; keep=0 frees it now.
+ *   NS_RMDIR          u32 vol, u64 parent, str name -> -
+ *   NS_RENAME         u32 vol, u64 sparent, str sname, u64 dparent, str dname, u32 flags
+ *                     (GL_NS_RENAME_*) -> u8 replaced, attr of the replaced inode when replaced
+ *                     (its nlink after; freed like an unlink with keep=0 at nlink 0)
+ *   NS_SETATTR        u32 vol, u64 ino, u32 valid (GL_NS_SET_*), u32 mode, u32 uid, u32 gid,
+ *                     u64 size, i64 atime_ns, i64 mtime_ns -> attr. A smaller size drops the
+ *                     layout beyond it; ctime is set to now.
+ *   NS_SETXATTR       u32 vol, u64 ino, str name, bytes32 value, u32 flags (GL_NS_XATTR_*) -> -
+ *   NS_RMXATTR        u32 vol, u64 ino, str name -> -                      (ENODATA)
+ *   NS_WRITE          u32 vol, u64 ino, u64 size (the file grows to at least this), i64 mtime_ns,
+ *                     u32 n, n x extent -> attr. Puts each extent over the layout (newer bytes
+ *                     win where they overlap), adds a chunk reference per extent piece kept,
+ *                     drops the references of pieces overwritten. EDQUOT when the volume's
+ *                     stored bytes would pass its quota: nothing is applied then.
+ *   NS_FORGET         u32 vol, u64 ino            -> - (frees an orphan; no-op otherwise)
+ *
+ * Read ops (served after gl_rsm_read_fence):
+ *   NS_LOOKUP         u32 vol, u64 parent, str name -> attr
+ *   NS_GETATTR        u32 vol, u64 ino             -> attr
+ *   NS_READDIR        u32 vol, u64 dir, u64 cookie, u32 max, u8 plus
+ *                     -> u8 eof, u32 n, n x (u64 cookie, u64 ino, u32 mode, str name[, attr])
+ *                     Cookies are stable: an entry's cookie never changes while it exists and
+ *                     is never reused in that directory; resume after the last one returned.
+ *                     Start with cookie 0. "." and ".." are not listed (gateways add them).
+ *   NS_READLINK       u32 vol, u64 ino             -> str target
+ *   NS_GETXATTR       u32 vol, u64 ino, str name   -> bytes32 value (ENODATA)
+ *   NS_LISTXATTR      u32 vol, u64 ino             -> u32 n, n x str name
+ *   NS_LAYOUT         u32 vol, u64 ino, u64 off, u64 len -> attr, u32 n, n x extent
+ *                     (extents overlapping [off, off+len), in file order; gaps are holes)
+ *   NS_VOL_GET        str tenant, str name         -> gl_ns_vol (ENOENT)
+ *   NS_VOL_GET_ID     u32 vol                      -> gl_ns_vol (with usage when it lives here)
+ *   NS_VOL_LIST       str tenant ("" = all, admin only) -> u32 n, n x gl_ns_vol
+ *   NS_TENANT_LIST    -                            -> u32 n, n x (u32 id, str name, u32 nvols)
+ *   NS_KEY_GET        str access                   -> u32 tenant, str tenant name, str secret
+ *   NS_CHUNK_REFS     u32 n, n x (u32 pool, id32)  -> u32 n, n x u64 references held here
+ *   NS_DUMP           u32 vol (0 = everything)     -> bytes32 text: every record, one per line,
+ *                     in key order, canonical (the restart test compares dumps)
+ *
+ * Limits: names 1..255 bytes without '/' or NUL, not "." or ".." (EINVAL; ENAMETOOLONG past
+ * 255); symlink targets 1..4095; xattr names 1..255, values up to 64 KiB (E2BIG); tenant and
+ * volume names 1..63 of [a-z0-9.-] (S3 bucket rules also apply at the S3 gateway). nlink up to
+ * 65000 (EMLINK). Directory nlink = 2 + subdirectories. Renaming a directory under itself is
+ * EINVAL. Setgid directories pass their gid (and, to subdirectories, the setgid bit) on.
+ *
+ * RocksDB keys (u32/u64 big-endian in keys so they sort; values little-endian):
+ *   "\0applied"                                  (owned by metadata/rsm.c)
+ *   "c" "next"                                    u32 next tenant id, u32 next volume id
+ *   "t" str-bytes name                            tenant: u32 id
+ *   "T" u32 id                                    tenant: str name
+ *   "k" access                                    key: u32 tenant, str secret
+ *   "v" u32 tenant, name                          catalog: u32 volume id
+ *   "V" u32 vol                                   gl_ns_vol (policy, shard, usage when here)
+ *   "i" u32 vol, u64 ino                          inode: attr, then u64 parent (directories),
+ *                                                 u64 next cookie (directories), str target
+ *   "d" u32 vol, u64 dir, name                    dentry: u64 ino, u32 mode, u64 cookie
+ *   "e" u32 vol, u64 dir, u64 cookie              readdir order: name
+ *   "x" u32 vol, u64 ino, name                    xattr value
+ *   "l" u32 vol, u64 ino, u64 slice               extents of one GL_NS_SLICE of the file
+ *   "r" u32 pool, id32                            u64 chunk references held by this shard
+ *   "o" u32 vol, u64 ino                          orphan (nlink 0, still open)
+ *   "n" u32 vol                                   u64 next inode number
+ */
+#ifndef GL_NS_H
+#define GL_NS_H
+
+#include <rocksdb/c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+#define GL_NS_PROTO	    1
+#define GL_NS_NAME_MAX	    255
+#define GL_NS_PATH_MAX	    4095
+#define GL_NS_XNAME_MAX	    255
+#define GL_NS_XVALUE_MAX    (64u << 10)
+#define GL_NS_LINK_MAX	    65000
+#define GL_NS_SLICE	    (4u << 20) /* layouts are kept per 4 MiB of file */
+#define GL_NS_MAX_EXTENTS   1024       /* per NS_WRITE */
+#define GL_NS_VNAME_MAX	    63	       /* tenant and volume names */
+#define GL_NS_ROOT	    1	       /* root inode of every volume */
+#define GL_NS_MAX_FILE_SIZE (1ull << 50)
+
+/* X(name, code) */
+#define GL_NS_WRITE_OPS(X)                                                                         \
+	X(NS_TENANT_CREATE, 1)                                                                     \
+	X(NS_TENANT_RM, 2)                                                                         \
+	X(NS_KEY_CREATE, 3)                                                                        \
+	X(NS_KEY_RM, 4)                                                                            \
+	X(NS_VOL_CREATE, 5)                                                                        \
+	X(NS_VOL_INIT, 6)                                                                          \
+	X(NS_VOL_SET, 7)                                                                           \
+	X(NS_VOL_RM, 8)                                                                            \
+	X(NS_MKNOD, 20)                                                                            \
+	X(NS_MKDIR, 21)                                                                            \
+	X(NS_SYMLINK, 22)                                                                          \
+	X(NS_LINK, 23)                                                                             \
+	X(NS_UNLINK, 24)                                                                           \
+	X(NS_RMDIR, 25)                                                                            \
+	X(NS_RENAME, 26)                                                                           \
+	X(NS_SETATTR, 27)                                                                          \
+	X(NS_SETXATTR, 28)                                                                         \
+	X(NS_RMXATTR, 29)                                                                          \
+	X(NS_WRITE, 30)                                                                            \
+	X(NS_FORGET, 31)
+
+#define GL_NS_READ_OPS(X)                                                                          \
+	X(NS_LOOKUP, 100)                                                                          \
+	X(NS_GETATTR, 101)                                                                         \
+	X(NS_READDIR, 102)                                                                         \
+	X(NS_READLINK, 103)                                                                        \
+	X(NS_GETXATTR, 104)                                                                        \
+	X(NS_LISTXATTR, 105)                                                                       \
+	X(NS_LAYOUT, 106)                                                                          \
+	X(NS_VOL_GET, 107)                                                                         \
+	X(NS_VOL_GET_ID, 108)                                                                      \
+	X(NS_VOL_LIST, 109)                                                                        \
+	X(NS_TENANT_LIST, 110)                                                                     \
+	X(NS_KEY_GET, 111)                                                                         \
+	X(NS_CHUNK_REFS, 112)                                                                      \
+	X(NS_DUMP, 113)
+
+enum gl_ns_op {
+#define GL_NS_OPC(name, code) GL_##name = code,
+	GL_NS_WRITE_OPS(GL_NS_OPC) GL_NS_READ_OPS(GL_NS_OPC)
+#undef GL_NS_OPC
+};
+
+#define GL_NS_RENAME_NOREPLACE 1u
+#define GL_NS_RENAME_EXCHANGE  2u
+
+#define GL_NS_SET_MODE	0x01u
+#define GL_NS_SET_UID	0x02u
+#define GL_NS_SET_GID	0x04u
+#define GL_NS_SET_SIZE	0x08u
+#define GL_NS_SET_ATIME 0x10u
+#define GL_NS_SET_MTIME 0x20u
+
+#define GL_NS_XATTR_CREATE  1u /* fail with EEXIST if it exists */
+#define GL_NS_XATTR_REPLACE 2u /* fail with ENODATA if it does not */
+
+#define GL_NS_VSET_POOL	   0x01u
+#define GL_NS_VSET_DEDUP   0x02u
+#define GL_NS_VSET_QBYTES  0x04u
+#define GL_NS_VSET_QINODES 0x08u
+
+/* Encoded: u64 ino, u32 mode, u32 uid, u32 gid, u32 nlink, u64 size, u64 rdev, i64 atime_ns,
+ * i64 mtime_ns, i64 ctime_ns, i64 btime_ns, u64 blocks (bytes stored in extents / 512) */
+struct gl_ns_attr {
+	uint64_t ino;
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size, rdev;
+	int64_t atime_ns, mtime_ns, ctime_ns, btime_ns;
+	uint64_t blocks;
+};
+
+/* Encoded: u32 pool (storage/stripe.h pool id), u8 dedup, u64 quota_bytes, u64 quota_inodes
+ * (0 = unlimited) */
+struct gl_ns_policy {
+	uint32_t pool;
+	uint8_t dedup;
+	uint64_t quota_bytes, quota_inodes;
+};
+
+/* Encoded: u32 id, u32 tenant, str name, u32 shard, policy, u64 used_bytes, u64 used_inodes,
+ * i64 ctime_ns. used_* count stored extent bytes (before dedup and redundancy) and inodes
+ * (the root included). */
+struct gl_ns_vol {
+	uint32_t id, tenant;
+	char name[GL_NS_VNAME_MAX + 1];
+	uint32_t shard;
+	struct gl_ns_policy policy;
+	uint64_t used_bytes, used_inodes;
+	int64_t ctime_ns;
+};
+
+/* Encoded: u64 off (in the file), u32 len, u32 pool, id32 chunk, u32 chunk_off. The bytes
+ * [off, off+len) of the file are bytes [chunk_off, chunk_off+len) of the chunk. An extent
+ * never crosses a GL_NS_SLICE boundary of the file. */
+struct gl_ns_extent {
+	uint64_t off;
+	uint32_t len;
+	uint32_t pool;
+	uint8_t chunk[32];
+	uint32_t chunk_off;
+};
+
+void gl_ns_attr_put(struct gl_wbuf *b, const struct gl_ns_attr *a);
+void gl_ns_attr_get(struct gl_rbuf *r, struct gl_ns_attr *a);
+void gl_ns_policy_put(struct gl_wbuf *b, const struct gl_ns_policy *p);
+void gl_ns_policy_get(struct gl_rbuf *r, struct gl_ns_policy *p);
+void gl_ns_vol_put(struct gl_wbuf *b, const struct gl_ns_vol *v);
+void gl_ns_vol_get(struct gl_rbuf *r, struct gl_ns_vol *v);
+void gl_ns_extent_put(struct gl_wbuf *b, const struct gl_ns_extent *e);
+void gl_ns_extent_get(struct gl_rbuf *r, struct gl_ns_extent *e);
+/* The common header of every message. */
+void gl_ns_hdr_put(struct gl_wbuf *b, uint16_t op, uint32_t tenant, int64_t now_ns);
+
+/* 1 for a read op, 0 for a write op, -1 for an unknown one. */
+int gl_ns_op_kind(uint16_t op);
+const char *gl_ns_op_name(uint16_t op);
+
+/* struct gl_rsm_sm's apply (ctx unused, may be NULL). Deterministic. Malformed input is
+ * -GL_EPROTO (or -GL_EINVAL for values out of range), never a crash. */
+int gl_ns_apply(void *ctx, rocksdb_t *db, rocksdb_writebatch_t *wb, const uint8_t *op,
+		size_t len, struct gl_wbuf *reply);
+/* Answers a read op from db. */
+int gl_ns_read(rocksdb_t *db, const uint8_t *req, size_t len, struct gl_wbuf *reply);
+
+#endif

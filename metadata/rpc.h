@@ -1,0 +1,38 @@
+/* Metadata server protocol (frames: common/rpc.h). Bump GL_MD_PROTO on any change.
+ *
+ * Messages (args, little-endian; str = u16 length + bytes):
+ *   MD_OP        req: u8 auth (GL_MD_AUTH_*), [str access, str secret when auth is KEY],
+ *                     then one metadata/ns.h message (its tenant and now_ns are overwritten by
+ *                     the server: the tenant comes from the credentials, the time from the leader)
+ *                rep: the ns reply. Status -GL_ENOTLEADER: rep is str leader rpc address ("" when
+ *                     none is known yet): retry there. -GL_EAUTH: bad credentials.
+ *                Writes are proposed to the shard's raft group and answered once applied; reads
+ *                are answered after a read fence (linearizable) by the leader only.
+ *   MD_STATUS    req: -      rep: u32 shard, then gl_rsm_status: u64 id, u64 leader, u64 term,
+ *                     u64 commit, u64 applied, u64 last, u64 snapshot, str role, u32 n,
+ *                     n x (u64 id, str rpc addr, u8 voter)
+ *   MD_MEMBER    req: u8 add (1) or remove (0), u64 raft id, str rpc addr   rep: -
+ *                (admin, on the leader; -GL_ENOTLEADER as for MD_OP)
+ *   RSM_SNAP_READ  see metadata/rsm.h
+ */
+#ifndef GL_MD_RPC_H
+#define GL_MD_RPC_H
+
+#define GL_MD_PROTO 1
+
+#define GL_MD_AUTH_ADMIN 0 /* cluster-internal callers (CLI admin commands, gateways' own work) */
+#define GL_MD_AUTH_KEY	 1 /* a tenant's access key and secret */
+
+/* X(name, opcode, server handler) */
+#define GL_MD_RPCS(X)                                                                              \
+	X(MD_OP, 0x0301, md_h_op)                                                                  \
+	X(MD_STATUS, 0x0302, md_h_status)                                                          \
+	X(MD_MEMBER, 0x0303, md_h_member)
+
+enum gl_md_opcode {
+#define GL_MD_OPC(name, code, handler) GL_##name = code,
+	GL_MD_RPCS(GL_MD_OPC)
+#undef GL_MD_OPC
+};
+
+#endif
