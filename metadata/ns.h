@@ -206,14 +206,16 @@ struct gl_ns_vol {
 	int64_t ctime_ns;
 };
 
-/* Encoded: u64 off (in the file), u32 len, u32 pool, id32 chunk, u32 chunk_off. The bytes
- * [off, off+len) of the file are bytes [chunk_off, chunk_off+len) of the chunk. An extent
- * never crosses a GL_NS_SLICE boundary of the file. */
+/* Encoded: u64 off (in the file), u32 len, u32 pool, id32 chunk, u32 chunk_len, u32 chunk_off.
+ * The bytes [off, off+len) of the file are bytes [chunk_off, chunk_off+len) of the chunk
+ * (chunk_len bytes long, as stored). An extent never crosses a GL_NS_SLICE boundary of the
+ * file; chunk_off + len <= chunk_len. */
 struct gl_ns_extent {
 	uint64_t off;
 	uint32_t len;
 	uint32_t pool;
 	uint8_t chunk[32];
+	uint32_t chunk_len;
 	uint32_t chunk_off;
 };
 
