@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,6 +75,151 @@ struct glory_status {
 
 int glory_status(struct glory *g, struct glory_status **out);
 void glory_status_free(struct glory_status *s);
+
+/* ---- Tenants, keys, volumes (admin unless noted) ----
+ * Credentials: glory_set_credentials(g, access, secret) makes every later call act as that key's
+ * tenant (volumes of other tenants are invisible: ENOENT). Without credentials a struct glory
+ * acts as the cluster admin (the CLI on a cluster node; gateways for their own bookkeeping). */
+int glory_set_credentials(struct glory *g, const char *access, const char *secret);
+
+struct glory_tenant {
+	uint32_t id;
+	char name[64];
+	uint32_t nvols;
+};
+int glory_tenant_create(struct glory *g, const char *name, uint32_t *id);
+int glory_tenant_rm(struct glory *g, const char *name); /* ENOTEMPTY while it has volumes */
+int glory_tenant_list(struct glory *g, struct glory_tenant **out, int *n); /* free(*out) */
+/* Creates an access key for tenant: access (20 chars) and secret (40 chars), NUL-terminated. */
+int glory_key_create(struct glory *g, const char *tenant, char access[32], char secret[64]);
+int glory_key_rm(struct glory *g, const char *access);
+
+struct glory_volume_info {
+	uint32_t id, tenant, shard;
+	char name[64];
+	char redundancy[16]; /* "ec:4+2", "rep:3" */
+	int dedup;
+	uint64_t quota_bytes, quota_inodes; /* 0 = unlimited */
+	uint64_t used_bytes, used_inodes;
+	int64_t ctime_ns;
+};
+/* redundancy NULL = ec:4+2. The volume goes to a shard chosen by the cluster. */
+int glory_volume_create(struct glory *g, const char *tenant, const char *name,
+			const char *redundancy, int dedup, uint64_t quota_bytes,
+			uint64_t quota_inodes);
+/* tenant NULL: every tenant's (admin) or the credentials' own. free(*out). */
+int glory_volume_list(struct glory *g, const char *tenant, struct glory_volume_info **out, int *n);
+/* Fields: GLORY_VSET_* mask; redundancy applies to data written afterwards. */
+#define GLORY_VSET_REDUNDANCY 0x01
+#define GLORY_VSET_DEDUP      0x02
+#define GLORY_VSET_QBYTES     0x04
+#define GLORY_VSET_QINODES    0x08
+int glory_volume_set(struct glory *g, const char *tenant, const char *name, unsigned mask,
+		     const char *redundancy, int dedup, uint64_t quota_bytes,
+		     uint64_t quota_inodes);
+/* force: delete a volume that still holds files (their chunks are freed after the grace period). */
+int glory_volume_rm(struct glory *g, const char *tenant, const char *name, int force);
+
+/* ---- Files: the POSIX namespace of a volume (used by every gateway) ----
+ * A struct glory_vol is an open volume; inode numbers are per volume, the root is 1.
+ * Names are single path components. Errors are glory codes; glory_errno() maps them to errno
+ * (ENOENT, EEXIST, ENOTDIR, EISDIR, ENOTEMPTY, EDQUOT, ENAMETOOLONG, ...). Thread-safe. */
+struct glory_vol;
+
+#define GLORY_ROOT 1
+
+struct glory_attr {
+	uint64_t ino;
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size, rdev;
+	int64_t atime_ns, mtime_ns, ctime_ns, btime_ns; /* nanoseconds since 1970 */
+	uint64_t blocks;				/* 512-byte units stored */
+};
+
+/* tenant NULL: the credentials' tenant (admin: any tenant's volume named "tenant/name" is not
+ * supported; pass the tenant). */
+int glory_vol_open(struct glory *g, const char *tenant, const char *name, struct glory_vol **out);
+void glory_vol_close(struct glory_vol *v);
+int glory_vol_info(struct glory_vol *v, struct glory_volume_info *out);
+
+int glory_lookup(struct glory_vol *v, uint64_t parent, const char *name, struct glory_attr *out);
+/* Follows a "/"-separated path from the root (no symlinks followed). */
+int glory_resolve(struct glory_vol *v, const char *path, struct glory_attr *out);
+int glory_getattr(struct glory_vol *v, uint64_t ino, struct glory_attr *out);
+
+#define GLORY_SET_MODE	0x01
+#define GLORY_SET_UID	0x02
+#define GLORY_SET_GID	0x04
+#define GLORY_SET_SIZE	0x08
+#define GLORY_SET_ATIME 0x10
+#define GLORY_SET_MTIME 0x20
+/* Uses the fields of in named by valid; size changes truncate or extend (sparse). */
+int glory_setattr(struct glory_vol *v, uint64_t ino, unsigned valid, const struct glory_attr *in,
+		  struct glory_attr *out);
+
+/* excl: EEXIST if the name exists; otherwise an existing regular file is returned as is. */
+int glory_create(struct glory_vol *v, uint64_t parent, const char *name, uint32_t mode,
+		 uint32_t uid, uint32_t gid, int excl, struct glory_attr *out);
+int glory_mknod(struct glory_vol *v, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
+		uint32_t gid, uint64_t rdev, struct glory_attr *out);
+int glory_mkdir(struct glory_vol *v, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
+		uint32_t gid, struct glory_attr *out);
+int glory_symlink(struct glory_vol *v, uint64_t parent, const char *name, const char *target,
+		  uint32_t uid, uint32_t gid, struct glory_attr *out);
+/* Copies the target, NUL-terminated; ERANGE when cap is too small. */
+int glory_readlink(struct glory_vol *v, uint64_t ino, char *buf, size_t cap);
+int glory_link(struct glory_vol *v, uint64_t ino, uint64_t newparent, const char *name,
+	       struct glory_attr *out);
+int glory_unlink(struct glory_vol *v, uint64_t parent, const char *name);
+int glory_rmdir(struct glory_vol *v, uint64_t parent, const char *name);
+#define GLORY_RENAME_NOREPLACE 1
+#define GLORY_RENAME_EXCHANGE  2
+int glory_rename(struct glory_vol *v, uint64_t sparent, const char *sname, uint64_t dparent,
+		 const char *dname, unsigned flags);
+
+/* Readdir: calls fn for each entry after cookie (0 = from the start), at most max entries (0 =
+ * no limit) or until fn returns non-zero. Cookies are stable: resume with the last one seen.
+ * attr is NULL unless plus. *eof is set when the directory has no more entries. */
+struct glory_dirent {
+	uint64_t cookie, ino;
+	uint32_t mode;
+	const char *name;
+	const struct glory_attr *attr;
+};
+typedef int (*glory_dirent_fn)(void *arg, const struct glory_dirent *e);
+int glory_readdir(struct glory_vol *v, uint64_t dir, uint64_t cookie, unsigned max, int plus,
+		  glory_dirent_fn fn, void *arg, int *eof);
+
+#define GLORY_XATTR_CREATE  1
+#define GLORY_XATTR_REPLACE 2
+int glory_setxattr(struct glory_vol *v, uint64_t ino, const char *name, const void *value,
+		   size_t len, unsigned flags);
+/* Returns the value length (copies min(len, cap) bytes); cap 0 asks the length only; ERANGE
+ * when cap is non-zero and too small. */
+ssize_t glory_getxattr(struct glory_vol *v, uint64_t ino, const char *name, void *buf, size_t cap);
+/* Names NUL-separated, like listxattr(2); same length rules as glory_getxattr. */
+ssize_t glory_listxattr(struct glory_vol *v, uint64_t ino, char *buf, size_t cap);
+int glory_removexattr(struct glory_vol *v, uint64_t ino, const char *name);
+
+struct glory_statfs {
+	uint64_t bytes_total, bytes_free; /* quota (or cluster capacity) and what is left */
+	uint64_t inodes_total, inodes_free;
+	uint64_t bytes_used, inodes_used;
+};
+int glory_statfs(struct glory_vol *v, struct glory_statfs *out);
+
+/* ---- File data ----
+ * An open file buffers writes (up to a chunk) and commits them on glory_fsync, glory_close, or
+ * when a chunk fills: committed means stored with the volume's redundancy and its layout
+ * committed by the metadata shard. Reads see this handle's own buffered writes. */
+struct glory_file;
+int glory_open(struct glory_vol *v, uint64_t ino, struct glory_file **out);
+ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off);
+ssize_t glory_pwrite(struct glory_file *f, const void *buf, size_t len, uint64_t off);
+int glory_fsync(struct glory_file *f);
+/* Commits what is buffered (like glory_fsync) and frees f; returns the commit's status. */
+int glory_close(struct glory_file *f);
+int glory_truncate(struct glory_vol *v, uint64_t ino, uint64_t size);
 
 #ifdef __cplusplus
 }
