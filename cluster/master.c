@@ -297,6 +297,90 @@ out:
 	return rc;
 }
 
+static int shard_insert(struct ms *ms, uint32_t shard)
+{
+	struct gl_shard_info *ns;
+	double(*nhb)[GL_SHARD_MAX_MEMBERS];
+	uint32_t i = 0;
+
+	if (ms->map.nshards >= GL_MAP_MAX_SHARDS)
+		return -GL_ENOSPC;
+	ns = realloc(ms->map.shards, (ms->map.nshards + 1) * sizeof(*ns));
+	if (ns)
+		ms->map.shards = ns;
+	nhb = realloc(ms->shard_hb, (ms->map.nshards + 1) * sizeof(*nhb));
+	if (nhb)
+		ms->shard_hb = nhb;
+	if (!ns || !nhb)
+		return -GL_ENOMEM;
+	while (i < ms->map.nshards && ms->map.shards[i].id < shard)
+		i++;
+	memmove(&ms->map.shards[i + 1], &ms->map.shards[i],
+		(ms->map.nshards - i) * sizeof(*ms->map.shards));
+	memmove(&ms->shard_hb[i + 1], &ms->shard_hb[i], (ms->map.nshards - i) * sizeof(*nhb));
+	memset(&ms->map.shards[i], 0, sizeof(ms->map.shards[i]));
+	memset(&ms->shard_hb[i], 0, sizeof(ms->shard_hb[i]));
+	ms->map.shards[i].id = shard;
+	ms->map.nshards++;
+	return (int)i;
+}
+
+/* Metadata servers are listed from their heartbeats (not persisted: after a master restart the
+ * list is complete again within a heartbeat). */
+static int ms_h_mds_heartbeat(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct ms *ms = ctx;
+	struct gl_rbuf r;
+	char addr[GL_ADDR_MAX];
+	uint32_t shard;
+	uint64_t id;
+	int si = -1, mi = -1, rc = 0;
+
+	gl_rbuf_init(&r, req->args, req->args_len);
+	shard = gl_get_u32(&r);
+	id = gl_get_u64(&r);
+	gl_get_str(&r, addr, sizeof(addr));
+	if (gl_rbuf_check(&r) || !addr[0] || id == 0)
+		return -GL_EPROTO;
+	pthread_mutex_lock(&ms->lock);
+	for (uint32_t i = 0; i < ms->map.nshards; i++)
+		if (ms->map.shards[i].id == shard)
+			si = (int)i;
+	if (si < 0) {
+		si = shard_insert(ms, shard);
+		if (si < 0) {
+			rc = si;
+			goto out;
+		}
+	}
+	struct gl_shard_info *sh = &ms->map.shards[si];
+
+	for (int j = 0; j < sh->n; j++)
+		if (sh->m[j].id == id)
+			mi = j;
+	if (mi < 0) {
+		if (sh->n >= GL_SHARD_MAX_MEMBERS) {
+			rc = -GL_ENOSPC;
+			goto out;
+		}
+		mi = sh->n++;
+		sh->m[mi].id = id;
+		gl_info("master: metadata server %llu of shard %u at %s", (unsigned long long)id,
+			shard, addr);
+	}
+	if (!sh->m[mi].up || strcmp(sh->m[mi].addr, addr) != 0) {
+		snprintf(sh->m[mi].addr, sizeof(sh->m[mi].addr), "%s", addr);
+		sh->m[mi].up = 1;
+		ms->map.epoch++;
+		rc = map_save(ms); /* the epoch never goes back after a restart */
+	}
+	ms->shard_hb[si][mi] = ms_now_mono();
+	gl_put_u64(rep->args, ms->map.epoch);
+out:
+	pthread_mutex_unlock(&ms->lock);
+	return rc;
+}
+
 static int ms_h_get_map(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct ms *ms = ctx;
@@ -358,6 +442,18 @@ static void detect_failures(struct ms *ms)
 			d->state = GL_DS_OUT;
 			d->since = wall;
 			changed = 1;
+		}
+	}
+	for (uint32_t i = 0; i < ms->map.nshards; i++) {
+		struct gl_shard_info *sh = &ms->map.shards[i];
+
+		for (int j = 0; j < sh->n; j++) {
+			if (sh->m[j].up && now - ms->shard_hb[i][j] > ms->cfg.down_after) {
+				gl_warn("master: metadata server %llu of shard %u at %s is down",
+					(unsigned long long)sh->m[j].id, sh->id, sh->m[j].addr);
+				sh->m[j].up = 0;
+				changed = 1;
+			}
 		}
 	}
 	if (changed) {
@@ -429,6 +525,7 @@ static void ms_free(struct ms *ms)
 	gl_sclient_free(ms->sc);
 	gl_map_free(&ms->map);
 	free(ms->srv);
+	free(ms->shard_hb);
 	pthread_mutex_destroy(&ms->lock);
 	pthread_mutex_destroy(&ms->wlock);
 	pthread_cond_destroy(&ms->wcv);

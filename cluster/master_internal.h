@@ -52,8 +52,9 @@ struct ms {
 	struct ms_server *srv;
 	uint32_t next_id;
 	struct ms_counters cnt;
-	struct gl_idctx *idctx; /* keyed with map.dedup_key */
-	struct gl_sclient *sc;	/* to send deletes to data servers */
+	double (*shard_hb)[GL_SHARD_MAX_MEMBERS]; /* last heartbeat per map.shards[i].m[j] */
+	struct gl_idctx *idctx;			  /* keyed with map.dedup_key */
+	struct gl_sclient *sc;			  /* to send deletes to data servers */
 	/* Group commit of the RocksDB WAL: commits are written (unsynced) in lock order, take a
 	 * ticket, and wait for a WAL sync that started after their ticket (guarded by wlock). */
 	pthread_mutex_t wlock;

@@ -19,6 +19,9 @@
  *                        order) struct gl_ds_stats, then u64 blobs, u64 chunks, u64 logical
  *                        bytes (sum of blob sizes x refs), u64 chunk bytes (unique), u64 chunks
  *                        awaiting GC
+ *   MS_MDS_HEARTBEAT req: u32 shard, u64 raft id, str rpc addr     rep: u64 epoch
+ *                        (a metadata server: puts it in the map's shard list, up; a member
+ *                        silent for the DOWN timeout is listed as not up)
  */
 #ifndef GL_MS_RPC_H
 #define GL_MS_RPC_H
@@ -40,7 +43,8 @@
 	X(MS_BLOB_GET, 0x0206, ms_h_blob_get)                                                      \
 	X(MS_BLOB_RM, 0x0207, ms_h_blob_rm)                                                        \
 	X(MS_CHUNK_STATE, 0x0208, ms_h_chunk_state)                                                \
-	X(MS_STATUS, 0x0209, ms_h_status)
+	X(MS_STATUS, 0x0209, ms_h_status)                                                          \
+	X(MS_MDS_HEARTBEAT, 0x020a, ms_h_mds_heartbeat)
 
 enum gl_ms_opcode {
 #define GL_MS_OPC(name, code, handler) GL_##name = code,
