@@ -16,6 +16,8 @@
 #include "cluster/placement.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "metadata/md_client.h"
+#include "metadata/ns.h"
 #include "storage/chunkid.h"
 #include "storage/client.h"
 #include "storage/rpc.h"
@@ -227,6 +229,12 @@ int ms_h_chunk_prep(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply
 			break;
 		}
 		if (found && e.state == GL_CHUNK_COMMITTED) {
+			/* No blob holds it: a file layout may be about to (dedup). Restart its
+			 * grace period so GC cannot delete it before that commit. */
+			if (e.refs == 0) {
+				e.t = now;
+				centry_put(wb, k, &e);
+			}
 			gl_put_u8(rep->args, GL_PREP_EXISTS);
 			continue;
 		}
@@ -603,48 +611,130 @@ static void delete_fragments(struct ms *ms, const struct gl_map *m, const struct
 	}
 }
 
+static int gc_dead(const struct centry *e, uint64_t now, uint64_t grace)
+{
+	return (e->state == GL_CHUNK_COMMITTED && e->refs == 0 && now >= e->t + grace) ||
+	       (e->state == GL_CHUNK_WRITING && now >= e->t) || e->state == GL_CHUNK_DELETING;
+}
+
+/* Asks every metadata shard which of the n victims its file layouts reference (NS_CHUNK_REFS):
+ * held[i] = 1 when any does. Every shard the master knows must answer, or nothing may be
+ * deleted: -GL_EUNAVAIL. */
+static int gc_ask_shards(struct ms *ms, const struct gl_map *m, const struct victim *v, int n,
+			 uint8_t *held)
+{
+	memset(held, 0, (size_t)n);
+	for (uint32_t s = 0; s < m->nshards; s++) {
+		struct gl_rpc_call c;
+		struct gl_wbuf q;
+		struct gl_rbuf r;
+		int rc;
+
+		gl_wbuf_init(&q);
+		gl_put_u16(&q, GL_NS_CHUNK_REFS); /* the ns header: op, tenant 0 (admin), time */
+		gl_put_u32(&q, 0);
+		gl_put_u64(&q, 0);
+		gl_put_u32(&q, (uint32_t)n);
+		for (int i = 0; i < n; i++) {
+			gl_put_u32(&q, v[i].pool);
+			gl_put_bytes(&q, v[i].id, GL_CHUNK_ID_LEN);
+		}
+		rc = gl_md_call(gl_sclient_pool(ms->sc), &m->shards[s], &q, &c, GL_MD_TIMEOUT_MS);
+		gl_wbuf_free(&q);
+		if (rc == 0) {
+			gl_rbuf_init(&r, c.rargs, c.rargs_len);
+			if (gl_get_u32(&r) != (uint32_t)n)
+				rc = -GL_EPROTO;
+			for (int i = 0; i < n && !rc; i++)
+				held[i] |= gl_get_u64(&r) != 0;
+			if (!rc)
+				rc = gl_rbuf_check(&r);
+		}
+		gl_rpc_call_done(&c);
+		if (rc) {
+			gl_warn("master: GC waits: metadata shard %u did not say which chunks it "
+				"references (%s)",
+				m->shards[s].id, gl_strerror(rc));
+			return -GL_EUNAVAIL;
+		}
+	}
+	return 0;
+}
+
 void ms_gc_pass(struct ms *ms)
 {
 	uint64_t now = ms_now_ms(), grace = (uint64_t)(ms->cfg.gc_grace * 1000);
 	struct victim *vic = calloc(GC_BATCH, sizeof(*vic));
+	uint8_t *held = calloc(GC_BATCH, 1);
 	rocksdb_iterator_t *it;
 	rocksdb_writebatch_t *wb;
 	struct gl_map m = {0};
-	int nv = 0;
+	int nc = 0, nv = 0, nheld = 0;
 
-	if (!vic)
-		return;
-	/* 1. pick victims and mark them DELETING (new puts of them are told to retry) */
-	wb = rocksdb_writebatch_create();
+	if (!vic || !held)
+		goto out;
+	/* 1. candidates: chunks no blob references past their grace or write lease */
 	pthread_mutex_lock(&ms->lock);
 	it = rocksdb_create_iterator(ms->db, ms->ropt);
-	for (rocksdb_iter_seek(it, "C", 1); rocksdb_iter_valid(it) && nv < GC_BATCH;
+	for (rocksdb_iter_seek(it, "C", 1); rocksdb_iter_valid(it) && nc < GC_BATCH;
 	     rocksdb_iter_next(it)) {
 		size_t kl, vl;
 		const char *k = rocksdb_iter_key(it, &kl);
 		const char *v = rocksdb_iter_value(it, &vl);
 		struct centry e;
-		int dead;
 
 		if (kl != CKEY_LEN || k[0] != 'C')
 			break;
-		if (centry_decode(v, vl, &e))
+		if (centry_decode(v, vl, &e) || !gc_dead(&e, now, grace))
 			continue;
-		dead = (e.state == GL_CHUNK_COMMITTED && e.refs == 0 && now >= e.t + grace) ||
-		       (e.state == GL_CHUNK_WRITING && now >= e.t) || e.state == GL_CHUNK_DELETING;
-		if (!dead)
+		vic[nc].pool = gl_rd32((const uint8_t *)k + 1);
+		vic[nc].pool = __builtin_bswap32(vic[nc].pool);
+		memcpy(vic[nc].id, k + 5, GL_CHUNK_ID_LEN);
+		nc++;
+	}
+	rocksdb_iter_destroy(it);
+	if (nc)
+		gl_map_copy(&ms->map, &m);
+	pthread_mutex_unlock(&ms->lock);
+	if (!nc)
+		goto out;
+
+	/* 2. file layouts in metadata shards reference chunks too: ask them (outside the lock) */
+	if (gc_ask_shards(ms, &m, vic, nc, held))
+		goto out;
+
+	/* 3. under the lock again: a chunk still dead and referenced by no shard is marked
+	 * DELETING (a put of it now is told to retry); one a shard references is kept for another
+	 * grace period. A put that revived a candidate meanwhile refreshed its time. */
+	wb = rocksdb_writebatch_create();
+	pthread_mutex_lock(&ms->lock);
+	for (int i = 0; i < nc; i++) {
+		uint8_t k[CKEY_LEN];
+		struct centry e;
+
+		ckey(k, vic[i].pool, vic[i].id);
+		if (centry_get(ms, k, &e) != 1 || !gc_dead(&e, now, grace))
 			continue;
-		vic[nv].pool = gl_rd32((const uint8_t *)k + 1);
-		vic[nv].pool = __builtin_bswap32(vic[nv].pool);
-		memcpy(vic[nv].id, k + 5, GL_CHUNK_ID_LEN);
+		if (held[i] && e.state != GL_CHUNK_DELETING) {
+			if (e.state == GL_CHUNK_WRITING) { /* counted like a committed one */
+				ms->cnt.chunks++;
+				ms->cnt.chunk_bytes += e.len;
+				ms->cnt.gc_pending++;
+			}
+			e.state = GL_CHUNK_COMMITTED;
+			e.t = now;
+			centry_put(wb, k, &e);
+			nheld++;
+			continue;
+		}
+		vic[nv] = vic[i];
 		vic[nv].was_committed = e.state == GL_CHUNK_COMMITTED;
 		vic[nv].len = e.len;
 		e.state = GL_CHUNK_DELETING;
-		centry_put(wb, (const uint8_t *)k, &e);
+		centry_put(wb, k, &e);
 		nv++;
 	}
-	rocksdb_iter_destroy(it);
-	if (nv && write_batch(ms, wb, 1))
+	if ((nv || nheld) && write_batch(ms, wb, 1))
 		nv = 0;
 	for (int i = 0; i < nv; i++) {
 		if (vic[i].was_committed) {
@@ -653,8 +743,6 @@ void ms_gc_pass(struct ms *ms)
 			ms->cnt.gc_pending--;
 		}
 	}
-	if (nv)
-		gl_map_copy(&ms->map, &m);
 	pthread_mutex_unlock(&ms->lock);
 	rocksdb_writebatch_destroy(wb);
 	if (!nv)
@@ -680,4 +768,5 @@ void ms_gc_pass(struct ms *ms)
 out:
 	gl_map_free(&m);
 	free(vic);
+	free(held);
 }
