@@ -92,6 +92,20 @@ static int map_save(struct ms *ms)
 		srv_key(k, ms->map.ds[i].id);
 		rocksdb_writebatch_put(wb, (char *)k, 5, (char *)b.p, b.len);
 	}
+	/* metadata shards and their members: GC must hear from every shard ever known */
+	for (uint32_t i = 0; i < ms->map.nshards; i++) {
+		const struct gl_shard_info *sh = &ms->map.shards[i];
+
+		b.len = 0;
+		gl_put_u8(&b, sh->n);
+		for (int j = 0; j < sh->n; j++) {
+			gl_put_u64(&b, sh->m[j].id);
+			gl_put_str(&b, sh->m[j].addr);
+		}
+		k[0] = 'H';
+		gl_le32(k + 1, __builtin_bswap32(sh->id));
+		rocksdb_writebatch_put(wb, (char *)k, 5, (char *)b.p, b.len);
+	}
 	if (b.err)
 		rc = b.err;
 	else
@@ -103,6 +117,48 @@ static int map_save(struct ms *ms)
 	}
 	rocksdb_writebatch_destroy(wb);
 	gl_wbuf_free(&b);
+	return rc;
+}
+
+static int shard_insert(struct ms *ms, uint32_t shard);
+
+/* Members are listed as down until they heartbeat. */
+static int shards_load(struct ms *ms)
+{
+	rocksdb_iterator_t *it = rocksdb_create_iterator(ms->db, ms->ropt);
+	int rc = 0;
+
+	for (rocksdb_iter_seek(it, "H", 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t kl, vl;
+		const char *key = rocksdb_iter_key(it, &kl);
+		const char *val = rocksdb_iter_value(it, &vl);
+		struct gl_shard_info *sh;
+		struct gl_rbuf r;
+		int i;
+
+		if (kl != 5 || key[0] != 'H')
+			break;
+		i = shard_insert(ms, __builtin_bswap32(gl_rd32((const uint8_t *)key + 1)));
+		if (i < 0) {
+			rc = i;
+			break;
+		}
+		sh = &ms->map.shards[i];
+		gl_rbuf_init(&r, val, vl);
+		sh->n = gl_get_u8(&r);
+		if (sh->n > GL_SHARD_MAX_MEMBERS)
+			sh->n = 0;
+		for (int j = 0; j < sh->n; j++) {
+			sh->m[j].id = gl_get_u64(&r);
+			gl_get_str(&r, sh->m[j].addr, sizeof(sh->m[j].addr));
+		}
+		if (gl_rbuf_check(&r)) {
+			gl_error("master: metadata shard record %u is corrupt", sh->id);
+			rc = -GL_ECORRUPT;
+			break;
+		}
+	}
+	rocksdb_iter_destroy(it);
 	return rc;
 }
 
@@ -186,8 +242,10 @@ static int map_load(struct ms *ms)
 		ms->map.n++;
 	}
 	rocksdb_iter_destroy(it);
-	gl_info("master: loaded cluster map epoch %llu with %u servers",
-		(unsigned long long)ms->map.epoch, ms->map.n);
+	if (!rc)
+		rc = shards_load(ms);
+	gl_info("master: loaded cluster map epoch %llu with %u servers and %u metadata shards",
+		(unsigned long long)ms->map.epoch, ms->map.n, ms->map.nshards);
 	return rc;
 }
 
