@@ -3,6 +3,8 @@
 #include "common/compiler.h"
 #include "common/errors.h"
 #include "common/opts.h"
+#include "common/rpc.h"
+#include "metadata/rpc.h"
 #include "gateways/libglory/glory.h"
 #include "tools/glory/cmd.h"
 #include "tools/glory/cmd_dev_internal.h"
@@ -23,13 +25,14 @@
 /* Options of `dev up`; the SECS ones are passed on to the daemons as given. */
 struct up_opts {
 	const char *dir, *host, *out_after, *gc_grace, *repair_every, *scrub_every, *stale_age;
-	long nds, racks;
+	const char *snapshot_threshold;
+	long nds, racks, nmds;
 };
 
 /* What `dev up` has started so far, to stop it again on failure. */
 struct up_started {
-	pid_t pids[DEV_MAX_DS + 1];
-	char names[DEV_MAX_DS + 1][DEV_NAME_MAX];
+	pid_t pids[DEV_MAX_DS + DEV_MAX_MDS + 1];
+	char names[DEV_MAX_DS + DEV_MAX_MDS + 1][DEV_NAME_MAX];
 	int n;
 };
 
@@ -70,6 +73,10 @@ static int up_parse(int argc, char **argv, struct up_opts *o, int *exit_code)
 	const struct gl_opt opts[] = {
 	    {"dir", GL_OPT_STR, &o->dir, NULL, "DIR", "where the cluster lives (created)"},
 	    {"ds", GL_OPT_INT, &o->nds, NULL, "N", "data servers, 1 to 256 (default 6)"},
+	    {"mds", GL_OPT_INT, &o->nmds, NULL, "N",
+	     "metadata servers forming shard 0, 0 to 7 (default 3; 0 = chunk store only)"},
+	    {"snapshot-threshold", GL_OPT_STR, &o->snapshot_threshold, NULL, "N",
+	     "passed to every metadata server"},
 	    {"host", GL_OPT_STR, &o->host, NULL, "IPV4",
 	     "address every daemon listens on (default 127.0.0.1)"},
 	    {"racks", GL_OPT_INT, &o->racks, NULL, "R",
@@ -83,11 +90,12 @@ static int up_parse(int argc, char **argv, struct up_opts *o, int *exit_code)
 	    {"stale-age", GL_OPT_STR, &o->stale_age, NULL, "SECS", "passed to every data server"},
 	};
 	const struct gl_cmd_help help = {
-	    "glory dev up --dir DIR [--ds N] [--racks R] [--host IPV4] [options]",
-	    "Starts a master and N data servers as separate processes on free TCP ports of one "
-	    "machine, each in DIR/NAME with its log, pid and saved command line, each data server "
-	    "in its own host failure domain. Waits until all listen and have registered, then "
-	    "writes DIR/env (. DIR/env sets GLORY_MASTER for the client commands).",
+	    "glory dev up --dir DIR [--ds N] [--mds N] [--racks R] [--host IPV4] [options]",
+	    "Starts a master, N data servers and a metadata shard of --mds members as separate "
+	    "processes on free TCP ports of one machine, each in DIR/NAME with its log, pid and "
+	    "saved command line, each data server in its own host failure domain. Waits until all "
+	    "listen, the data servers have registered and the shard has a leader, then writes "
+	    "DIR/env (. DIR/env sets GLORY_MASTER for the client commands).",
 	};
 	int rc = gl_opts_parse(argc, argv, &help, opts, GL_ARRAY_SIZE(opts), NULL, 0, NULL);
 
@@ -99,6 +107,10 @@ static int up_parse(int argc, char **argv, struct up_opts *o, int *exit_code)
 	if (o->nds < 1 || o->nds > DEV_MAX_DS || o->racks < 1 || o->racks > o->nds) {
 		fprintf(stderr, "glory dev up: --ds must be 1 to %d and --racks 1 to --ds\n",
 			DEV_MAX_DS);
+		return -GL_EINVAL;
+	}
+	if (o->nmds < 0 || o->nmds > DEV_MAX_MDS) {
+		fprintf(stderr, "glory dev up: --mds must be 0 to %d\n", DEV_MAX_MDS);
 		return -GL_EINVAL;
 	}
 	if (inet_pton(AF_INET, o->host, &a) != 1) {
@@ -159,9 +171,11 @@ static void push(char **a, int *n, const char *opt, const char *val)
 /* Saves the command lines of the master and ds0..ds{N-1}; forgets daemons of an earlier, larger
  * cluster in the same DIR (their data stays). ds_addr[i] gets dsI's address. */
 static int up_save_cmdlines(const struct up_opts *o, const char *self, const int *ports,
-			    char (*ds_addr)[DEV_ADDR_MAX], struct dev_cmdline *c)
+			    const int *mds_ports, char (*ds_addr)[DEV_ADDR_MAX],
+			    char (*mds_addr)[DEV_ADDR_MAX], struct dev_cmdline *c)
 {
-	char maddr[DEV_ADDR_MAX], sub[DEV_PATH_MAX], dom[64], name[DEV_NAME_MAX];
+	char maddr[DEV_ADDR_MAX], sub[DEV_PATH_MAX], dom[64], name[DEV_NAME_MAX], id[24];
+	char peers[DEV_MAX_MDS * (DEV_ADDR_MAX + 8)] = "";
 	char names[DEV_MAX_NAMES][DEV_NAME_MAX];
 	char *a[DEV_MAX_ARGS];
 	int n, rc;
@@ -194,6 +208,29 @@ static int up_save_cmdlines(const struct up_opts *o, const char *self, const int
 		a[n] = NULL;
 		rc = dev_save_cmdline(o->dir, name, a, c);
 	}
+	for (long i = 0; i < o->nmds; i++) {
+		size_t l = strlen(peers);
+
+		snprintf(mds_addr[i], DEV_ADDR_MAX, "%s:%d", o->host, mds_ports[i]);
+		snprintf(peers + l, sizeof(peers) - l, "%s%ld@%s", i ? "," : "", i + 1,
+			 mds_addr[i]);
+	}
+	for (long i = 0; !rc && i < o->nmds; i++) {
+		snprintf(name, sizeof(name), "mds%ld", i);
+		dev_path(sub, o->dir, name, NULL);
+		snprintf(id, sizeof(id), "%ld", i + 1);
+		n = 2;
+		a[1] = "mds";
+		push(a, &n, "--dir", sub);
+		push(a, &n, "--listen", mds_addr[i]);
+		push(a, &n, "--master", maddr);
+		push(a, &n, "--shard", "0");
+		push(a, &n, "--id", id);
+		push(a, &n, "--peers", peers);
+		push(a, &n, "--snapshot-threshold", o->snapshot_threshold);
+		a[n] = NULL;
+		rc = dev_save_cmdline(o->dir, name, a, c);
+	}
 	if (rc) {
 		fprintf(stderr, "glory dev up: cannot write command lines in %s: %s\n", o->dir,
 			strerror(errno));
@@ -204,9 +241,14 @@ static int up_save_cmdlines(const struct up_opts *o, const char *self, const int
 		char *end;
 		long k = strtol(names[i] + 2, &end, 10);
 
+		long km = strtol(names[i] + 3, NULL, 10);
+
 		if (strcmp(names[i], "master") == 0 ||
 		    (strncmp(names[i], "ds", 2) == 0 && !*end && end != names[i] + 2 && k >= 0 &&
 		     k < o->nds))
+			continue;
+		if (strncmp(names[i], "mds", 3) == 0 && names[i][3] &&
+		    strspn(names[i] + 3, "0123456789") == strlen(names[i] + 3) && km < o->nmds)
 			continue;
 		dev_path(sub, o->dir, names[i], "cmdline");
 		unlink(sub);
@@ -241,10 +283,15 @@ static int up_start_all(const struct up_opts *o, struct up_started *st)
 	char name[DEV_NAME_MAX];
 	int rc;
 
-	fprintf(stderr, "starting a master and %ld data servers in %s\n", o->nds, o->dir);
+	fprintf(stderr, "starting a master, %ld data servers and %ld metadata servers in %s\n",
+		o->nds, o->nmds, o->dir);
 	rc = up_start_one(o->dir, "master", st, deadline);
 	for (long i = 0; !rc && i < o->nds; i++) {
 		snprintf(name, sizeof(name), "ds%ld", i);
+		rc = up_start_one(o->dir, name, st, deadline);
+	}
+	for (long i = 0; !rc && i < o->nmds; i++) {
+		snprintf(name, sizeof(name), "mds%ld", i);
 		rc = up_start_one(o->dir, name, st, deadline);
 	}
 	return rc;
@@ -305,6 +352,54 @@ static int up_wait_registered(const char *dir, const char *maddr, char (*ds_addr
 	return rc;
 }
 
+/* The role a metadata server reports (MD_STATUS), or "" when it does not answer. */
+static void mds_role(const char *addr, char *role, size_t cap)
+{
+	struct gl_rpc_conn *conn = NULL;
+	struct gl_rpc_call c = {.opcode = GL_MD_STATUS};
+	struct gl_rbuf r;
+
+	role[0] = '\0';
+	if (gl_rpc_connect(addr, 1000, &conn))
+		return;
+	if (gl_rpc_call(conn, &c, 2000) == 0 && c.status == 0) {
+		gl_rbuf_init(&r, c.rargs, c.rargs_len);
+		gl_get_u32(&r);
+		for (int i = 0; i < 7; i++)
+			gl_get_u64(&r);
+		gl_get_str(&r, role, cap);
+		if (gl_rbuf_check(&r))
+			role[0] = '\0';
+	}
+	gl_rpc_call_done(&c);
+	gl_rpc_close(conn);
+}
+
+/* Waits until a member of the shard says it is the leader. */
+static int up_wait_leader(const char *dir, char (*mds_addr)[DEV_ADDR_MAX], long nmds)
+{
+	double deadline = dev_now() + DEV_START_SECS;
+
+	while (nmds > 0) {
+		for (long i = 0; i < nmds; i++) {
+			char role[32];
+
+			mds_role(mds_addr[i], role, sizeof(role));
+			if (strcmp(role, "leader") == 0)
+				return 0;
+		}
+		if (dev_now() > deadline) {
+			fprintf(stderr,
+				"glory dev up: the metadata shard elected no leader in %.0f s (see "
+				"the logs of mds0..mds%ld in %s)\n",
+				DEV_START_SECS, nmds - 1, dir);
+			return -GL_ETIMEDOUT;
+		}
+		dev_sleep_ms(100);
+	}
+	return 0;
+}
+
 static int up_write_env(const char *dir, const char *maddr)
 {
 	char path[DEV_PATH_MAX], text[DEV_ADDR_MAX + 64];
@@ -320,8 +415,9 @@ static int up_write_env(const char *dir, const char *maddr)
 
 static void up_summary(const struct up_opts *o, const char *maddr)
 {
-	printf("glory is running: master %s, %ld data servers, everything in %s\n", maddr, o->nds,
-	       o->dir);
+	printf("glory is running: master %s, %ld data servers, %ld metadata servers, everything in "
+	       "%s\n",
+	       maddr, o->nds, o->nmds, o->dir);
 	printf("  . %s/env            # sets GLORY_MASTER for the commands below\n", o->dir);
 	printf("  glory status\n");
 	printf("  glory blob put FILE      # prints the blob's id\n");
@@ -332,11 +428,11 @@ static void up_summary(const struct up_opts *o, const char *maddr)
 static int dev_up(int argc, char **argv)
 {
 	static struct up_started st;
-	static char ds_addr[DEV_MAX_DS][DEV_ADDR_MAX];
+	static char ds_addr[DEV_MAX_DS][DEV_ADDR_MAX], mds_addr[DEV_MAX_MDS][DEV_ADDR_MAX];
 	static struct dev_cmdline c;
-	struct up_opts o = {.host = "127.0.0.1", .nds = 6, .racks = 1};
+	struct up_opts o = {.host = "127.0.0.1", .nds = 6, .racks = 1, .nmds = 0};
 	char self[PATH_MAX], absdir[PATH_MAX], maddr[DEV_ADDR_MAX];
-	int ports[DEV_MAX_DS + 1], code = 1;
+	int ports[DEV_MAX_DS + 1], mds_ports[DEV_MAX_MDS], code = 1;
 
 	st.n = 0;
 	if (up_parse(argc, argv, &o, &code))
@@ -353,15 +449,16 @@ static int dev_up(int argc, char **argv)
 		return code;
 	}
 	o.dir = absdir; /* the saved command lines work from any directory */
-	if (self_path(self, sizeof(self)) || dev_free_ports(o.host, (int)o.nds + 1, ports)) {
+	if (self_path(self, sizeof(self)) || dev_free_ports(o.host, (int)o.nds + 1, ports) ||
+	    dev_free_port_pairs(o.host, (int)o.nmds, mds_ports)) {
 		fprintf(stderr, "glory dev up: cannot prepare the daemons: %s\n", strerror(errno));
 		return code;
 	}
 	snprintf(maddr, sizeof(maddr), "%s:%d", o.host, ports[0]);
-	if (up_save_cmdlines(&o, self, ports, ds_addr, &c))
+	if (up_save_cmdlines(&o, self, ports, mds_ports, ds_addr, mds_addr, &c))
 		return code;
 	if (up_start_all(&o, &st) || up_wait_registered(o.dir, maddr, ds_addr, o.nds) ||
-	    up_write_env(o.dir, maddr))
+	    up_wait_leader(o.dir, mds_addr, o.nmds) || up_write_env(o.dir, maddr))
 		goto out_stop;
 	up_summary(&o, maddr);
 	return 0;

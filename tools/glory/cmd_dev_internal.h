@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #define DEV_MAX_DS	256		  /* data servers per cluster */
+#define DEV_MAX_MDS	7		  /* metadata servers (one shard) */
 #define DEV_MAX_NAMES	(DEV_MAX_DS + 16) /* daemons listed in one DIR */
 #define DEV_NAME_MAX	32		  /* "master", "ds255", ... with the NUL */
 #define DEV_DIR_MAX	3072		  /* so DIR/NAME/FILE always fits DEV_PATH_MAX */
@@ -79,5 +80,7 @@ int dev_list_names(const char *dir, char (*out)[DEV_NAME_MAX], int cap);
 int dev_valid_name(const char *s);
 /* n distinct free TCP ports on the IPv4 address host (bound together to port 0, then closed). */
 int dev_free_ports(const char *host, int n, int *ports);
+/* n ports P that are free together with P+1 (a metadata server's RPC and raft ports). */
+int dev_free_port_pairs(const char *host, int n, int *ports);
 
 #endif

@@ -443,6 +443,48 @@ int dev_valid_name(const char *s)
 	return n > 0 && n < DEV_NAME_MAX && !s[n];
 }
 
+int dev_free_port_pairs(const char *host, int n, int *ports)
+{
+	int fds[2 * (DEV_MAX_MDS + 1)], opened = 0, rc = 0, tries = 0;
+
+	if (n > DEV_MAX_MDS)
+		return -GL_EINVAL;
+	while (opened < 2 * n && tries++ < 200) {
+		struct sockaddr_in sin = {.sin_family = AF_INET};
+		socklen_t sl = sizeof(sin);
+		int a, b;
+
+		if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+			errno = EINVAL;
+			break;
+		}
+		a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (a < 0 || b < 0 || bind(a, (struct sockaddr *)&sin, sizeof(sin)) ||
+		    getsockname(a, (struct sockaddr *)&sin, &sl) || ntohs(sin.sin_port) >= 65535) {
+			if (a >= 0)
+				close(a);
+			if (b >= 0)
+				close(b);
+			continue;
+		}
+		ports[opened / 2] = ntohs(sin.sin_port);
+		sin.sin_port = htons((uint16_t)(ntohs(sin.sin_port) + 1));
+		if (bind(b, (struct sockaddr *)&sin, sizeof(sin))) {
+			close(a);
+			close(b);
+			continue;
+		}
+		fds[opened++] = a;
+		fds[opened++] = b;
+	}
+	if (opened < 2 * n)
+		rc = -GL_EBUSY;
+	for (int i = 0; i < opened; i++)
+		close(fds[i]);
+	return rc;
+}
+
 int dev_free_ports(const char *host, int n, int *ports)
 {
 	int fds[DEV_MAX_DS + 1], opened = 0, rc = 0, eno = 0;
