@@ -425,7 +425,7 @@ static void up_summary(const struct up_opts *o, const char *maddr)
 	printf("  glory dev down --dir %s\n", o->dir);
 }
 
-static int dev_up(int argc, char **argv)
+int dev_up(int argc, char **argv)
 {
 	static struct up_started st;
 	static char ds_addr[DEV_MAX_DS][DEV_ADDR_MAX], mds_addr[DEV_MAX_MDS][DEV_ADDR_MAX];
@@ -472,7 +472,7 @@ out_stop:
 
 /* --- down, status, start, stop, kill --- */
 
-static int dev_down(const char *dir)
+int dev_down(const char *dir)
 {
 	static char names[DEV_MAX_NAMES][DEV_NAME_MAX], running[DEV_MAX_NAMES][DEV_NAME_MAX];
 	pid_t pids[DEV_MAX_NAMES];

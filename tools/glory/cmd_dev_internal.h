@@ -83,4 +83,8 @@ int dev_free_ports(const char *host, int n, int *ports);
 /* n ports P that are free together with P+1 (a metadata server's RPC and raft ports). */
 int dev_free_port_pairs(const char *host, int n, int *ports);
 
+/* `glory dev up ARGS` (argv[0] = "up") and `glory dev down --dir DIR`: exit codes. */
+int dev_up(int argc, char **argv);
+int dev_down(const char *dir);
+
 #endif
