@@ -9,6 +9,7 @@ int cmd_blob(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_dev(int argc, char **argv);
 int cmd_server(int argc, char **argv);
+int cmd_shard(int argc, char **argv);
 
 /* Daemons: --log-level and --log-file applied; returns 0 or an exit code after saying why. */
 int cmd_log_setup(const char *who, const char *level, const char *file);

@@ -18,6 +18,7 @@ static const struct {
     {"ds", cmd_ds, "run a data server daemon"},
     {"blob", cmd_blob, "put, get, remove blobs in the chunk store"},
     {"status", cmd_status, "show servers, capacity, repair progress"},
+    {"shard", cmd_shard, "metadata shards: status, dump, add and remove members"},
     {"server", cmd_server, "run a whole single-machine glory in the foreground"},
     {"dev", cmd_dev, "start and stop a local cluster (master + data servers)"},
 };
