@@ -145,9 +145,44 @@ static int shard_member(struct gl_rpc_pool *p, const struct gl_shard_info *sh, i
 	return 0;
 }
 
+/* NS_LOOKUP of name in a volume's root, asked of one member only (no redirect): shows what that
+ * member would answer, for tests of stale reads. */
+static int shard_lookup(struct gl_rpc_pool *p, const char *member, long vol, const char *name)
+{
+	struct gl_rpc_call c = {.opcode = GL_MD_OP};
+	struct gl_wbuf a;
+	struct gl_rbuf r;
+	int rc;
+
+	gl_wbuf_init(&a);
+	gl_put_u8(&a, GL_MD_AUTH_ADMIN);
+	gl_put_u16(&a, GL_NS_LOOKUP);
+	gl_put_u32(&a, 0);
+	gl_put_u64(&a, 0);
+	gl_put_u32(&a, (uint32_t)vol);
+	gl_put_u64(&a, GL_NS_ROOT);
+	gl_put_str(&a, name);
+	c.args = a.p;
+	c.args_len = (uint32_t)a.len;
+	rc = a.err ? a.err : gl_rpc_pool_call(p, member, &c, 5000);
+	gl_wbuf_free(&a);
+	if (rc == 0) {
+		gl_rbuf_init(&r, c.rargs, c.rargs_len);
+		printf("found ino %llu\n", (unsigned long long)gl_get_u64(&r));
+	} else if (rc == -GL_ENOTLEADER) {
+		printf("not leader\n");
+	} else if (rc == -GL_ENOENT) {
+		printf("not found\n");
+	} else {
+		printf("error: %s\n", gl_strerror(rc));
+	}
+	gl_rpc_call_done(&c);
+	return 0;
+}
+
 int cmd_shard(int argc, char **argv)
 {
-	const char *master = NULL, *addr = NULL;
+	const char *master = NULL, *addr = NULL, *member = NULL, *name = NULL;
 	long shard = -1, id = 0, vol = 0;
 	char *pos[2];
 	int npos = 0, rc;
@@ -158,24 +193,45 @@ int cmd_shard(int argc, char **argv)
 	    {"shard", GL_OPT_INT, &shard, NULL, "N", "the shard (default: all for status, 0)"},
 	    {"id", GL_OPT_INT, &id, NULL, "N", "member id (add, remove)"},
 	    {"addr", GL_OPT_STR, &addr, NULL, "H:P", "the new member's address (add)"},
-	    {"volume", GL_OPT_INT, &vol, NULL, "ID", "dump only this volume id (dump)"},
+	    {"volume", GL_OPT_INT, &vol, NULL, "ID", "dump only this volume id (dump, lookup)"},
+	    {"member", GL_OPT_STR, &member, NULL, "H:P", "the member to ask (lookup)"},
+	    {"name", GL_OPT_STR, &name, NULL, "NAME", "a name in the volume's root (lookup)"},
 	};
 	const struct gl_cmd_help help = {
-	    "glory shard status|dump|add|remove [--shard N] [--id N --addr H:P] [--volume ID]",
+	    "glory shard status|dump|add|remove|lookup [--shard N] [--id N --addr H:P] "
+	    "[--volume ID] [--member H:P --name NAME]",
 	    "status: every metadata server of every shard with its raft role, term, commit and "
 	    "applied index. dump: the shard's whole state as canonical text, read from its leader "
 	    "(identical state gives identical text). add: makes the server --id at --addr (started "
 	    "with 'glory mds' without --peers) a member; it catches up, by snapshot if needed, "
-	    "then votes. remove: takes member --id out of the shard.",
+	    "then votes. remove: takes member --id out of the shard. lookup: asks one member "
+	    "(--member) for NAME in the root of volume --volume, without redirects: prints "
+	    "'found', 'not found' or 'not leader' (a member cut off from the majority must never "
+	    "answer from stale state).",
 	};
 
 	rc = gl_opts_parse(argc, argv, &help, opts, GL_ARRAY_SIZE(opts), pos, 2, &npos);
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	if (npos != 1 || (strcmp(pos[0], "status") && strcmp(pos[0], "dump") &&
-			  strcmp(pos[0], "add") && strcmp(pos[0], "remove"))) {
-		fprintf(stderr, "glory shard: say status, dump, add or remove (see --help)\n");
+	if (npos != 1 ||
+	    (strcmp(pos[0], "status") && strcmp(pos[0], "dump") && strcmp(pos[0], "add") &&
+	     strcmp(pos[0], "remove") && strcmp(pos[0], "lookup"))) {
+		fprintf(stderr,
+			"glory shard: say status, dump, add, remove or lookup (see --help)\n");
 		return 2;
+	}
+	if (strcmp(pos[0], "lookup") == 0) {
+		if (!member || !name || vol <= 0) {
+			fprintf(stderr,
+				"glory shard lookup: needs --member, --volume and --name\n");
+			return 2;
+		}
+		rc = gl_rpc_pool_new(2000, &p);
+		if (!rc)
+			rc = shard_lookup(p, member, vol, name);
+		if (p)
+			gl_rpc_pool_free(p);
+		return rc ? 1 : 0;
 	}
 	if (!master) {
 		fprintf(stderr, "glory shard: no master given: use --master H:P or set "
