@@ -1,18 +1,23 @@
 /* Metadata server protocol (frames: common/rpc.h). Bump GL_MD_PROTO on any change.
  *
  * Messages (args, little-endian; str = u16 length + bytes):
- *   MD_OP        req: u8 auth (GL_MD_AUTH_*), [str access, str secret when auth is KEY],
- *                     then one metadata/ns.h message (its tenant and now_ns are overwritten by
- *                     the server: the tenant comes from the credentials, the time from the leader)
- *                rep: the ns reply. Status -GL_ENOTLEADER: rep is str leader rpc address ("" when
- *                     none is known yet): retry there. -GL_EAUTH: bad credentials.
- *                Writes are proposed to the shard's raft group and answered once applied; reads
- *                are answered after a read fence (linearizable) by the leader only.
- *   MD_STATUS    req: -      rep: u32 shard, then gl_rsm_status: u64 id, u64 leader, u64 term,
- *                     u64 commit, u64 applied, u64 last, u64 snapshot, str role, u32 n,
+ *   MD_OP        req: u8 auth (GL_MD_AUTH_* | GL_MD_F_LEASE), [str access, str secret when auth
+ *                     is KEY], [u64 client id when GL_MD_F_LEASE], then one metadata/ns.h message
+ * (its tenant and now_ns are overwritten by the server: the tenant comes from the credentials, the
+ * time from the leader) rep: the ns reply; with GL_MD_F_LEASE first u8 cacheable (1: NS_LOOKUP and
+ *                     NS_GETATTR answers may be cached under the lease rules of
+ *                     metadata/lease.h). Status -GL_ENOTLEADER: rep is str leader rpc address (""
+ * when none is known yet): retry there. -GL_EAUTH: bad credentials. Writes are proposed to the
+ * shard's raft group and answered once applied; reads are answered after a read fence
+ * (linearizable) by the leader only. MD_STATUS    req: -      rep: u32 shard, then gl_rsm_status:
+ * u64 id, u64 leader, u64 term, u64 commit, u64 applied, u64 last, u64 snapshot, str role, u32 n,
  *                     n x (u64 id, str rpc addr, u8 voter)
  *   MD_MEMBER    req: u8 add (1) or remove (0), u64 raft id, str rpc addr   rep: -
  *                (admin, on the leader; -GL_ENOTLEADER as for MD_OP)
+ *   MD_WATCH     req: u64 client id, u64 acked   rep: u64 seq, u32 n, n x (u32 vol, u64 ino)
+ *                (the invalidation long poll of a caching client: waits up to GL_WATCH_WAIT_MS;
+ *                acknowledge seq in the next call; -GL_ENOTLEADER as for MD_OP: the client
+ *                then drops its whole cache of that shard)
  *   RSM_SNAP_READ  see metadata/rsm.h
  */
 #ifndef GL_MD_RPC_H
@@ -22,12 +27,15 @@
 
 #define GL_MD_AUTH_ADMIN 0 /* cluster-internal callers (CLI admin commands, gateways' own work) */
 #define GL_MD_AUTH_KEY	 1 /* a tenant's access key and secret */
+#define GL_MD_AUTH_MASK	 0x0f
+#define GL_MD_F_LEASE	 0x80 /* a caching client: u64 client id follows the credentials */
 
 /* X(name, opcode, server handler) */
 #define GL_MD_RPCS(X)                                                                              \
 	X(MD_OP, 0x0301, md_h_op)                                                                  \
 	X(MD_STATUS, 0x0302, md_h_status)                                                          \
-	X(MD_MEMBER, 0x0303, md_h_member)
+	X(MD_MEMBER, 0x0303, md_h_member)                                                          \
+	X(MD_WATCH, 0x0304, md_h_watch)
 
 enum gl_md_opcode {
 #define GL_MD_OPC(name, code, handler) GL_##name = code,
