@@ -23,8 +23,8 @@
 
 #include <stdint.h>
 
-#define GL_LEASE_MS	   2000
-#define GL_LEASE_MARGIN_MS 300 /* the client's copy expires this much earlier */
+#define GL_LEASE_MS	   1500
+#define GL_LEASE_MARGIN_MS 250 /* the client's copy expires this much earlier */
 #define GL_WATCH_WAIT_MS   1000
 #define GL_WATCH_MAX	   4096 /* invalidations per watch reply */
 
