@@ -5,7 +5,8 @@
 #include "cluster/map.h"
 #include "common/rpc.h"
 
-#define GL_MS_TIMEOUT_MS 15000
+#define GL_MS_TIMEOUT_MS  15000
+#define GL_MS_MAX_MASTERS 7
 
 /* One call to the master; args may be NULL. The reply is in *c (free with gl_rpc_call_done,
  * also after an error). Returns the transport error or the master's status. */

@@ -26,13 +26,13 @@
 struct up_opts {
 	const char *dir, *host, *out_after, *gc_grace, *repair_every, *scrub_every, *stale_age;
 	const char *snapshot_threshold;
-	long nds, racks, nmds;
+	long nds, racks, nmds, nmasters;
 };
 
 /* What `dev up` has started so far, to stop it again on failure. */
 struct up_started {
-	pid_t pids[DEV_MAX_DS + DEV_MAX_MDS + 1];
-	char names[DEV_MAX_DS + DEV_MAX_MDS + 1][DEV_NAME_MAX];
+	pid_t pids[DEV_MAX_DS + 2 * DEV_MAX_MDS];
+	char names[DEV_MAX_DS + 2 * DEV_MAX_MDS][DEV_NAME_MAX];
 	int n;
 };
 
@@ -73,6 +73,8 @@ static int up_parse(int argc, char **argv, struct up_opts *o, int *exit_code)
 	const struct gl_opt opts[] = {
 	    {"dir", GL_OPT_STR, &o->dir, NULL, "DIR", "where the cluster lives (created)"},
 	    {"ds", GL_OPT_INT, &o->nds, NULL, "N", "data servers, 1 to 256 (default 6)"},
+	    {"masters", GL_OPT_INT, &o->nmasters, NULL, "N",
+	     "cluster masters forming one raft group, 1 to 7 (default 1)"},
 	    {"mds", GL_OPT_INT, &o->nmds, NULL, "N",
 	     "metadata servers forming shard 0, 0 to 7 (default 3; 0 = chunk store only)"},
 	    {"snapshot-threshold", GL_OPT_STR, &o->snapshot_threshold, NULL, "N",
@@ -107,6 +109,10 @@ static int up_parse(int argc, char **argv, struct up_opts *o, int *exit_code)
 	if (o->nds < 1 || o->nds > DEV_MAX_DS || o->racks < 1 || o->racks > o->nds) {
 		fprintf(stderr, "glory dev up: --ds must be 1 to %d and --racks 1 to --ds\n",
 			DEV_MAX_DS);
+		return -GL_EINVAL;
+	}
+	if (o->nmasters < 1 || o->nmasters > DEV_MAX_MDS) {
+		fprintf(stderr, "glory dev up: --masters must be 1 to %d\n", DEV_MAX_MDS);
 		return -GL_EINVAL;
 	}
 	if (o->nmds < 0 || o->nmds > DEV_MAX_MDS) {
@@ -171,30 +177,46 @@ static void push(char **a, int *n, const char *opt, const char *val)
 /* Saves the command lines of the master and ds0..ds{N-1}; forgets daemons of an earlier, larger
  * cluster in the same DIR (their data stays). ds_addr[i] gets dsI's address. */
 static int up_save_cmdlines(const struct up_opts *o, const char *self, const int *ports,
-			    const int *mds_ports, char (*ds_addr)[DEV_ADDR_MAX],
+			    const int *pairs, const char *maddr, char (*ds_addr)[DEV_ADDR_MAX],
 			    char (*mds_addr)[DEV_ADDR_MAX], struct dev_cmdline *c)
 {
-	char maddr[DEV_ADDR_MAX], sub[DEV_PATH_MAX], dom[64], name[DEV_NAME_MAX], id[24];
+	char sub[DEV_PATH_MAX], dom[64], name[DEV_NAME_MAX], id[24], listen[DEV_ADDR_MAX];
 	char peers[DEV_MAX_MDS * (DEV_ADDR_MAX + 8)] = "";
 	char names[DEV_MAX_NAMES][DEV_NAME_MAX];
 	char *a[DEV_MAX_ARGS];
-	int n, rc;
+	int n, rc = 0;
 
-	snprintf(maddr, sizeof(maddr), "%s:%d", o->host, ports[0]);
-	dev_path(sub, o->dir, "master", NULL);
-	n = 0;
-	a[n++] = (char *)self;
-	a[n++] = "master";
-	push(a, &n, "--dir", sub);
-	push(a, &n, "--listen", maddr);
-	push(a, &n, "--out-after", o->out_after);
-	push(a, &n, "--gc-grace", o->gc_grace);
-	a[n] = NULL;
-	rc = dev_save_cmdline(o->dir, "master", a, c);
+	for (long i = 0; i < o->nmasters; i++) {
+		size_t l = strlen(peers);
+
+		snprintf(peers + l, sizeof(peers) - l, "%s%ld@%s:%d", i ? "," : "", i + 1, o->host,
+			 pairs[i]);
+	}
+	for (long i = 0; !rc && i < o->nmasters; i++) {
+		dev_master_name(name, i);
+		dev_path(sub, o->dir, name, NULL);
+		snprintf(listen, sizeof(listen), "%s:%d", o->host, pairs[i]);
+		snprintf(id, sizeof(id), "%ld", i + 1);
+		n = 0;
+		a[n++] = (char *)self;
+		a[n++] = "master";
+		push(a, &n, "--dir", sub);
+		push(a, &n, "--listen", listen);
+		if (o->nmasters > 1) {
+			push(a, &n, "--id", id);
+			push(a, &n, "--peers", peers);
+		}
+		push(a, &n, "--out-after", o->out_after);
+		push(a, &n, "--gc-grace", o->gc_grace);
+		a[n] = NULL;
+		rc = dev_save_cmdline(o->dir, name, a, c);
+	}
+	peers[0] = '\0';
+	(void)ports;
 	for (long i = 0; !rc && i < o->nds; i++) {
 		snprintf(name, sizeof(name), "ds%ld", i);
 		dev_path(sub, o->dir, name, NULL);
-		snprintf(ds_addr[i], DEV_ADDR_MAX, "%s:%d", o->host, ports[i + 1]);
+		snprintf(ds_addr[i], DEV_ADDR_MAX, "%s:%d", o->host, ports[i]);
 		snprintf(dom, sizeof(dom), "rack%ld/host%ld", i % o->racks, i);
 		n = 2;
 		a[1] = "ds";
@@ -211,7 +233,7 @@ static int up_save_cmdlines(const struct up_opts *o, const char *self, const int
 	for (long i = 0; i < o->nmds; i++) {
 		size_t l = strlen(peers);
 
-		snprintf(mds_addr[i], DEV_ADDR_MAX, "%s:%d", o->host, mds_ports[i]);
+		snprintf(mds_addr[i], DEV_ADDR_MAX, "%s:%d", o->host, pairs[o->nmasters + i]);
 		snprintf(peers + l, sizeof(peers) - l, "%s%ld@%s", i ? "," : "", i + 1,
 			 mds_addr[i]);
 	}
@@ -243,6 +265,8 @@ static int up_save_cmdlines(const struct up_opts *o, const char *self, const int
 
 		long km = strtol(names[i] + 3, NULL, 10);
 
+		if (dev_master_index(names[i]) >= 0 && dev_master_index(names[i]) < o->nmasters)
+			continue;
 		if (strcmp(names[i], "master") == 0 ||
 		    (strncmp(names[i], "ds", 2) == 0 && !*end && end != names[i] + 2 && k >= 0 &&
 		     k < o->nds))
@@ -283,9 +307,13 @@ static int up_start_all(const struct up_opts *o, struct up_started *st)
 	char name[DEV_NAME_MAX];
 	int rc;
 
-	fprintf(stderr, "starting a master, %ld data servers and %ld metadata servers in %s\n",
-		o->nds, o->nmds, o->dir);
-	rc = up_start_one(o->dir, "master", st, deadline);
+	fprintf(stderr, "starting %ld master(s), %ld data servers and %ld metadata servers in %s\n",
+		o->nmasters, o->nds, o->nmds, o->dir);
+	rc = 0;
+	for (long i = 0; !rc && i < o->nmasters; i++) {
+		dev_master_name(name, i);
+		rc = up_start_one(o->dir, name, st, deadline);
+	}
 	for (long i = 0; !rc && i < o->nds; i++) {
 		snprintf(name, sizeof(name), "ds%ld", i);
 		rc = up_start_one(o->dir, name, st, deadline);
@@ -402,7 +430,7 @@ static int up_wait_leader(const char *dir, char (*mds_addr)[DEV_ADDR_MAX], long 
 
 static int up_write_env(const char *dir, const char *maddr)
 {
-	char path[DEV_PATH_MAX], text[DEV_ADDR_MAX + 64];
+	char path[DEV_PATH_MAX], text[DEV_MAX_MDS * DEV_ADDR_MAX + 64];
 	int n = snprintf(text, sizeof(text), "GLORY_MASTER=%s\nexport GLORY_MASTER\n", maddr);
 	int rc;
 
@@ -415,6 +443,8 @@ static int up_write_env(const char *dir, const char *maddr)
 
 static void up_summary(const struct up_opts *o, const char *maddr)
 {
+	if (o->nmasters > 1)
+		printf("masters: %s\n", maddr);
 	printf("glory is running: master %s, %ld data servers, %ld metadata servers, everything in "
 	       "%s\n",
 	       maddr, o->nds, o->nmds, o->dir);
@@ -430,9 +460,9 @@ int dev_up(int argc, char **argv)
 	static struct up_started st;
 	static char ds_addr[DEV_MAX_DS][DEV_ADDR_MAX], mds_addr[DEV_MAX_MDS][DEV_ADDR_MAX];
 	static struct dev_cmdline c;
-	struct up_opts o = {.host = "127.0.0.1", .nds = 6, .racks = 1, .nmds = 0};
-	char self[PATH_MAX], absdir[PATH_MAX], maddr[DEV_ADDR_MAX];
-	int ports[DEV_MAX_DS + 1], mds_ports[DEV_MAX_MDS], code = 1;
+	struct up_opts o = {.host = "127.0.0.1", .nds = 6, .racks = 1, .nmds = 0, .nmasters = 1};
+	char self[PATH_MAX], absdir[PATH_MAX], maddr[DEV_MAX_MDS * DEV_ADDR_MAX] = "";
+	int ports[DEV_MAX_DS], pairs[2 * DEV_MAX_MDS], code = 1;
 
 	st.n = 0;
 	if (up_parse(argc, argv, &o, &code))
@@ -449,13 +479,18 @@ int dev_up(int argc, char **argv)
 		return code;
 	}
 	o.dir = absdir; /* the saved command lines work from any directory */
-	if (self_path(self, sizeof(self)) || dev_free_ports(o.host, (int)o.nds + 1, ports) ||
-	    dev_free_port_pairs(o.host, (int)o.nmds, mds_ports)) {
+	if (self_path(self, sizeof(self)) ||
+	    dev_free_port_pairs(o.host, (int)(o.nmasters + o.nmds), pairs) ||
+	    dev_free_ports(o.host, (int)o.nds, ports)) {
 		fprintf(stderr, "glory dev up: cannot prepare the daemons: %s\n", strerror(errno));
 		return code;
 	}
-	snprintf(maddr, sizeof(maddr), "%s:%d", o.host, ports[0]);
-	if (up_save_cmdlines(&o, self, ports, mds_ports, ds_addr, mds_addr, &c))
+	for (long i = 0; i < o.nmasters; i++) {
+		size_t l = strlen(maddr);
+
+		snprintf(maddr + l, sizeof(maddr) - l, "%s%s:%d", i ? "," : "", o.host, pairs[i]);
+	}
+	if (up_save_cmdlines(&o, self, ports, pairs, maddr, ds_addr, mds_addr, &c))
 		return code;
 	if (up_start_all(&o, &st) || up_wait_registered(o.dir, maddr, ds_addr, o.nds) ||
 	    up_wait_leader(o.dir, mds_addr, o.nmds) || up_write_env(o.dir, maddr))

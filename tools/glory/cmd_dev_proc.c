@@ -396,9 +396,30 @@ int dev_stop_all(const pid_t *pids, char (*names)[DEV_NAME_MAX], int n)
 	return -GL_EBUSY;
 }
 
+void dev_master_name(char out[DEV_NAME_MAX], long i)
+{
+	if (i == 0)
+		snprintf(out, DEV_NAME_MAX, "master");
+	else
+		snprintf(out, DEV_NAME_MAX, "master%ld", i + 1);
+}
+
+int dev_master_index(const char *name)
+{
+	char *end;
+	long k;
+
+	if (strcmp(name, "master") == 0)
+		return 0;
+	if (strncmp(name, "master", 6) != 0 || !name[6])
+		return -1;
+	k = strtol(name + 6, &end, 10);
+	return *end || k < 2 || k > 64 ? -1 : (int)(k - 1);
+}
+
 static int rank(const char *name)
 {
-	return strcmp(name, "master") == 0 ? 0 : 1;
+	return dev_master_index(name) >= 0 ? 0 : 1;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -445,9 +466,9 @@ int dev_valid_name(const char *s)
 
 int dev_free_port_pairs(const char *host, int n, int *ports)
 {
-	int fds[2 * (DEV_MAX_MDS + 1)], opened = 0, rc = 0, tries = 0;
+	int fds[4 * DEV_MAX_MDS], opened = 0, rc = 0, tries = 0;
 
-	if (n > DEV_MAX_MDS)
+	if (n > 2 * DEV_MAX_MDS)
 		return -GL_EINVAL;
 	while (opened < 2 * n && tries++ < 200) {
 		struct sockaddr_in sin = {.sin_family = AF_INET};
