@@ -1,0 +1,385 @@
+/* Client metadata cache under leases (rules: gateways/libglory/mdcache.h, metadata/lease.h). */
+#include "gateways/libglory/mdcache.h"
+
+#include "common/errors.h"
+#include "metadata/lease.h"
+
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ABUCKETS    16384
+#define DBUCKETS    4096
+#define EBUCKETS    64
+#define MAX_ENTRIES (1u << 20) /* past this everything is dropped (crude, safe) */
+#define NGEN	    1024       /* shards by id modulo: a shared slot only costs cache hits */
+
+struct attr_e {
+	uint32_t shard, vol;
+	uint64_t ino;
+	struct gl_ns_attr a;
+	double expires;
+	struct attr_e *next;
+};
+
+struct name_e {
+	char *name;
+	uint64_t ino;
+	double expires;
+	struct name_e *next;
+};
+
+struct dir_e {
+	uint32_t shard, vol;
+	uint64_t ino;
+	struct name_e *b[EBUCKETS];
+	struct dir_e *next;
+};
+
+struct gl_mdcache {
+	pthread_mutex_t lock;
+	uint64_t client;
+	uint64_t gen[NGEN]; /* bumped by every invalidation or drop of the shard */
+	struct attr_e *attrs[ABUCKETS];
+	struct dir_e *dirs[DBUCKETS];
+	uint32_t nentries;
+	struct gl_mdcache_stats st;
+};
+
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+static unsigned hkey(uint32_t shard, uint32_t vol, uint64_t ino, unsigned n)
+{
+	return (unsigned)(mix(ino ^ ((uint64_t)vol << 32) ^ ((uint64_t)shard << 52)) % n);
+}
+
+static unsigned hname(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (unsigned)(mix(h) % EBUCKETS);
+}
+
+int gl_mdcache_new(struct gl_mdcache **out)
+{
+	struct gl_mdcache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -GL_ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	if (RAND_bytes((unsigned char *)&c->client, sizeof(c->client)) != 1 || c->client == 0)
+		c->client = (uint64_t)(uintptr_t)c ^ 0x9e3779b97f4a7c15ull;
+	*out = c;
+	return 0;
+}
+
+static void dir_free(struct gl_mdcache *c, struct dir_e *d)
+{
+	for (int i = 0; i < EBUCKETS; i++) {
+		while (d->b[i]) {
+			struct name_e *n = d->b[i];
+
+			d->b[i] = n->next;
+			free(n->name);
+			free(n);
+			c->nentries--;
+		}
+	}
+	free(d);
+}
+
+/* Drops entries of shard (all shards when shard is UINT32_MAX). Lock held. */
+static void drop_locked(struct gl_mdcache *c, uint32_t shard)
+{
+	for (int i = 0; i < ABUCKETS; i++) {
+		struct attr_e **pp = &c->attrs[i];
+
+		while (*pp) {
+			struct attr_e *e = *pp;
+
+			if (shard == UINT32_MAX || e->shard == shard) {
+				*pp = e->next;
+				free(e);
+				c->nentries--;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+	for (int i = 0; i < DBUCKETS; i++) {
+		struct dir_e **pp = &c->dirs[i];
+
+		while (*pp) {
+			struct dir_e *d = *pp;
+
+			if (shard == UINT32_MAX || d->shard == shard) {
+				*pp = d->next;
+				dir_free(c, d);
+			} else {
+				pp = &d->next;
+			}
+		}
+	}
+	for (int i = 0; i < NGEN; i++)
+		if (shard == UINT32_MAX || (uint32_t)i == shard % NGEN)
+			c->gen[i]++;
+	c->st.drops++;
+}
+
+void gl_mdcache_free(struct gl_mdcache *c)
+{
+	if (!c)
+		return;
+	drop_locked(c, UINT32_MAX);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+uint64_t gl_mdcache_client(struct gl_mdcache *c)
+{
+	return c->client;
+}
+
+uint64_t gl_mdcache_gen(struct gl_mdcache *c, uint32_t shard)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&c->lock);
+	g = c->gen[shard % NGEN];
+	pthread_mutex_unlock(&c->lock);
+	return g;
+}
+
+static struct attr_e *attr_find(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino,
+				struct attr_e ***where)
+{
+	struct attr_e **pp = &c->attrs[hkey(shard, vol, ino, ABUCKETS)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		if ((*pp)->shard == shard && (*pp)->vol == vol && (*pp)->ino == ino) {
+			if (where)
+				*where = pp;
+			return *pp;
+		}
+	}
+	return NULL;
+}
+
+static struct dir_e *dir_find(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino,
+			      struct dir_e ***where)
+{
+	struct dir_e **pp = &c->dirs[hkey(shard, vol, ino, DBUCKETS)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		if ((*pp)->shard == shard && (*pp)->vol == vol && (*pp)->ino == ino) {
+			if (where)
+				*where = pp;
+			return *pp;
+		}
+	}
+	return NULL;
+}
+
+static int attr_get_locked(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino,
+			   struct gl_ns_attr *out, double now)
+{
+	struct attr_e **pp, *e = attr_find(c, shard, vol, ino, &pp);
+
+	if (!e)
+		return -GL_ENOENT;
+	if (e->expires <= now) {
+		*pp = e->next;
+		free(e);
+		c->nentries--;
+		return -GL_ENOENT;
+	}
+	*out = e->a;
+	return 0;
+}
+
+int gl_mdcache_getattr(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino,
+		       struct gl_ns_attr *out, double now)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	rc = attr_get_locked(c, shard, vol, ino, out, now);
+	if (rc)
+		c->st.misses++;
+	else
+		c->st.hits++;
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int gl_mdcache_lookup(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
+		      const char *name, struct gl_ns_attr *out, double now)
+{
+	struct dir_e *d;
+	int rc = -GL_ENOENT;
+
+	pthread_mutex_lock(&c->lock);
+	d = dir_find(c, shard, vol, parent, NULL);
+	if (d) {
+		struct name_e **pp = &d->b[hname(name)];
+
+		for (; *pp; pp = &(*pp)->next) {
+			struct name_e *n = *pp;
+
+			if (strcmp(n->name, name) != 0)
+				continue;
+			if (n->expires <= now) {
+				*pp = n->next;
+				free(n->name);
+				free(n);
+				c->nentries--;
+				break;
+			}
+			rc = attr_get_locked(c, shard, vol, n->ino, out, now);
+			break;
+		}
+	}
+	if (rc)
+		c->st.misses++;
+	else
+		c->st.hits++;
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+static double expiry(double sent_at)
+{
+	return sent_at + (GL_LEASE_MS - GL_LEASE_MARGIN_MS) / 1000.0;
+}
+
+static void attr_put_locked(struct gl_mdcache *c, uint32_t shard, uint32_t vol,
+			    const struct gl_ns_attr *a, double expires)
+{
+	struct attr_e *e = attr_find(c, shard, vol, a->ino, NULL);
+
+	if (!e) {
+		unsigned h = hkey(shard, vol, a->ino, ABUCKETS);
+
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return;
+		e->shard = shard;
+		e->vol = vol;
+		e->ino = a->ino;
+		e->next = c->attrs[h];
+		c->attrs[h] = e;
+		c->nentries++;
+	}
+	e->a = *a;
+	e->expires = expires;
+}
+
+/* Lock held: 1 when an answer fetched under gen0 may be stored. */
+static int storable(struct gl_mdcache *c, uint32_t shard, uint64_t gen0)
+{
+	if (c->gen[shard % NGEN] != gen0)
+		return 0;
+	if (c->nentries >= MAX_ENTRIES)
+		drop_locked(c, UINT32_MAX);
+	return c->gen[shard % NGEN] == gen0;
+}
+
+void gl_mdcache_put_attr(struct gl_mdcache *c, uint32_t shard, uint32_t vol,
+			 const struct gl_ns_attr *a, uint64_t gen0, double sent_at)
+{
+	pthread_mutex_lock(&c->lock);
+	if (storable(c, shard, gen0))
+		attr_put_locked(c, shard, vol, a, expiry(sent_at));
+	pthread_mutex_unlock(&c->lock);
+}
+
+void gl_mdcache_put_lookup(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
+			   const char *name, const struct gl_ns_attr *a, uint64_t gen0,
+			   double sent_at)
+{
+	struct dir_e *d;
+	struct name_e *n;
+	unsigned h;
+
+	pthread_mutex_lock(&c->lock);
+	if (!storable(c, shard, gen0))
+		goto out;
+	d = dir_find(c, shard, vol, parent, NULL);
+	if (!d) {
+		h = hkey(shard, vol, parent, DBUCKETS);
+		d = calloc(1, sizeof(*d));
+		if (!d)
+			goto out;
+		d->shard = shard;
+		d->vol = vol;
+		d->ino = parent;
+		d->next = c->dirs[h];
+		c->dirs[h] = d;
+	}
+	h = hname(name);
+	for (n = d->b[h]; n; n = n->next)
+		if (strcmp(n->name, name) == 0)
+			break;
+	if (!n) {
+		n = calloc(1, sizeof(*n));
+		if (!n || !(n->name = strdup(name))) {
+			free(n);
+			goto out;
+		}
+		n->next = d->b[h];
+		d->b[h] = n;
+		c->nentries++;
+	}
+	n->ino = a->ino;
+	n->expires = expiry(sent_at);
+	attr_put_locked(c, shard, vol, a, n->expires);
+out:
+	pthread_mutex_unlock(&c->lock);
+}
+
+void gl_mdcache_invalidate(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino)
+{
+	struct attr_e **ap;
+	struct dir_e **dp;
+
+	pthread_mutex_lock(&c->lock);
+	c->gen[shard % NGEN]++;
+	if (attr_find(c, shard, vol, ino, &ap)) {
+		struct attr_e *e = *ap;
+
+		*ap = e->next;
+		free(e);
+		c->nentries--;
+	}
+	if (dir_find(c, shard, vol, ino, &dp)) {
+		struct dir_e *d = *dp;
+
+		*dp = d->next;
+		dir_free(c, d);
+	}
+	c->st.invalidations++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void gl_mdcache_drop_shard(struct gl_mdcache *c, uint32_t shard)
+{
+	pthread_mutex_lock(&c->lock);
+	drop_locked(c, shard);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void gl_mdcache_stats(struct gl_mdcache *c, struct gl_mdcache_stats *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->st;
+	pthread_mutex_unlock(&c->lock);
+}

@@ -1,0 +1,100 @@
+/* The client metadata cache (gateways/libglory/mdcache.h): hits within the lease, misses after
+ * it, invalidation of attributes and of a directory's entries, and no caching of a read that
+ * raced with an invalidation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "common/errors.h"
+#include "gateways/libglory/mdcache.h"
+#include "metadata/lease.h"
+
+static struct gl_ns_attr attr(uint64_t ino, uint64_t size)
+{
+	struct gl_ns_attr a = {0};
+
+	a.ino = ino;
+	a.size = size;
+	a.mode = 0100644;
+	return a;
+}
+
+static void test_lease_bounds_entries(void **state)
+{
+	struct gl_mdcache *c;
+	struct gl_ns_attr a = attr(5, 10), out;
+	double t = 1000.0, life = (GL_LEASE_MS - GL_LEASE_MARGIN_MS) / 1000.0;
+
+	(void)state;
+	assert_int_equal(gl_mdcache_new(&c), 0);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 1, "f", &out, t), -GL_ENOENT);
+	gl_mdcache_put_lookup(c, 0, 1, 1, "f", &a, gl_mdcache_gen(c, 0), t);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 1, "f", &out, t + life - 0.01), 0);
+	assert_true(out.ino == 5 && out.size == 10);
+	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 5, &out, t + 0.1), 0);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 1, "f", &out, t + life + 0.01), -GL_ENOENT);
+	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 5, &out, t + life + 0.01), -GL_ENOENT);
+	/* another volume or shard is another object */
+	gl_mdcache_put_attr(c, 0, 1, &a, gl_mdcache_gen(c, 0), t);
+	assert_int_equal(gl_mdcache_getattr(c, 0, 2, 5, &out, t), -GL_ENOENT);
+	assert_int_equal(gl_mdcache_getattr(c, 1, 1, 5, &out, t), -GL_ENOENT);
+	gl_mdcache_free(c);
+}
+
+static void test_invalidations(void **state)
+{
+	struct gl_mdcache *c;
+	struct gl_ns_attr f = attr(5, 10), g = attr(6, 20), out;
+	double t = 50.0;
+
+	(void)state;
+	assert_int_equal(gl_mdcache_new(&c), 0);
+	gl_mdcache_put_lookup(c, 0, 1, 1, "f", &f, gl_mdcache_gen(c, 0), t);
+	gl_mdcache_put_lookup(c, 0, 1, 1, "g", &g, gl_mdcache_gen(c, 0), t);
+	gl_mdcache_put_lookup(c, 0, 1, 2, "h", &g, gl_mdcache_gen(c, 0), t);
+	/* the inode f changed: its attributes go, g's stay */
+	gl_mdcache_invalidate(c, 0, 1, 5);
+	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 5, &out, t), -GL_ENOENT);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 1, "f", &out, t), -GL_ENOENT);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 1, "g", &out, t), 0);
+	/* directory 1 changed: all its entries go; directory 2's stay */
+	gl_mdcache_invalidate(c, 0, 1, 1);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 1, "g", &out, t), -GL_ENOENT);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 2, "h", &out, t), 0);
+	/* the watch of shard 0 was lost: nothing of it survives */
+	gl_mdcache_drop_shard(c, 0);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 2, "h", &out, t), -GL_ENOENT);
+	gl_mdcache_free(c);
+}
+
+static void test_racing_read_not_stored(void **state)
+{
+	struct gl_mdcache *c;
+	struct gl_ns_attr f = attr(5, 10), out;
+	uint64_t g0;
+
+	(void)state;
+	assert_int_equal(gl_mdcache_new(&c), 0);
+	g0 = gl_mdcache_gen(c, 3);
+	gl_mdcache_invalidate(c, 3, 1, 99); /* arrives while the read is in flight */
+	gl_mdcache_put_lookup(c, 3, 1, 1, "f", &f, g0, 10.0);
+	assert_int_equal(gl_mdcache_lookup(c, 3, 1, 1, "f", &out, 10.0), -GL_ENOENT);
+	gl_mdcache_put_attr(c, 3, 1, &f, g0, 10.0);
+	assert_int_equal(gl_mdcache_getattr(c, 3, 1, 5, &out, 10.0), -GL_ENOENT);
+	assert_true(gl_mdcache_client(c) != 0);
+	gl_mdcache_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_lease_bounds_entries),
+	    cmocka_unit_test(test_invalidations),
+	    cmocka_unit_test(test_racing_read_not_stored),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
