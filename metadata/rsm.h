@@ -37,11 +37,11 @@
 #include "common/buf.h"
 #include "common/rpc.h"
 
-#define GL_RSM_MAX_MEMBERS   7
-#define GL_RSM_APPLIED_KEY   "\0applied" /* 8 bytes, the NUL included */
-#define GL_RSM_APPLIED_KLEN  8
-#define GL_RSM_SNAP_PIECE    (1u << 20)
-#define GL_RSM_OP_SNAP_READ  0x0401 /* opcode the daemon routes to gl_rsm_h_snap_read */
+#define GL_RSM_MAX_MEMBERS  7
+#define GL_RSM_APPLIED_KEY  "\0applied" /* 8 bytes, the NUL included */
+#define GL_RSM_APPLIED_KLEN 8
+#define GL_RSM_SNAP_PIECE   (1u << 20)
+#define GL_RSM_OP_SNAP_READ 0x0401 /* opcode the daemon routes to gl_rsm_h_snap_read */
 
 /* The machine. apply must be deterministic: the same database and the same entry give the same
  * writes, reply and status on every member and on every replay. Anything random or time
@@ -59,8 +59,8 @@ struct gl_rsm_sm {
 };
 
 struct gl_rsm_member {
-	uint64_t id;	     /* raft id, > 0 */
-	char rpc_addr[64];   /* host:port of the member's glory RPC server */
+	uint64_t id;	   /* raft id, > 0 */
+	char rpc_addr[64]; /* host:port of the member's glory RPC server */
 };
 
 struct gl_rsm_cfg {
@@ -119,6 +119,9 @@ struct gl_rsm_status {
 };
 int gl_rsm_status(struct gl_rsm *r, struct gl_rsm_status *out);
 
+/* "ID@H:P,ID@H:P,..." (rpc addresses) -> members: 0, or -GL_EINVAL (bad syntax, id 0,
+ * duplicate id, more than cap). */
+int gl_rsm_parse_members(const char *s, struct gl_rsm_member *out, int cap, int *n);
 /* "host:port" -> "host:port+1" */
 int gl_rsm_raft_addr(const char *rpc_addr, char *out, size_t cap);
 

@@ -1,0 +1,1237 @@
+/* Replicated state machine over libraft 0.22 + libuv + RocksDB (contract: metadata/rsm.h). */
+#include "metadata/rsm.h"
+
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <raft.h>
+#include <raft/uv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define HDR_LEN                                                                                    \
+	24 /* u64 proposer id, u64 sequence, u64 op length; then op, zero padded                   \
+		    to a multiple of 8 (libraft 0.22 requires it) */
+#define DESC_MAGIC     0x50534e47u /* "GNSP" */
+#define MAX_SNAP_FILES 4096
+#define STATUS_MS      50
+
+struct waiter {
+	uint64_t seq;
+	int done, status, abandoned;
+	struct gl_wbuf *reply; /* the caller's, valid while not abandoned */
+	struct waiter *next;   /* in the table, or in a barrier group */
+};
+
+enum job_type { JOB_PROPOSE, JOB_FENCE, JOB_ADD, JOB_REMOVE };
+
+struct job {
+	enum job_type type;
+	struct waiter *w;
+	uint8_t *data; /* raft_malloc'd entry (header + op) */
+	size_t len;
+	struct gl_rsm_member m;
+	struct job *next;
+};
+
+struct change {
+	struct raft_change req;
+	struct gl_rsm *r;
+	struct waiter *w;
+	uint64_t id;
+	int step; /* add: 0 = added as spare, then assigned voter */
+};
+
+struct apply_req {
+	struct raft_apply req;
+	struct gl_rsm *r;
+	uint64_t seq;
+};
+
+struct gl_rsm {
+	struct gl_rsm_cfg cfg;
+	char dir[4096];
+	char raft_addr[64];
+	/* database */
+	pthread_rwlock_t dblock; /* readers vs. a snapshot install swapping db */
+	rocksdb_t *db;
+	rocksdb_options_t *dbopt;
+	rocksdb_writeoptions_t *wopt;
+	rocksdb_readoptions_t *ropt;
+	uint64_t applied; /* stored "\0applied" (loop thread) */
+	/* raft, loop thread only */
+	uv_loop_t loop;
+	uv_async_t async;
+	uv_timer_t timer;
+	struct raft_uv_transport transport;
+	struct raft_io io;
+	struct raft_fsm fsm;
+	struct raft raft;
+	int raft_started, closing;
+	struct raft_barrier barrier;
+	struct waiter *fence_now, *fence_next; /* in flight, waiting for the next */
+	int fence_busy;
+	pthread_t thread;
+	/* shared, under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct job *jobs, *jobs_tail;
+	struct waiter *waiters; /* proposals of ours not yet applied */
+	uint64_t next_seq;
+	struct gl_rsm_status st; /* refreshed by the loop every STATUS_MS */
+	struct gl_rsm_member leader;
+	int started, start_rc, stopped;
+	struct gl_rpc_pool *pool;
+};
+
+/* ---- small helpers ---- */
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void deadline_ts(int timeout_ms, struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += timeout_ms / 1000;
+	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+int gl_rsm_parse_members(const char *s, struct gl_rsm_member *out, int cap, int *n)
+{
+	*n = 0;
+	while (s && *s) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		char one[128], *at, *end, check[64];
+		unsigned long long id;
+
+		if (len == 0 || len >= sizeof(one) || *n >= cap)
+			return -GL_EINVAL;
+		memcpy(one, s, len);
+		one[len] = 0;
+		at = strchr(one, '@');
+		if (!at || at == one || strlen(at + 1) >= sizeof(out->rpc_addr) ||
+		    gl_rsm_raft_addr(at + 1, check, sizeof(check)))
+			return -GL_EINVAL;
+		*at = 0;
+		errno = 0;
+		id = strtoull(one, &end, 10);
+		if (errno || *end || id == 0)
+			return -GL_EINVAL;
+		for (int i = 0; i < *n; i++)
+			if (out[i].id == id)
+				return -GL_EINVAL;
+		out[*n].id = id;
+		snprintf(out[*n].rpc_addr, sizeof(out[*n].rpc_addr), "%s", at + 1);
+		(*n)++;
+		s = comma ? comma + 1 : NULL;
+	}
+	return *n ? 0 : -GL_EINVAL;
+}
+
+int gl_rsm_raft_addr(const char *rpc_addr, char *out, size_t cap)
+{
+	const char *colon = strrchr(rpc_addr, ':');
+	char *end;
+	long port;
+
+	if (!colon || colon == rpc_addr)
+		return -GL_EINVAL;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || port < 1 || port >= 65535)
+		return -GL_EINVAL;
+	if ((size_t)snprintf(out, cap, "%.*s:%ld", (int)(colon - rpc_addr), rpc_addr, port + 1) >=
+	    cap)
+		return -GL_EINVAL;
+	return 0;
+}
+
+static int rpc_of_raft(const char *raft_addr, char *out, size_t cap)
+{
+	const char *colon = strrchr(raft_addr, ':');
+	long port;
+
+	if (!colon)
+		return -GL_EINVAL;
+	port = strtol(colon + 1, NULL, 10);
+	if (port < 2)
+		return -GL_EINVAL;
+	snprintf(out, cap, "%.*s:%ld", (int)(colon - raft_addr), raft_addr, port - 1);
+	return 0;
+}
+
+static int rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char p[4352];
+
+	if (!d)
+		return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
+		rm_rf(p);
+	}
+	closedir(d);
+	return rmdir(path);
+}
+
+static void fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* ---- the database ---- */
+
+static int db_open(struct gl_rsm *r)
+{
+	char path[4200], *err = NULL;
+	size_t vl;
+	char *v;
+
+	snprintf(path, sizeof(path), "%s/db", r->dir);
+	r->db = rocksdb_open(r->dbopt, path, &err);
+	if (err) {
+		gl_error("rsm: cannot open %s: %s", path, err);
+		rocksdb_free(err);
+		return -GL_EDB;
+	}
+	v = rocksdb_get(r->db, r->ropt, GL_RSM_APPLIED_KEY, GL_RSM_APPLIED_KLEN, &vl, &err);
+	if (err) {
+		rocksdb_free(err);
+		return -GL_EDB;
+	}
+	r->applied = v && vl == 8 ? gl_rd64((const uint8_t *)v) : 0;
+	rocksdb_free(v);
+	return 0;
+}
+
+/* ---- waiters ---- */
+
+static void waiter_finish(struct gl_rsm *r, struct waiter *w, int status)
+{
+	/* lock held */
+	if (w->done)
+		return;
+	w->done = 1;
+	w->status = status;
+	if (w->abandoned)
+		free(w);
+	else
+		pthread_cond_broadcast(&r->cv);
+}
+
+static struct waiter *waiter_take(struct gl_rsm *r, uint64_t seq)
+{
+	/* lock held: removes and returns the waiter of seq */
+	for (struct waiter **pp = &r->waiters; *pp; pp = &(*pp)->next) {
+		if ((*pp)->seq == seq) {
+			struct waiter *w = *pp;
+
+			*pp = w->next;
+			w->next = NULL;
+			return w;
+		}
+	}
+	return NULL;
+}
+
+/* Waits until w is done or the deadline; returns its status, or -GL_ETIMEDOUT (then w is left
+ * to whoever finishes it). Lock held. */
+static int waiter_wait(struct gl_rsm *r, struct waiter *w, int timeout_ms)
+{
+	struct timespec ts;
+	int rc;
+
+	deadline_ts(timeout_ms, &ts);
+	while (!w->done) {
+		if (pthread_cond_timedwait(&r->cv, &r->lock, &ts) == ETIMEDOUT && !w->done) {
+			w->abandoned = 1;
+			w->reply = NULL;
+			return -GL_ETIMEDOUT;
+		}
+	}
+	rc = w->status;
+	free(w);
+	return rc;
+}
+
+/* ---- the FSM ---- */
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+	struct gl_rsm *r = fsm->data;
+	uint64_t index = raft_last_applied(&r->raft) + 1, proposer, seq, oplen;
+	const uint8_t *p = buf->base;
+	rocksdb_writebatch_t *wb;
+	struct gl_wbuf reply;
+	struct waiter *w = NULL;
+	uint8_t idx[8];
+	char *err = NULL;
+	int status;
+
+	*result = NULL;
+	if (buf->len < HDR_LEN)
+		return 0; /* not ours: nothing to do, but never stop the log */
+	proposer = gl_rd64(p);
+	seq = gl_rd64(p + 8);
+	oplen = gl_rd64(p + 16);
+	if (oplen > buf->len - HDR_LEN)
+		return 0; /* malformed: never written by us */
+	if (proposer == r->cfg.id) {
+		pthread_mutex_lock(&r->lock);
+		w = waiter_take(r, seq);
+		pthread_mutex_unlock(&r->lock);
+	}
+	if (index <= r->applied) { /* replayed after a restart: already in the database */
+		if (w) {
+			pthread_mutex_lock(&r->lock);
+			waiter_finish(r, w, -GL_ETIMEDOUT);
+			pthread_mutex_unlock(&r->lock);
+		}
+		return 0;
+	}
+	gl_wbuf_init(&reply);
+	wb = rocksdb_writebatch_create();
+	status = r->cfg.sm->apply(r->cfg.sm->ctx, r->db, wb, p + HDR_LEN, (size_t)oplen, &reply);
+	if (status)
+		rocksdb_writebatch_clear(wb);
+	gl_le64(idx, index);
+	rocksdb_writebatch_put(wb, GL_RSM_APPLIED_KEY, GL_RSM_APPLIED_KLEN, (char *)idx, 8);
+	rocksdb_write(r->db, r->wopt, wb, &err);
+	rocksdb_writebatch_destroy(wb);
+	if (err) {
+		/* the state machine cannot skip an entry: stopping is the only safe answer */
+		gl_error("rsm: cannot write entry %" PRIu64 " to the database: %s; stopping", index,
+			 err);
+		abort();
+	}
+	r->applied = index;
+	if (w) {
+		pthread_mutex_lock(&r->lock);
+		if (!w->abandoned && w->reply && !reply.err)
+			gl_put_bytes(w->reply, reply.p, reply.len);
+		waiter_finish(r, w, reply.err ? reply.err : status);
+		pthread_mutex_unlock(&r->lock);
+	}
+	gl_wbuf_free(&reply);
+	return 0;
+}
+
+/* Snapshot descriptor: u32 magic, u64 raft index, u64 db applied, str rpc addr, str checkpoint
+ * name, u32 n, n x (str file, u64 size). */
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+	struct gl_rsm *r = fsm->data;
+	uint64_t index = raft_last_applied(&r->raft);
+	char base[4200], path[4300], name[32], *err = NULL;
+	rocksdb_checkpoint_t *cp;
+	struct gl_wbuf d;
+	struct dirent *e;
+	DIR *dd;
+	uint32_t nfiles = 0;
+	size_t nat;
+	double t0 = mono();
+
+	snprintf(base, sizeof(base), "%s/snap", r->dir);
+	mkdir(base, 0755);
+	snprintf(name, sizeof(name), "%020" PRIu64, index);
+	snprintf(path, sizeof(path), "%s/%s", base, name);
+	rm_rf(path);
+	cp = rocksdb_checkpoint_object_create(r->db, &err);
+	if (!err)
+		rocksdb_checkpoint_create(cp, path, 0, &err);
+	if (cp)
+		rocksdb_checkpoint_object_destroy(cp);
+	if (err) {
+		gl_error("rsm: checkpoint at %" PRIu64 " failed: %s", index, err);
+		rocksdb_free(err);
+		return RAFT_IOERR;
+	}
+	gl_wbuf_init(&d);
+	gl_put_u32(&d, DESC_MAGIC);
+	gl_put_u64(&d, index);
+	gl_put_u64(&d, r->applied);
+	gl_put_str(&d, r->cfg.rpc_addr);
+	gl_put_str(&d, name);
+	nat = d.len;
+	gl_put_u32(&d, 0);
+	dd = opendir(path);
+	while (dd && (e = readdir(dd))) {
+		struct stat sb;
+		char fp[4400];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(fp, sizeof(fp), "%s/%s", path, e->d_name);
+		if (stat(fp, &sb) || !S_ISREG(sb.st_mode))
+			continue;
+		gl_put_str(&d, e->d_name);
+		gl_put_u64(&d, (uint64_t)sb.st_size);
+		nfiles++;
+	}
+	if (dd)
+		closedir(dd);
+	if (d.err || !dd) {
+		gl_wbuf_free(&d);
+		return RAFT_NOMEM;
+	}
+	gl_le32(d.p + nat, nfiles);
+	*bufs = raft_malloc(sizeof(**bufs));
+	if (!*bufs) {
+		gl_wbuf_free(&d);
+		return RAFT_NOMEM;
+	}
+	(*bufs)[0].base = raft_malloc(d.len);
+	if (!(*bufs)[0].base) {
+		raft_free(*bufs);
+		gl_wbuf_free(&d);
+		return RAFT_NOMEM;
+	}
+	memcpy((*bufs)[0].base, d.p, d.len);
+	(*bufs)[0].len = d.len;
+	*n_bufs = 1;
+	gl_wbuf_free(&d);
+
+	/* keep the two newest checkpoints */
+	dd = opendir(base);
+	if (dd) {
+		char names[64][32];
+		int n = 0;
+
+		while ((e = readdir(dd)) && n < 64)
+			if (strlen(e->d_name) == 20 && strcmp(e->d_name, name) < 0)
+				snprintf(names[n++], sizeof(names[0]), "%s", e->d_name);
+		closedir(dd);
+		for (int i = 0; i < n; i++) {
+			int newer = 0;
+
+			for (int j = 0; j < n; j++)
+				newer += strcmp(names[j], names[i]) > 0;
+			if (newer >= 1) { /* not the newest older one */
+				snprintf(path, sizeof(path), "%s/%s", base, names[i]);
+				rm_rf(path);
+			}
+		}
+	}
+	pthread_mutex_lock(&r->lock);
+	r->st.snapshot_index = index;
+	pthread_mutex_unlock(&r->lock);
+	gl_info("rsm: snapshot at index %" PRIu64 " (%u files) in %.3f s", index, nfiles,
+		mono() - t0);
+	return 0;
+}
+
+static long fetch_rpc(struct gl_rsm *r, const char *addr, uint64_t snap, const char *file,
+		      uint64_t off, void *buf, size_t cap)
+{
+	struct gl_rpc_call c = {.opcode = GL_RSM_OP_SNAP_READ};
+	struct gl_wbuf a;
+	long n;
+	int rc;
+
+	if (!r->pool && gl_rpc_pool_new(3000, &r->pool))
+		return -GL_ENOMEM;
+	gl_wbuf_init(&a);
+	gl_put_u64(&a, snap);
+	gl_put_str(&a, file);
+	gl_put_u64(&a, off);
+	gl_put_u32(&a, (uint32_t)cap);
+	c.args = a.p;
+	c.args_len = (uint32_t)a.len;
+	c.rbuf = buf;
+	c.rbuf_cap = cap;
+	rc = a.err ? a.err : gl_rpc_pool_call(r->pool, addr, &c, 30000);
+	gl_wbuf_free(&a);
+	if (rc) {
+		gl_rpc_call_done(&c);
+		return rc;
+	}
+	n = (long)c.rbulk_len;
+	if ((size_t)n > cap)
+		n = -GL_EPROTO;
+	else if (c.rbulk != buf)
+		memcpy(buf, c.rbulk, (size_t)n);
+	gl_rpc_call_done(&c);
+	return n;
+}
+
+/* Fetches checkpoint files into dir/snap-in. 0 or -GL_E... */
+static int fetch_checkpoint(struct gl_rsm *r, const char *addr, uint64_t snap,
+			    struct gl_rbuf *files, uint32_t nfiles)
+{
+	char in[4200], fp[4400];
+	uint8_t *buf = malloc(GL_RSM_SNAP_PIECE);
+	uint64_t total = 0;
+	int rc = 0;
+
+	if (!buf)
+		return -GL_ENOMEM;
+	snprintf(in, sizeof(in), "%s/snap-in", r->dir);
+	rm_rf(in);
+	if (mkdir(in, 0755)) {
+		free(buf);
+		return gl_from_errno(errno);
+	}
+	for (uint32_t i = 0; i < nfiles && !rc; i++) {
+		char file[256];
+		uint64_t size, off = 0;
+		int fd;
+
+		gl_get_str(files, file, sizeof(file));
+		size = gl_get_u64(files);
+		if (gl_rbuf_check(files) || strchr(file, '/') || file[0] == '.') {
+			rc = -GL_EPROTO;
+			break;
+		}
+		snprintf(fp, sizeof(fp), "%s/%s", in, file);
+		fd = open(fp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			rc = gl_from_errno(errno);
+			break;
+		}
+		while (off < size && !rc) {
+			size_t want = size - off < GL_RSM_SNAP_PIECE ? (size_t)(size - off)
+								     : GL_RSM_SNAP_PIECE;
+			long n = r->cfg.fetch ? r->cfg.fetch(r->cfg.fetch_arg, addr, snap, file,
+							     off, buf, want)
+					      : fetch_rpc(r, addr, snap, file, off, buf, want);
+
+			if (n < 0)
+				rc = (int)n;
+			else if (n == 0)
+				rc = -GL_EPROTO; /* shorter than announced */
+			else if (pwrite(fd, buf, (size_t)n, (off_t)off) != n)
+				rc = gl_from_errno(errno);
+			else
+				off += (uint64_t)n;
+		}
+		if (!rc && fsync(fd))
+			rc = gl_from_errno(errno);
+		close(fd);
+		total += off;
+	}
+	free(buf);
+	if (!rc)
+		fsync_dir(in);
+	gl_info("rsm: fetched checkpoint %" PRIu64 " from %s: %u files, %" PRIu64 " bytes: %s",
+		snap, addr, nfiles, total, rc ? gl_strerror(rc) : "ok");
+	return rc;
+}
+
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+	struct gl_rsm *r = fsm->data;
+	char addr[64], name[32], db[4200], old[4200], in[4200];
+	uint64_t index, db_applied;
+	uint32_t nfiles;
+	struct gl_rbuf d;
+	double t0 = mono();
+	int rc;
+
+	/* on an error libraft keeps buf; on success it is ours to free */
+	gl_rbuf_init(&d, buf->base, buf->len);
+	if (gl_get_u32(&d) != DESC_MAGIC)
+		return RAFT_MALFORMED;
+	index = gl_get_u64(&d);
+	db_applied = gl_get_u64(&d);
+	gl_get_str(&d, addr, sizeof(addr));
+	gl_get_str(&d, name, sizeof(name));
+	nfiles = gl_get_u32(&d);
+	if (gl_rbuf_check(&d) || nfiles > MAX_SNAP_FILES)
+		return RAFT_MALFORMED;
+	if (db_applied <= r->applied) {
+		/* our database already holds it (a restart): keep it */
+		raft_free(buf->base);
+		return 0;
+	}
+	gl_info("rsm: installing snapshot %" PRIu64 " (applied %" PRIu64 ", ours %" PRIu64
+		") from %s",
+		index, db_applied, r->applied, addr);
+	rc = fetch_checkpoint(r, addr, index, &d, nfiles);
+	if (rc)
+		return RAFT_IOERR; /* libraft tries again later */
+	raft_free(buf->base);
+	snprintf(db, sizeof(db), "%s/db", r->dir);
+	snprintf(old, sizeof(old), "%s/db.old", r->dir);
+	snprintf(in, sizeof(in), "%s/snap-in", r->dir);
+	pthread_rwlock_wrlock(&r->dblock);
+	rocksdb_close(r->db);
+	r->db = NULL;
+	rm_rf(old);
+	rc = rename(db, old) || rename(in, db) ? gl_from_errno(errno) : 0;
+	fsync_dir(r->dir);
+	if (!rc)
+		rc = db_open(r);
+	if (rc) {
+		gl_error("rsm: cannot swap in the snapshot: %s; stopping", gl_strerror(rc));
+		abort();
+	}
+	pthread_rwlock_unlock(&r->dblock);
+	rm_rf(old);
+	if (r->cfg.sm->reset)
+		r->cfg.sm->reset(r->cfg.sm->ctx, r->db);
+	pthread_mutex_lock(&r->lock);
+	r->st.snapshot_index = index;
+	pthread_mutex_unlock(&r->lock);
+	gl_info("rsm: snapshot %" PRIu64 " installed in %.2f s, applied index %" PRIu64, index,
+		mono() - t0, r->applied);
+	return 0;
+}
+
+/* ---- loop thread ---- */
+
+static void apply_cb(struct raft_apply *req, int status, void *result)
+{
+	struct apply_req *a = (struct apply_req *)req;
+	struct gl_rsm *r = a->r;
+
+	(void)result;
+	if (status) {
+		struct waiter *w;
+
+		pthread_mutex_lock(&r->lock);
+		/* still in the table: not applied here; maybe appended (outcome unknown) */
+		w = waiter_take(r, a->seq);
+		if (w)
+			waiter_finish(r, w,
+				      status == RAFT_NOTLEADER ? -GL_ENOTLEADER : -GL_ETIMEDOUT);
+		pthread_mutex_unlock(&r->lock);
+	}
+	free(a);
+}
+
+static void fence_issue(struct gl_rsm *r);
+
+static void barrier_cb(struct raft_barrier *req, int status)
+{
+	struct gl_rsm *r = req->data;
+	struct waiter *w;
+
+	pthread_mutex_lock(&r->lock);
+	w = r->fence_now;
+	r->fence_now = NULL;
+	while (w) {
+		struct waiter *next = w->next;
+
+		waiter_finish(r, w, status == 0 ? 0 : -GL_ENOTLEADER);
+		w = next;
+	}
+	pthread_mutex_unlock(&r->lock);
+	r->fence_busy = 0;
+	fence_issue(r);
+}
+
+static void fence_issue(struct gl_rsm *r)
+{
+	int rv;
+
+	if (r->fence_busy || r->closing)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->fence_now = r->fence_next;
+	r->fence_next = NULL;
+	pthread_mutex_unlock(&r->lock);
+	if (!r->fence_now)
+		return;
+	if (raft_state(&r->raft) != RAFT_LEADER) {
+		rv = RAFT_NOTLEADER;
+	} else {
+		r->barrier.data = r;
+		rv = raft_barrier(&r->raft, &r->barrier, barrier_cb);
+	}
+	if (rv == 0) {
+		r->fence_busy = 1;
+		return;
+	}
+	pthread_mutex_lock(&r->lock);
+	for (struct waiter *w = r->fence_now, *next; w; w = next) {
+		next = w->next;
+		waiter_finish(r, w, -GL_ENOTLEADER);
+	}
+	r->fence_now = NULL;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void change_cb(struct raft_change *req, int status)
+{
+	struct change *c = req->data;
+	struct gl_rsm *r = c->r;
+
+	if (status == 0 && c->step == 0) {
+		c->step = 1;
+		c->req.data = c;
+		status = raft_assign(&r->raft, &c->req, c->id, RAFT_VOTER, change_cb);
+		if (status == 0)
+			return;
+	}
+	pthread_mutex_lock(&r->lock);
+	waiter_finish(r, c->w,
+		      status == 0		 ? 0
+		      : status == RAFT_NOTLEADER ? -GL_ENOTLEADER
+						 : -GL_EUNAVAIL);
+	pthread_mutex_unlock(&r->lock);
+	if (status)
+		gl_warn("rsm: membership change of %" PRIu64 " failed: %s", c->id,
+			raft_strerror(status));
+	free(c);
+}
+
+static void run_job(struct gl_rsm *r, struct job *j)
+{
+	int rv = 0;
+
+	if (j->type == JOB_PROPOSE) {
+		struct apply_req *a = calloc(1, sizeof(*a));
+		struct raft_buffer b = {j->data, j->len};
+
+		if (!a || raft_state(&r->raft) != RAFT_LEADER) {
+			/* libraft 0.22's raft_apply does not check leadership itself */
+			rv = a ? RAFT_NOTLEADER : RAFT_NOMEM;
+			free(a);
+			raft_free(j->data);
+		} else {
+			a->r = r;
+			a->seq = j->w->seq;
+			a->req.data = a;
+			/* libraft 0.22 owns the buffer from here on, even when it fails */
+			rv = raft_apply(&r->raft, &a->req, &b, 1, apply_cb);
+			if (rv)
+				free(a);
+		}
+		if (rv) {
+			pthread_mutex_lock(&r->lock);
+			if (waiter_take(r, j->w->seq) == j->w)
+				waiter_finish(r, j->w,
+					      rv == RAFT_NOTLEADER ? -GL_ENOTLEADER : -GL_EUNAVAIL);
+			pthread_mutex_unlock(&r->lock);
+		}
+	} else if (j->type == JOB_FENCE) {
+		pthread_mutex_lock(&r->lock);
+		j->w->next = r->fence_next;
+		r->fence_next = j->w;
+		pthread_mutex_unlock(&r->lock);
+		fence_issue(r);
+	} else {
+		struct change *c = calloc(1, sizeof(*c));
+		char ra[64];
+
+		if (!c || raft_state(&r->raft) != RAFT_LEADER) {
+			rv = c ? RAFT_NOTLEADER : RAFT_NOMEM;
+			free(c);
+		} else {
+			c->r = r;
+			c->w = j->w;
+			c->id = j->m.id;
+			c->req.data = c;
+			if (j->type == JOB_ADD) {
+				if (gl_rsm_raft_addr(j->m.rpc_addr, ra, sizeof(ra)))
+					rv = RAFT_INVALID;
+				else
+					rv = raft_add(&r->raft, &c->req, c->id, ra, change_cb);
+			} else {
+				c->step = 1;
+				rv = raft_remove(&r->raft, &c->req, c->id, change_cb);
+			}
+			if (rv)
+				free(c);
+		}
+		if (rv) {
+			pthread_mutex_lock(&r->lock);
+			waiter_finish(r, j->w,
+				      rv == RAFT_NOTLEADER			   ? -GL_ENOTLEADER
+				      : rv == RAFT_DUPLICATEID || rv == RAFT_BADID ? -GL_EEXIST
+										   : -GL_EINVAL);
+			pthread_mutex_unlock(&r->lock);
+		}
+	}
+	free(j);
+}
+
+static void refresh_status(struct gl_rsm *r)
+{
+	struct gl_rsm_status st = {0};
+	struct gl_rsm_member leader = {0};
+	const char *laddr = NULL;
+	raft_id lid = 0;
+	int state = raft_state(&r->raft);
+
+	st.id = r->cfg.id;
+	st.term = raft_current_term(&r->raft);
+	st.commit_index = raft_commit_index(&r->raft);
+	st.applied_index = raft_last_applied(&r->raft);
+	st.last_index = raft_last_index(&r->raft);
+	st.role = state == RAFT_LEADER	    ? "leader"
+		  : state == RAFT_FOLLOWER  ? "follower"
+		  : state == RAFT_CANDIDATE ? "candidate"
+					    : "unavailable";
+	raft_leader(&r->raft, &lid, &laddr);
+	st.leader_id = lid;
+	if (lid && laddr) {
+		leader.id = lid;
+		rpc_of_raft(laddr, leader.rpc_addr, sizeof(leader.rpc_addr));
+	}
+	for (unsigned i = 0; i < r->raft.configuration.n && i < GL_RSM_MAX_MEMBERS; i++) {
+		const struct raft_server *s = &r->raft.configuration.servers[i];
+
+		st.members[i].id = s->id;
+		rpc_of_raft(s->address, st.members[i].rpc_addr, sizeof(st.members[i].rpc_addr));
+		st.voter[i] = s->role == RAFT_VOTER;
+		st.nmembers++;
+	}
+	pthread_mutex_lock(&r->lock);
+	st.snapshot_index = r->st.snapshot_index;
+	r->st = st;
+	r->leader = leader;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	refresh_status(t->data);
+}
+
+static void close_cb(struct raft *raft)
+{
+	struct gl_rsm *r = raft->data;
+
+	raft_uv_close(&r->io);
+	raft_uv_tcp_close(&r->transport);
+	uv_close((uv_handle_t *)&r->async, NULL);
+	uv_close((uv_handle_t *)&r->timer, NULL);
+}
+
+static void on_async(uv_async_t *h)
+{
+	struct gl_rsm *r = h->data;
+	struct job *jobs;
+
+	pthread_mutex_lock(&r->lock);
+	jobs = r->jobs;
+	r->jobs = r->jobs_tail = NULL;
+	pthread_mutex_unlock(&r->lock);
+	while (jobs) {
+		struct job *next = jobs->next;
+
+		if (r->closing) {
+			pthread_mutex_lock(&r->lock);
+			waiter_take(r, jobs->w->seq);
+			waiter_finish(r, jobs->w, -GL_ECLOSED);
+			pthread_mutex_unlock(&r->lock);
+			if (jobs->type == JOB_PROPOSE)
+				raft_free(jobs->data);
+			free(jobs);
+		} else {
+			run_job(r, jobs);
+		}
+		jobs = next;
+	}
+	if (r->closing == 1) {
+		r->closing = 2;
+		uv_timer_stop(&r->timer);
+		if (r->raft_started)
+			raft_close(&r->raft, close_cb);
+		else
+			close_cb(&r->raft);
+	}
+}
+
+static int loop_start(struct gl_rsm *r)
+{
+	char raftdir[4200];
+	struct raft_configuration conf;
+	int rv;
+
+	snprintf(raftdir, sizeof(raftdir), "%s/raft", r->dir);
+	if (mkdir(raftdir, 0755) && errno != EEXIST)
+		return gl_from_errno(errno);
+	uv_loop_init(&r->loop);
+	uv_async_init(&r->loop, &r->async, on_async);
+	r->async.data = r;
+	uv_timer_init(&r->loop, &r->timer);
+	r->timer.data = r;
+	r->transport.version = 1; /* the caller's to fill (raft/uv.h) */
+	r->transport.data = r;
+	rv = raft_uv_tcp_init(&r->transport, &r->loop);
+	if (!rv)
+		rv = raft_uv_init(&r->io, &r->loop, raftdir, &r->transport);
+	if (rv) {
+		gl_error("rsm: raft I/O in %s: %s", raftdir, raft_strerror(rv));
+		return -GL_EIO;
+	}
+	r->fsm.version = 1;
+	r->fsm.data = r;
+	r->fsm.apply = fsm_apply;
+	r->fsm.snapshot = fsm_snapshot;
+	r->fsm.restore = fsm_restore;
+	rv = raft_init(&r->raft, &r->io, &r->fsm, r->cfg.id, r->raft_addr);
+	if (rv) {
+		gl_error("rsm: raft_init: %s", raft_strerror(rv));
+		return -GL_EIO;
+	}
+	r->raft.data = r;
+	raft_set_election_timeout(&r->raft, r->cfg.election_ms ? r->cfg.election_ms : 1000);
+	raft_set_heartbeat_timeout(&r->raft, r->cfg.heartbeat_ms ? r->cfg.heartbeat_ms : 100);
+	raft_set_snapshot_threshold(&r->raft,
+				    r->cfg.snapshot_threshold ? r->cfg.snapshot_threshold : 8192);
+	raft_set_snapshot_trailing(&r->raft,
+				   r->cfg.snapshot_trailing ? r->cfg.snapshot_trailing : 2048);
+	raft_set_pre_vote(&r->raft, true);
+	if (r->cfg.nboot > 0) {
+		raft_configuration_init(&conf);
+		for (int i = 0; i < r->cfg.nboot && !rv; i++) {
+			char ra[64];
+
+			rv = gl_rsm_raft_addr(r->cfg.boot[i].rpc_addr, ra, sizeof(ra))
+				 ? RAFT_INVALID
+				 : raft_configuration_add(&conf, r->cfg.boot[i].id, ra, RAFT_VOTER);
+		}
+		if (!rv)
+			rv = raft_bootstrap(&r->raft, &conf);
+		raft_configuration_close(&conf);
+		if (rv && rv != RAFT_CANTBOOTSTRAP) {
+			gl_error("rsm: bootstrap: %s", raft_strerror(rv));
+			return -GL_EIO;
+		}
+		if (rv == 0)
+			gl_info("rsm: bootstrapped a group of %d", r->cfg.nboot);
+	}
+	rv = raft_start(&r->raft);
+	if (rv) {
+		gl_error("rsm: raft_start: %s (%s)", raft_strerror(rv), raft_errmsg(&r->raft));
+		return -GL_EIO;
+	}
+	r->raft_started = 1;
+	uv_timer_start(&r->timer, on_timer, 0, STATUS_MS);
+	return 0;
+}
+
+static void *loop_main(void *arg)
+{
+	struct gl_rsm *r = arg;
+	int rc = loop_start(r);
+
+	pthread_mutex_lock(&r->lock);
+	r->started = 1;
+	r->start_rc = rc;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->lock);
+	if (rc) {
+		r->closing = 2;
+		uv_close((uv_handle_t *)&r->async, NULL);
+		uv_close((uv_handle_t *)&r->timer, NULL);
+	}
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&r->loop);
+	pthread_mutex_lock(&r->lock);
+	r->stopped = 1;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* ---- public ---- */
+
+static void rsm_free(struct gl_rsm *r)
+{
+	if (r->db)
+		rocksdb_close(r->db);
+	if (r->dbopt)
+		rocksdb_options_destroy(r->dbopt);
+	if (r->wopt)
+		rocksdb_writeoptions_destroy(r->wopt);
+	if (r->ropt)
+		rocksdb_readoptions_destroy(r->ropt);
+	if (r->pool)
+		gl_rpc_pool_free(r->pool);
+	pthread_rwlock_destroy(&r->dblock);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cv);
+	free(r);
+}
+
+int gl_rsm_open(const struct gl_rsm_cfg *cfg, struct gl_rsm **out)
+{
+	struct gl_rsm *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return -GL_ENOMEM;
+	r->cfg = *cfg;
+	snprintf(r->dir, sizeof(r->dir), "%s", cfg->dir);
+	pthread_rwlock_init(&r->dblock, NULL);
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	r->next_seq = 1;
+	if (cfg->id == 0 || !cfg->sm || !cfg->sm->apply ||
+	    gl_rsm_raft_addr(cfg->rpc_addr, r->raft_addr, sizeof(r->raft_addr))) {
+		rsm_free(r);
+		return -GL_EINVAL;
+	}
+	if (mkdir(cfg->dir, 0755) && errno != EEXIST) {
+		rc = gl_from_errno(errno);
+		rsm_free(r);
+		return rc;
+	}
+	r->dbopt = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(r->dbopt, 1);
+	r->wopt = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(r->wopt, 0);
+	r->ropt = rocksdb_readoptions_create();
+	rc = db_open(r);
+	if (rc) {
+		rsm_free(r);
+		return rc;
+	}
+	pthread_create(&r->thread, NULL, loop_main, r);
+	pthread_mutex_lock(&r->lock);
+	while (!r->started)
+		pthread_cond_wait(&r->cv, &r->lock);
+	rc = r->start_rc;
+	pthread_mutex_unlock(&r->lock);
+	if (rc) {
+		pthread_join(r->thread, NULL);
+		rsm_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void gl_rsm_close(struct gl_rsm *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->closing = r->closing ? r->closing : 1;
+	pthread_mutex_unlock(&r->lock);
+	uv_async_send(&r->async);
+	pthread_join(r->thread, NULL);
+	/* waiters still in the table: their callers get -GL_ECLOSED */
+	pthread_mutex_lock(&r->lock);
+	while (r->waiters) {
+		struct waiter *w = r->waiters;
+
+		r->waiters = w->next;
+		waiter_finish(r, w, -GL_ECLOSED);
+	}
+	pthread_mutex_unlock(&r->lock);
+	rsm_free(r);
+}
+
+static int submit(struct gl_rsm *r, struct job *j)
+{
+	/* lock held */
+	if (r->closing || r->stopped)
+		return -GL_ECLOSED;
+	j->next = NULL;
+	if (r->jobs_tail)
+		r->jobs_tail->next = j;
+	else
+		r->jobs = j;
+	r->jobs_tail = j;
+	uv_async_send(&r->async);
+	return 0;
+}
+
+int gl_rsm_propose(struct gl_rsm *r, const void *op, size_t len, struct gl_wbuf *reply,
+		   int timeout_ms)
+{
+	struct waiter *w;
+	struct job *j;
+	int rc;
+
+	if (len > GL_RPC_MAX_ARGS)
+		return -GL_E2BIG;
+	w = calloc(1, sizeof(*w));
+	j = calloc(1, sizeof(*j));
+	if (!w || !j) {
+		free(w);
+		free(j);
+		return -GL_ENOMEM;
+	}
+	j->len = (HDR_LEN + len + 7) & ~(size_t)7;
+	j->data = raft_calloc(1, j->len);
+	if (!j->data) {
+		free(w);
+		free(j);
+		return -GL_ENOMEM;
+	}
+	j->type = JOB_PROPOSE;
+	gl_le64(j->data + 16, len);
+	j->w = w;
+	w->reply = reply;
+	memcpy(j->data + HDR_LEN, op, len);
+	pthread_mutex_lock(&r->lock);
+	w->seq = r->next_seq++;
+	gl_le64(j->data, r->cfg.id);
+	gl_le64(j->data + 8, w->seq);
+	rc = submit(r, j);
+	if (rc) {
+		pthread_mutex_unlock(&r->lock);
+		raft_free(j->data);
+		free(j);
+		free(w);
+		return rc;
+	}
+	w->next = r->waiters;
+	r->waiters = w;
+	rc = waiter_wait(r, w, timeout_ms);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+static int simple_job(struct gl_rsm *r, enum job_type type, const struct gl_rsm_member *m,
+		      int timeout_ms)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+	struct job *j = calloc(1, sizeof(*j));
+	int rc;
+
+	if (!w || !j) {
+		free(w);
+		free(j);
+		return -GL_ENOMEM;
+	}
+	j->type = type;
+	j->w = w;
+	if (m)
+		j->m = *m;
+	pthread_mutex_lock(&r->lock);
+	rc = submit(r, j);
+	if (rc) {
+		pthread_mutex_unlock(&r->lock);
+		free(j);
+		free(w);
+		return rc;
+	}
+	rc = waiter_wait(r, w, timeout_ms);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int gl_rsm_read_fence(struct gl_rsm *r, int timeout_ms)
+{
+	pthread_mutex_lock(&r->lock);
+	int leader = r->st.role && strcmp(r->st.role, "leader") == 0;
+
+	pthread_mutex_unlock(&r->lock);
+	if (!leader)
+		return -GL_ENOTLEADER;
+	return simple_job(r, JOB_FENCE, NULL, timeout_ms);
+}
+
+rocksdb_t *gl_rsm_read_begin(struct gl_rsm *r)
+{
+	pthread_rwlock_rdlock(&r->dblock);
+	return r->db;
+}
+
+void gl_rsm_read_end(struct gl_rsm *r)
+{
+	pthread_rwlock_unlock(&r->dblock);
+}
+
+int gl_rsm_leader(struct gl_rsm *r, struct gl_rsm_member *out)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	*out = r->leader;
+	rc = r->leader.id ? 0 : -GL_ENOTLEADER;
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int gl_rsm_add(struct gl_rsm *r, const struct gl_rsm_member *m, int timeout_ms)
+{
+	return simple_job(r, JOB_ADD, m, timeout_ms);
+}
+
+int gl_rsm_remove(struct gl_rsm *r, uint64_t id, int timeout_ms)
+{
+	struct gl_rsm_member m = {.id = id};
+
+	return simple_job(r, JOB_REMOVE, &m, timeout_ms);
+}
+
+int gl_rsm_status(struct gl_rsm *r, struct gl_rsm_status *out)
+{
+	pthread_mutex_lock(&r->lock);
+	*out = r->st;
+	if (!out->role)
+		out->role = "unavailable";
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+int gl_rsm_h_snap_read(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct gl_rsm *r = ctx;
+	struct gl_rbuf a;
+	char file[256], path[4400];
+	uint64_t snap, off;
+	uint32_t max;
+	uint8_t *buf;
+	ssize_t n;
+	int fd;
+
+	gl_rbuf_init(&a, req->args, req->args_len);
+	snap = gl_get_u64(&a);
+	gl_get_str(&a, file, sizeof(file));
+	off = gl_get_u64(&a);
+	max = gl_get_u32(&a);
+	if (gl_rbuf_check(&a) || !file[0] || strchr(file, '/') || strstr(file, "..") ||
+	    file[0] == '.')
+		return -GL_EINVAL;
+	if (max > GL_RSM_SNAP_PIECE)
+		max = GL_RSM_SNAP_PIECE;
+	snprintf(path, sizeof(path), "%s/snap/%020" PRIu64 "/%s", r->dir, snap, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -GL_ENOENT : gl_from_errno(errno);
+	buf = malloc(max ? max : 1);
+	if (!buf) {
+		close(fd);
+		return -GL_ENOMEM;
+	}
+	n = pread(fd, buf, max, (off_t)off);
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return gl_from_errno(errno);
+	}
+	rep->bulk[0].iov_base = buf;
+	rep->bulk[0].iov_len = (size_t)n;
+	rep->nbulk = 1;
+	rep->bulk_free = free;
+	rep->bulk_owner = buf;
+	return 0;
+}
