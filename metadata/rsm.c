@@ -390,7 +390,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(fp, sizeof(fp), "%s/%s", path, e->d_name);
+		snprintf(fp, sizeof(fp), "%.4100s/%.255s", path, e->d_name);
 		if (stat(fp, &sb) || !S_ISREG(sb.st_mode))
 			continue;
 		gl_put_str(&d, e->d_name);
@@ -436,7 +436,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 			for (int j = 0; j < n; j++)
 				newer += strcmp(names[j], names[i]) > 0;
 			if (newer >= 1) { /* not the newest older one */
-				snprintf(path, sizeof(path), "%s/%s", base, names[i]);
+				snprintf(path, sizeof(path), "%.4200s/%.31s", base, names[i]);
 				rm_rf(path);
 			}
 		}
@@ -511,7 +511,7 @@ static int fetch_checkpoint(struct gl_rsm *r, const char *addr, uint64_t snap,
 			rc = -GL_EPROTO;
 			break;
 		}
-		snprintf(fp, sizeof(fp), "%s/%s", in, file);
+		snprintf(fp, sizeof(fp), "%.4100s/%.255s", in, file);
 		fd = open(fp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0) {
 			rc = gl_from_errno(errno);
@@ -990,7 +990,7 @@ int gl_rsm_open(const struct gl_rsm_cfg *cfg, struct gl_rsm **out)
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	r->next_seq = 1;
-	if (cfg->id == 0 || !cfg->sm || !cfg->sm->apply ||
+	if (cfg->id == 0 || !cfg->sm || !cfg->sm->apply || strlen(cfg->dir) > 4000 ||
 	    gl_rsm_raft_addr(cfg->rpc_addr, r->raft_addr, sizeof(r->raft_addr))) {
 		rsm_free(r);
 		return -GL_EINVAL;
