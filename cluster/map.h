@@ -41,7 +41,7 @@ struct gl_ds_info {
 	uint64_t since;
 };
 
-#define GL_MAP_MAX_SHARDS  1024
+#define GL_MAP_MAX_SHARDS    1024
 #define GL_SHARD_MAX_MEMBERS 7
 
 struct gl_shard_member {

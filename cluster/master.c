@@ -4,6 +4,8 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/rpc.h"
+#include "cluster/ms_client.h"
+#include "metadata/rsm.h"
 #include "storage/chunkid.h"
 #include "storage/client.h"
 
@@ -19,6 +21,7 @@
 void gl_master_cfg_defaults(struct gl_master_cfg *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->id = 1;
 	cfg->down_after = 3;
 	cfg->out_after = 600;
 	cfg->gc_grace = 3600;
@@ -106,15 +109,11 @@ static int map_save(struct ms *ms)
 		gl_le32(k + 1, __builtin_bswap32(sh->id));
 		rocksdb_writebatch_put(wb, (char *)k, 5, (char *)b.p, b.len);
 	}
+	(void)err;
 	if (b.err)
 		rc = b.err;
 	else
-		rocksdb_write(ms->db, ms->wsync, wb, &err);
-	if (err) {
-		gl_error("master: saving the cluster map: %s", err);
-		rocksdb_free(err);
-		rc = -GL_EDB;
-	}
+		rc = ms_commit(ms, wb);
 	rocksdb_writebatch_destroy(wb);
 	gl_wbuf_free(&b);
 	return rc;
@@ -468,10 +467,42 @@ static int ms_h_status(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_re
 	return 0;
 }
 
+/* Only the leader answers; the others say who leads. */
+static int not_leader(struct ms *ms, struct gl_rpc_reply *rep)
+{
+	struct gl_rsm_member l;
+
+	if (gl_rsm_leader(ms->rsm, &l) == 0 && l.id != ms->cfg.id)
+		gl_put_str(rep->args, l.rpc_addr);
+	else
+		gl_put_str(rep->args, "");
+	return -GL_ENOTLEADER;
+}
+
+#define MS_LEADER_ONLY(name, code, handler)                                                        \
+	static int handler##_lead(void *ctx, const struct gl_rpc_req *req,                         \
+				  struct gl_rpc_reply *rep)                                        \
+	{                                                                                          \
+		struct ms *ms = ctx;                                                               \
+		if (!ms->leading)                                                                  \
+			return not_leader(ms, rep);                                                \
+		return handler(ctx, req, rep);                                                     \
+	}
+GL_MS_RPCS(MS_LEADER_ONLY)
+#undef MS_LEADER_ONLY
+
+static int ms_h_snap(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct ms *ms = ctx;
+
+	return gl_rsm_h_snap_read(ms->rsm, req, rep);
+}
+
 static const struct gl_rpc_op ms_ops[] = {
-#define MS_OP(name, code, handler) {GL_##name, #name, handler},
+#define MS_OP(name, code, handler) {GL_##name, #name, handler##_lead},
     GL_MS_RPCS(MS_OP)
 #undef MS_OP
+	{GL_RSM_OP_SNAP_READ, "RSM_SNAP_READ", ms_h_snap},
 };
 
 /* ---- failure detection ---- */
@@ -521,6 +552,8 @@ static void detect_failures(struct ms *ms)
 	pthread_mutex_unlock(&ms->lock);
 }
 
+static void follow_leadership(struct ms *ms);
+
 static void *monitor_main(void *arg)
 {
 	struct ms *ms = arg;
@@ -530,8 +563,10 @@ static void *monitor_main(void *arg)
 	while (!ms->stopping) {
 		struct timespec ts = {0, 200 * 1000 * 1000};
 
-		detect_failures(ms);
-		if (ms_now_mono() - last_gc >= gc_every) {
+		follow_leadership(ms);
+		if (ms->leading)
+			detect_failures(ms);
+		if (ms->leading && ms_now_mono() - last_gc >= gc_every) {
 			ms_gc_pass(ms);
 			last_gc = ms_now_mono();
 		}
@@ -542,41 +577,119 @@ static void *monitor_main(void *arg)
 
 /* ---- lifecycle ---- */
 
-static int open_db(struct ms *ms)
-{
-	char path[4096];
-	char *err = NULL;
+/* ---- the replicated state ---- */
 
-	if (mkdir(ms->cfg.dir, 0755) && errno != EEXIST) {
-		gl_error("master: cannot create %s: %s", ms->cfg.dir, strerror(errno));
-		return gl_from_errno(errno);
-	}
-	snprintf(path, sizeof(path), "%s/db", ms->cfg.dir);
-	ms->dbopt = rocksdb_options_create();
-	rocksdb_options_set_create_if_missing(ms->dbopt, 1);
-	ms->db = rocksdb_open(ms->dbopt, path, &err);
-	if (err) {
-		gl_error("master: cannot open %s: %s", path, err);
-		rocksdb_free(err);
-		return -GL_EDB;
-	}
-	ms->wsync = rocksdb_writeoptions_create();
-	rocksdb_writeoptions_set_sync(ms->wsync, 1);
-	ms->wnosync = rocksdb_writeoptions_create();
-	ms->ropt = rocksdb_readoptions_create();
+static void batch_put(void *state, const char *k, size_t kl, const char *v, size_t vl)
+{
+	rocksdb_writebatch_put(state, k, kl, v, vl);
+}
+
+static void batch_del(void *state, const char *k, size_t kl)
+{
+	rocksdb_writebatch_delete(state, k, kl);
+}
+
+/* Every entry is a RocksDB write batch made by the leader: replaying it is deterministic. */
+static int ms_apply(void *ctx, rocksdb_t *db, rocksdb_writebatch_t *wb, const uint8_t *op,
+		    size_t len, struct gl_wbuf *reply)
+{
+	rocksdb_writebatch_t *b;
+
+	(void)ctx;
+	(void)db;
+	(void)reply;
+	if (len < 12) /* a write batch header: sequence and count */
+		return -GL_EPROTO;
+	b = rocksdb_writebatch_create_from((const char *)op, len);
+	if (!b)
+		return -GL_EPROTO;
+	rocksdb_writebatch_iterate(b, wb, batch_put, batch_del);
+	rocksdb_writebatch_destroy(b);
 	return 0;
+}
+
+static const struct gl_rsm_sm ms_sm = {NULL, ms_apply, NULL};
+
+int ms_commit(struct ms *ms, rocksdb_writebatch_t *wb)
+{
+	size_t len;
+	const char *data = rocksdb_writebatch_data(wb, &len);
+	int rc;
+
+	if (!ms->leading)
+		return -GL_ENOTLEADER;
+	if (rocksdb_writebatch_count(wb) == 0)
+		return 0;
+	rc = gl_rsm_propose(ms->rsm, data, len, NULL, GL_MS_TIMEOUT_MS);
+	if (rc) {
+		/* the in-memory state may now be ahead of the replicated one: step down, and
+		 * reload it from the log if we lead again */
+		gl_warn("master: commit failed (%s): stepping down", gl_strerror(rc));
+		ms->leading = 0;
+		if (rc != -GL_ENOTLEADER)
+			rc = -GL_EUNAVAIL;
+	}
+	return rc;
+}
+
+/* Took over (or started as the only master): rebuild the in-memory state from the database.
+ * Every server counts as just heard from, so none is declared down for our own absence. */
+static int become_leader(struct ms *ms)
+{
+	int rc;
+
+	pthread_mutex_lock(&ms->lock);
+	ms->db = gl_rsm_read_begin(ms->rsm);
+	gl_rsm_read_end(ms->rsm); /* a leader's database is not swapped under it */
+	gl_map_free(&ms->map);
+	free(ms->srv);
+	ms->srv = NULL;
+	free(ms->shard_hb);
+	ms->shard_hb = NULL;
+	memset(&ms->cnt, 0, sizeof(ms->cnt));
+	ms->leading = 1;
+	rc = map_load(ms);
+	if (!rc) {
+		gl_idctx_free(ms->idctx);
+		ms->idctx = NULL;
+		rc = gl_idctx_new(ms->map.dedup_key, GL_DEDUP_KEY_LEN, &ms->idctx);
+	}
+	if (!rc)
+		rc = ms_registry_load(ms);
+	for (uint32_t i = 0; i < ms->map.n; i++)
+		ms->srv[i].last_hb = ms_now_mono();
+	if (rc)
+		ms->leading = 0;
+	pthread_mutex_unlock(&ms->lock);
+	if (rc)
+		gl_error("master: cannot take over as leader: %s", gl_strerror(rc));
+	else
+		gl_info("master: leading (epoch %llu, %u data servers, %llu blobs)",
+			(unsigned long long)ms->map.epoch, ms->map.n,
+			(unsigned long long)ms->cnt.blobs);
+	return rc;
+}
+
+static void follow_leadership(struct ms *ms)
+{
+	struct gl_rsm_status st;
+	int lead;
+
+	if (gl_rsm_status(ms->rsm, &st))
+		return;
+	lead = st.role && strcmp(st.role, "leader") == 0;
+	if (lead && !ms->leading)
+		become_leader(ms);
+	else if (!lead && ms->leading) {
+		gl_info("master: no longer the leader");
+		ms->leading = 0;
+	}
 }
 
 static void ms_free(struct ms *ms)
 {
-	if (ms->db)
-		rocksdb_close(ms->db);
-	if (ms->dbopt)
-		rocksdb_options_destroy(ms->dbopt);
-	if (ms->wsync)
-		rocksdb_writeoptions_destroy(ms->wsync);
-	if (ms->wnosync)
-		rocksdb_writeoptions_destroy(ms->wnosync);
+	if (ms->rsm)
+		gl_rsm_close(ms->rsm);
 	if (ms->ropt)
 		rocksdb_readoptions_destroy(ms->ropt);
 	gl_idctx_free(ms->idctx);
@@ -594,6 +707,7 @@ int gl_master_run(const struct gl_master_cfg *cfg)
 	struct ms ms = {0};
 	struct gl_rpc_server *srv = NULL;
 	struct gl_rpc_server_cfg scfg = {0};
+	struct gl_rsm_cfg rcfg = {0};
 	pthread_t mon;
 	sigset_t set;
 	int rc, sig;
@@ -607,21 +721,37 @@ int gl_master_run(const struct gl_master_cfg *cfg)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	rc = open_db(&ms);
-	if (rc)
+	if (mkdir(cfg->dir, 0755) && errno != EEXIST) {
+		gl_error("master: cannot create %s: %s", cfg->dir, strerror(errno));
+		rc = gl_from_errno(errno);
 		goto out;
-	rc = map_load(&ms);
-	if (rc)
-		goto out;
-	rc = gl_idctx_new(ms.map.dedup_key, GL_DEDUP_KEY_LEN, &ms.idctx);
-	if (rc)
-		goto out;
+	}
+	ms.ropt = rocksdb_readoptions_create();
+	rcfg.dir = cfg->dir;
+	rcfg.id = cfg->id;
+	rcfg.rpc_addr = cfg->listen;
+	rcfg.sm = &ms_sm;
+	rcfg.snapshot_threshold = cfg->snapshot_threshold;
+	if (cfg->peers) {
+		rc = gl_rsm_parse_members(cfg->peers, rcfg.boot, GL_RSM_MAX_MEMBERS, &rcfg.nboot);
+		if (rc) {
+			gl_error("master: bad --peers '%s': expected ID@HOST:PORT,...", cfg->peers);
+			goto out;
+		}
+	} else {
+		rcfg.nboot = 1; /* a group of one: this master alone */
+		rcfg.boot[0].id = cfg->id;
+		snprintf(rcfg.boot[0].rpc_addr, sizeof(rcfg.boot[0].rpc_addr), "%s", cfg->listen);
+	}
 	rc = gl_sclient_new(&ms.sc);
 	if (rc)
 		goto out;
-	rc = ms_registry_load(&ms);
-	if (rc)
+	rc = gl_rsm_open(&rcfg, &ms.rsm);
+	if (rc) {
+		gl_error("master: cannot start the raft member in %s: %s", cfg->dir,
+			 gl_strerror(rc));
 		goto out;
+	}
 	scfg.listen = cfg->listen;
 	scfg.ops = ms_ops;
 	scfg.nops = GL_ARRAY_SIZE(ms_ops);
@@ -631,8 +761,7 @@ int gl_master_run(const struct gl_master_cfg *cfg)
 		gl_error("master: cannot listen on %s: %s", cfg->listen, gl_strerror(rc));
 		goto out;
 	}
-	gl_info("master: serving on %s (epoch %llu, %u data servers, %llu blobs)", cfg->listen,
-		(unsigned long long)ms.map.epoch, ms.map.n, (unsigned long long)ms.cnt.blobs);
+	gl_info("master: member %llu serving on %s", (unsigned long long)cfg->id, cfg->listen);
 	pthread_create(&mon, NULL, monitor_main, &ms);
 	sigwait(&set, &sig);
 	gl_info("master: stopping on signal %d", sig);

@@ -1,6 +1,8 @@
 /* The cluster master daemon: membership, heartbeats, failure detection, the versioned cluster map,
- * and (until the metadata service exists) the chunk registry: reference counts, blob records and
- * garbage collection. State lives in RocksDB under dir and survives restart. */
+ * and the chunk registry: reference counts, blob records and garbage collection. The state is a
+ * RocksDB database replicated by a raft group of masters (metadata/rsm.h): the leader serves,
+ * the others answer -GL_ENOTLEADER with the leader's address; every write the leader makes is one
+ * log entry (a RocksDB write batch) applied on every member. */
 #ifndef GL_MASTER_H
 #define GL_MASTER_H
 
@@ -8,7 +10,10 @@
 
 struct gl_master_cfg {
 	const char *dir;
-	const char *listen; /* "H:P" */
+	const char *listen; /* "H:P"; the raft transport uses port + 1 */
+	uint64_t id;	    /* member id in the master group (default 1) */
+	const char *peers;  /* a new group: "ID@H:P,..." of every master (default: just us) */
+	unsigned snapshot_threshold;
 	double down_after;  /* seconds without heartbeat before a server is DOWN (default 3) */
 	double out_after;   /* seconds DOWN before it is OUT and rebuilt elsewhere (default 600) */
 	double gc_grace;    /* seconds an unreferenced chunk is kept (default 3600) */

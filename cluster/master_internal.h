@@ -20,6 +20,7 @@
 #include "cluster/master.h"
 #include "cluster/rpc.h"
 #include "common/rpc.h"
+#include "metadata/rsm.h"
 
 struct gl_sclient;
 struct gl_idctx;
@@ -48,6 +49,8 @@ struct ms {
 	rocksdb_writeoptions_t *wnosync;
 	rocksdb_readoptions_t *ropt;
 	pthread_mutex_t lock;
+	struct gl_rsm *rsm; /* the replicated state: db is its database while we lead */
+	volatile int leading;
 	struct gl_map map; /* ds[] sorted by id */
 	struct ms_server *srv;
 	uint32_t next_id;
@@ -66,6 +69,10 @@ struct ms {
 
 double ms_now_mono(void);
 uint64_t ms_now_ms(void);
+
+/* master.c: commits a batch of writes through the master group's raft log (applied here
+ * before it returns). Lock held. A failure means leadership is lost: we step down. */
+int ms_commit(struct ms *ms, rocksdb_writebatch_t *wb);
 
 /* registry.c */
 /* After a write made under ms->lock with ms->wnosync: its ticket (call with ms->lock held). */

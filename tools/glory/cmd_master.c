@@ -11,12 +11,19 @@ int cmd_master(int argc, char **argv)
 {
 	struct gl_master_cfg cfg;
 	const char *log_file = NULL, *log_level = "info";
+	long id = 1, snap = 0;
 	int rc;
 
 	gl_master_cfg_defaults(&cfg);
 	const struct gl_opt opts[] = {
 	    {"dir", GL_OPT_STR, &cfg.dir, NULL, "DIR", "state directory (created if missing)"},
-	    {"listen", GL_OPT_STR, &cfg.listen, NULL, "H:P", "address to serve on"},
+	    {"listen", GL_OPT_STR, &cfg.listen, NULL, "H:P",
+	     "address to serve on; the raft transport uses port P+1"},
+	    {"id", GL_OPT_INT, &id, NULL, "N", "this master's id in the master group (default 1)"},
+	    {"peers", GL_OPT_STR, &cfg.peers, NULL, "ID@H:P,...",
+	     "every master of a new group, the same on each (default: this one alone)"},
+	    {"snapshot-threshold", GL_OPT_INT, &snap, NULL, "N",
+	     "log entries between snapshots (default 8192)"},
 	    {"down-after", GL_OPT_DOUBLE, &cfg.down_after, NULL, "SECS",
 	     "mark a silent data server down after this long (default 3)"},
 	    {"out-after", GL_OPT_DOUBLE, &cfg.out_after, NULL, "SECS",
@@ -29,11 +36,14 @@ int cmd_master(int argc, char **argv)
 	    {"log-level", GL_OPT_STR, &log_level, NULL, "LEVEL", "debug, info, warn or error"},
 	};
 	const struct gl_cmd_help help = {
-	    "glory master --dir DIR --listen H:P [options]",
-	    "Runs the cluster master: it tracks data servers (heartbeats, failure detection, "
-	    "failure domains), publishes the versioned cluster map, keeps the chunk registry "
-	    "(references, blobs) and garbage-collects unreferenced chunks. Its state lives in "
-	    "DIR and survives restarts. Stop it with SIGTERM.",
+	    "glory master --dir DIR --listen H:P [--id N --peers ID@H:P,...] [options]",
+	    "Runs a cluster master: it tracks data servers and metadata servers (heartbeats, "
+	    "failure detection, failure domains), publishes the versioned cluster map, keeps the "
+	    "chunk registry (references, blobs) and garbage-collects unreferenced chunks. Its "
+	    "state is replicated by raft over the master group (3 or 5 masters: losing a "
+	    "minority stops nothing); one master alone is a group of one. The leader serves; "
+	    "clients given every master (GLORY_MASTER=H:P,H:P,H:P) find it. State lives in DIR "
+	    "and survives restarts. Stop it with SIGTERM.",
 	};
 
 	rc = gl_opts_parse(argc, argv, &help, opts, GL_ARRAY_SIZE(opts), NULL, 0, NULL);
@@ -43,6 +53,12 @@ int cmd_master(int argc, char **argv)
 		fprintf(stderr, "glory master: --dir and --listen are required (see --help)\n");
 		return 2;
 	}
+	if (id < 1 || snap < 0) {
+		fprintf(stderr, "glory master: --id must be at least 1 (see --help)\n");
+		return 2;
+	}
+	cfg.id = (uint64_t)id;
+	cfg.snapshot_threshold = (unsigned)snap;
 	rc = cmd_log_setup("master", log_level, log_file);
 	if (rc)
 		return rc;
