@@ -22,8 +22,6 @@ struct gl_mds_cfg {
 };
 
 void gl_mds_cfg_defaults(struct gl_mds_cfg *cfg);
-/* "1@h:p,2@h:p" -> members. 0 or -GL_EINVAL. */
-int gl_mds_parse_peers(const char *s, struct gl_rsm_member *out, int cap, int *n);
 /* Runs until SIGTERM/SIGINT. */
 int gl_mds_run(const struct gl_mds_cfg *cfg);
 

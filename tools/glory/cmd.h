@@ -5,6 +5,7 @@
 
 int cmd_master(int argc, char **argv);
 int cmd_ds(int argc, char **argv);
+int cmd_mds(int argc, char **argv);
 int cmd_blob(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_dev(int argc, char **argv);

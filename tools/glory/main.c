@@ -16,6 +16,7 @@ static const struct {
 } cmds[] = {
     {"master", cmd_master, "run the cluster master daemon"},
     {"ds", cmd_ds, "run a data server daemon"},
+    {"mds", cmd_mds, "run a metadata server daemon (a member of a shard)"},
     {"blob", cmd_blob, "put, get, remove blobs in the chunk store"},
     {"status", cmd_status, "show servers, capacity, repair progress"},
     {"shard", cmd_shard, "metadata shards: status, dump, add and remove members"},

@@ -1,0 +1,679 @@
+/* Metadata server: a member of one shard's raft group serving the MD protocol. */
+#include "metadata/mds.h"
+
+#include "cluster/map.h"
+#include "cluster/ms_client.h"
+#include "cluster/rpc.h"
+#include "common/compiler.h"
+#include "common/errors.h"
+#include "common/log.h"
+#include "metadata/lease.h"
+#include "metadata/md_client.h"
+#include "metadata/ns.h"
+#include "metadata/rpc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define MDS_PROPOSE_MS 10000
+#define MDS_FENCE_MS   5000
+#define KEY_CACHE      256
+#define KEY_TTL	       5.0 /* seconds a verified key is trusted without asking again */
+#define NS_HDR_LEN     14  /* u16 op, u32 tenant, i64 now */
+
+struct key_entry {
+	char access[64];
+	char secret[128];
+	uint32_t tenant;
+	double until;
+};
+
+struct mds {
+	struct gl_mds_cfg cfg;
+	struct gl_rsm *rsm;
+	struct gl_rpc_pool *pool;
+	pthread_mutex_t lock; /* guards map, keys */
+	pthread_cond_t wake;
+	struct gl_map map;
+	struct key_entry keys[KEY_CACHE];
+	struct gl_leases *leases;
+	double leader_since; /* when we noticed we lead this term (0: not leader) */
+	volatile int stopping;
+};
+
+void gl_mds_cfg_defaults(struct gl_mds_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->id = 1;
+	cfg->heartbeat = 1;
+}
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- credentials ---- */
+
+static int catalog_is_here(struct mds *m)
+{
+	int here;
+
+	pthread_mutex_lock(&m->lock);
+	here = m->map.nshards == 0 || m->map.shards[0].id == m->cfg.shard;
+	pthread_mutex_unlock(&m->lock);
+	return here;
+}
+
+/* NS_KEY_GET, answered here (when this shard holds the catalog) or by the catalog shard. */
+static int key_fetch(struct mds *m, const char *access, uint32_t *tenant, char *secret, size_t cap)
+{
+	struct gl_wbuf q, rep;
+	struct gl_rbuf r;
+	int rc;
+
+	gl_wbuf_init(&q);
+	gl_wbuf_init(&rep);
+	gl_ns_hdr_put(&q, GL_NS_KEY_GET, 0, 0);
+	gl_put_str(&q, access);
+	if (q.err) {
+		rc = q.err;
+		goto out;
+	}
+	if (catalog_is_here(m)) {
+		rc = gl_rsm_read_fence(m->rsm, MDS_FENCE_MS);
+		if (rc == 0) {
+			rocksdb_t *db = gl_rsm_read_begin(m->rsm);
+
+			rc = gl_ns_read(db, q.p, q.len, &rep);
+			gl_rsm_read_end(m->rsm);
+		}
+		gl_rbuf_init(&r, rep.p, rep.len);
+	} else {
+		struct gl_shard_info sh;
+		struct gl_rpc_call c;
+
+		pthread_mutex_lock(&m->lock);
+		sh = m->map.shards[0];
+		pthread_mutex_unlock(&m->lock);
+		rc = gl_md_call(m->pool, &sh, &q, &c, MDS_FENCE_MS);
+		if (rc == 0)
+			gl_put_bytes(&rep, c.rargs, c.rargs_len);
+		gl_rpc_call_done(&c);
+		gl_rbuf_init(&r, rep.p, rep.len);
+	}
+	if (rc == 0) {
+		char tname[GL_NS_VNAME_MAX + 1];
+
+		*tenant = gl_get_u32(&r);
+		gl_get_str(&r, tname, sizeof(tname));
+		gl_get_str(&r, secret, cap);
+		rc = gl_rbuf_check(&r);
+	}
+out:
+	gl_wbuf_free(&q);
+	gl_wbuf_free(&rep);
+	return rc;
+}
+
+static int secret_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+
+	for (size_t i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/* Verifies access/secret; *tenant on success, -GL_EAUTH otherwise. */
+static int authenticate(struct mds *m, const char *access, const char *secret, uint32_t *tenant)
+{
+	unsigned slot = 0;
+	char want[128];
+	int rc;
+
+	for (const char *p = access; *p; p++)
+		slot = slot * 31 + (unsigned char)*p;
+	slot %= KEY_CACHE;
+	pthread_mutex_lock(&m->lock);
+	if (strcmp(m->keys[slot].access, access) == 0 && m->keys[slot].until > now_mono()) {
+		int ok = secret_eq(m->keys[slot].secret, secret);
+
+		*tenant = m->keys[slot].tenant;
+		pthread_mutex_unlock(&m->lock);
+		return ok ? 0 : -GL_EAUTH;
+	}
+	pthread_mutex_unlock(&m->lock);
+	rc = key_fetch(m, access, tenant, want, sizeof(want));
+	if (rc == -GL_ENOENT)
+		return -GL_EAUTH;
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	snprintf(m->keys[slot].access, sizeof(m->keys[slot].access), "%s", access);
+	snprintf(m->keys[slot].secret, sizeof(m->keys[slot].secret), "%s", want);
+	m->keys[slot].tenant = *tenant;
+	m->keys[slot].until = now_mono() + KEY_TTL;
+	pthread_mutex_unlock(&m->lock);
+	return secret_eq(want, secret) ? 0 : -GL_EAUTH;
+}
+
+/* ---- handlers ---- */
+
+static int not_leader(struct mds *m, struct gl_rpc_reply *rep)
+{
+	struct gl_rsm_member l;
+
+	if (gl_rsm_leader(m->rsm, &l) == 0 && l.id != m->cfg.id)
+		gl_put_str(rep->args, l.rpc_addr);
+	else
+		gl_put_str(rep->args, "");
+	return -GL_ENOTLEADER;
+}
+
+/* ---- the metadata cache: which objects a request depends on or changes ---- */
+
+/* Local lookup of name in dir (the leader's own state), for invalidations by name. */
+static uint64_t peek_child(struct mds *m, uint32_t vol, uint64_t dir, const char *name)
+{
+	struct gl_wbuf q, rep;
+	struct gl_rbuf r;
+	uint64_t ino = 0;
+	rocksdb_t *db;
+
+	gl_wbuf_init(&q);
+	gl_wbuf_init(&rep);
+	gl_ns_hdr_put(&q, GL_NS_LOOKUP, 0, 0);
+	gl_put_u32(&q, vol);
+	gl_put_u64(&q, dir);
+	gl_put_str(&q, name);
+	db = gl_rsm_read_begin(m->rsm);
+	if (!q.err && gl_ns_read(db, q.p, q.len, &rep) == 0) {
+		gl_rbuf_init(&r, rep.p, rep.len);
+		ino = gl_get_u64(&r);
+	}
+	gl_rsm_read_end(m->rsm);
+	gl_wbuf_free(&q);
+	gl_wbuf_free(&rep);
+	return ino;
+}
+
+/* Objects a write changes that others may cache: parents' entries and inodes' attributes.
+ * Names are resolved before the write (peek) and from its reply. */
+static int write_objects(struct mds *m, const uint8_t *msg, size_t len, int peek,
+			 const struct gl_wbuf *reply, struct gl_lease_obj *o)
+{
+	struct gl_rbuf r, a;
+	char name[GL_NS_NAME_MAX + 1], dname[GL_NS_NAME_MAX + 1];
+	uint16_t op;
+	uint32_t vol;
+	uint64_t x, y;
+	int n = 0;
+
+	gl_rbuf_init(&r, msg, len);
+	op = gl_get_u16(&r);
+	gl_get_u32(&r);
+	gl_get_u64(&r);
+	if (op < GL_NS_MKNOD || op > GL_NS_FORGET)
+		return 0;
+	vol = gl_get_u32(&r);
+	x = gl_get_u64(&r);
+	if (gl_rbuf_check(&r))
+		return 0;
+	o[n++] = (struct gl_lease_obj){vol, x}; /* the parent, or the inode itself */
+	switch (op) {
+	case GL_NS_LINK:
+		y = gl_get_u64(&r);
+		if (!gl_rbuf_check(&r))
+			o[n++] = (struct gl_lease_obj){vol, y};
+		break;
+	case GL_NS_UNLINK:
+	case GL_NS_RMDIR:
+		gl_get_str(&r, name, sizeof(name));
+		if (peek && !gl_rbuf_check(&r) && (y = peek_child(m, vol, x, name)))
+			o[n++] = (struct gl_lease_obj){vol, y};
+		break;
+	case GL_NS_RENAME:
+		gl_get_str(&r, name, sizeof(name));
+		y = gl_get_u64(&r);
+		gl_get_str(&r, dname, sizeof(dname));
+		if (gl_rbuf_check(&r))
+			break;
+		o[n++] = (struct gl_lease_obj){vol, y};
+		if (peek) {
+			uint64_t s = peek_child(m, vol, x, name), d = peek_child(m, vol, y, dname);
+
+			if (s)
+				o[n++] = (struct gl_lease_obj){vol, s};
+			if (d)
+				o[n++] = (struct gl_lease_obj){vol, d};
+		}
+		break;
+	default:
+		break;
+	}
+	/* replies that carry the changed inode's attributes start with its number */
+	if (reply && reply->len >= 8 && (op == GL_NS_UNLINK || op == GL_NS_LINK)) {
+		gl_rbuf_init(&a, reply->p, reply->len);
+		o[n++] = (struct gl_lease_obj){vol, gl_get_u64(&a)};
+	}
+	if (reply && reply->len >= 9 && op == GL_NS_RENAME && reply->p[0]) {
+		gl_rbuf_init(&a, reply->p + 1, reply->len - 1);
+		o[n++] = (struct gl_lease_obj){vol, gl_get_u64(&a)};
+	}
+	return n;
+}
+
+/* A new leader acknowledges no write until the leases an earlier leader granted have expired
+ * (metadata/lease.h rule 4). */
+static void wait_inherited_leases(struct mds *m)
+{
+	double since;
+
+	pthread_mutex_lock(&m->lock);
+	since = m->leader_since;
+	pthread_mutex_unlock(&m->lock);
+	if (since == 0)
+		since = now_mono(); /* not noticed yet: count from now */
+	while (now_mono() < since + GL_LEASE_MS / 1000.0) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int md_h_op(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct mds *m = ctx;
+	struct gl_rbuf r;
+	struct gl_lease_obj objs[8];
+	uint32_t tenant = 0;
+	uint64_t client = 0;
+	uint8_t *msg;
+	size_t len;
+	int kind, rc, nobj = 0;
+
+	gl_rbuf_init(&r, req->args, req->args_len);
+	uint8_t auth = gl_get_u8(&r);
+	int lease = (auth & GL_MD_F_LEASE) != 0;
+
+	auth &= GL_MD_AUTH_MASK;
+	if (auth == GL_MD_AUTH_KEY) {
+		char access[64], secret[128];
+
+		gl_get_str(&r, access, sizeof(access));
+		gl_get_str(&r, secret, sizeof(secret));
+		if (gl_rbuf_check(&r))
+			return -GL_EPROTO;
+		rc = authenticate(m, access, secret, &tenant);
+		if (rc)
+			return rc;
+	} else if (auth != GL_MD_AUTH_ADMIN) {
+		return -GL_EPROTO;
+	}
+	if (lease)
+		client = gl_get_u64(&r);
+	if (gl_rbuf_check(&r) || gl_rbuf_left(&r) < NS_HDR_LEN)
+		return -GL_EPROTO;
+	len = gl_rbuf_left(&r);
+	msg = malloc(len);
+	if (!msg)
+		return -GL_ENOMEM;
+	memcpy(msg, r.p + r.off, len);
+	kind = gl_ns_op_kind(gl_rd16(msg));
+	gl_le32(msg + 2, tenant);
+	if (kind == 0) {
+		nobj = write_objects(m, msg, len, 1, NULL, objs);
+		gl_le64(msg + 6, (uint64_t)now_ns());
+		rc = gl_rsm_propose(m->rsm, msg, len, rep->args, MDS_PROPOSE_MS);
+		if (rc != -GL_ENOTLEADER) {
+			/* applied or maybe applied: either way no cache may keep the old state */
+			int n2 =
+			    write_objects(m, msg, len, 0, rc == 0 ? rep->args : NULL, objs + nobj);
+
+			gl_leases_invalidate(m->leases, client, objs, nobj + n2);
+			wait_inherited_leases(m);
+		}
+	} else if (kind == 1) {
+		uint16_t op = gl_rd16(msg);
+		int cacheable = 0;
+		uint64_t seq0 = gl_leases_seq(m->leases);
+		double t0 = now_mono();
+
+		if (lease)
+			gl_put_u8(rep->args, 0);
+		rc = gl_rsm_read_fence(m->rsm, MDS_FENCE_MS);
+		if (rc == 0) {
+			rocksdb_t *db = gl_rsm_read_begin(m->rsm);
+			size_t at = rep->args->len;
+
+			rc = gl_ns_read(db, msg, len, rep->args);
+			gl_rsm_read_end(m->rsm);
+			if (rc == 0 && lease && len >= NS_HDR_LEN + 12 &&
+			    (op == GL_NS_LOOKUP || op == GL_NS_GETATTR) &&
+			    rep->args->len >= at + 8) {
+				struct gl_rbuf q;
+
+				gl_rbuf_init(&q, msg + NS_HDR_LEN, len - NS_HDR_LEN);
+				objs[0].vol = gl_get_u32(&q);
+				objs[0].ino = gl_get_u64(&q);
+				objs[1].vol = objs[0].vol;
+				objs[1].ino = gl_rd64(rep->args->p + at);
+				cacheable = gl_leases_grant(m->leases, client, objs,
+							    op == GL_NS_LOOKUP ? 2 : 1, seq0, t0);
+				rep->args->p[0] = (uint8_t)cacheable;
+			}
+		}
+	} else {
+		rc = -GL_EBADOP;
+	}
+	free(msg);
+	if (rc == -GL_ENOTLEADER) {
+		rep->args->len = 0;
+		return not_leader(m, rep);
+	}
+	return rc;
+}
+
+static int md_h_watch(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct mds *m = ctx;
+	struct gl_lease_obj *out;
+	struct gl_rbuf r;
+	uint64_t client, acked, seq;
+	int n;
+
+	gl_rbuf_init(&r, req->args, req->args_len);
+	client = gl_get_u64(&r);
+	acked = gl_get_u64(&r);
+	if (gl_rbuf_check(&r))
+		return -GL_EPROTO;
+	pthread_mutex_lock(&m->lock);
+	int leading = m->leader_since != 0;
+
+	pthread_mutex_unlock(&m->lock);
+	if (!leading)
+		return not_leader(m, rep);
+	out = malloc(GL_WATCH_MAX * sizeof(*out));
+	if (!out)
+		return -GL_ENOMEM;
+	n = gl_leases_watch(m->leases, client, acked, GL_WATCH_WAIT_MS, out, GL_WATCH_MAX, &seq);
+	if (n < 0) {
+		free(out);
+		return n;
+	}
+	gl_put_u64(rep->args, seq);
+	gl_put_u32(rep->args, (uint32_t)n);
+	for (int i = 0; i < n; i++) {
+		gl_put_u32(rep->args, out[i].vol);
+		gl_put_u64(rep->args, out[i].ino);
+	}
+	free(out);
+	return 0;
+}
+
+static int md_h_status(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct mds *m = ctx;
+	struct gl_rsm_status st;
+	int rc;
+
+	(void)req;
+	rc = gl_rsm_status(m->rsm, &st);
+	if (rc)
+		return rc;
+	gl_put_u32(rep->args, m->cfg.shard);
+	gl_put_u64(rep->args, st.id);
+	gl_put_u64(rep->args, st.leader_id);
+	gl_put_u64(rep->args, st.term);
+	gl_put_u64(rep->args, st.commit_index);
+	gl_put_u64(rep->args, st.applied_index);
+	gl_put_u64(rep->args, st.last_index);
+	gl_put_u64(rep->args, st.snapshot_index);
+	gl_put_str(rep->args, st.role ? st.role : "?");
+	gl_put_u32(rep->args, (uint32_t)st.nmembers);
+	for (int i = 0; i < st.nmembers; i++) {
+		gl_put_u64(rep->args, st.members[i].id);
+		gl_put_str(rep->args, st.members[i].rpc_addr);
+		gl_put_u8(rep->args, (uint8_t)st.voter[i]);
+	}
+	return 0;
+}
+
+static int md_h_member(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct mds *m = ctx;
+	struct gl_rsm_member mem = {0};
+	struct gl_rbuf r;
+	uint8_t add;
+	int rc;
+
+	gl_rbuf_init(&r, req->args, req->args_len);
+	add = gl_get_u8(&r);
+	mem.id = gl_get_u64(&r);
+	gl_get_str(&r, mem.rpc_addr, sizeof(mem.rpc_addr));
+	if (gl_rbuf_check(&r) || mem.id == 0 || add > 1)
+		return -GL_EPROTO;
+	if (add)
+		rc = gl_rsm_add(m->rsm, &mem, 60000);
+	else
+		rc = gl_rsm_remove(m->rsm, mem.id, 30000);
+	if (rc == -GL_ENOTLEADER)
+		return not_leader(m, rep);
+	return rc;
+}
+
+static int md_h_snap(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct mds *m = ctx;
+
+	return gl_rsm_h_snap_read(m->rsm, req, rep);
+}
+
+static const struct gl_rpc_op md_ops[] = {
+#define MD_OP(name, code, handler) {GL_##name, #name, handler},
+    GL_MD_RPCS(MD_OP)
+#undef MD_OP
+	{GL_RSM_OP_SNAP_READ, "RSM_SNAP_READ", md_h_snap},
+};
+
+/* ---- heartbeats to the master ---- */
+
+static void heartbeat_once(struct mds *m)
+{
+	struct gl_wbuf a;
+	struct gl_rpc_call c;
+	struct gl_rbuf r;
+	uint64_t epoch;
+	int rc;
+
+	gl_wbuf_init(&a);
+	gl_put_u32(&a, m->cfg.shard);
+	gl_put_u64(&a, m->cfg.id);
+	gl_put_str(&a, m->cfg.listen);
+	rc = gl_ms_call(m->pool, m->cfg.master, GL_MS_MDS_HEARTBEAT, &a, &c);
+	gl_wbuf_free(&a);
+	if (rc) {
+		gl_rpc_call_done(&c);
+		gl_debug("mds: heartbeat to %s: %s", m->cfg.master, gl_strerror(rc));
+		return;
+	}
+	gl_rbuf_init(&r, c.rargs, c.rargs_len);
+	epoch = gl_get_u64(&r);
+	gl_rpc_call_done(&c);
+	pthread_mutex_lock(&m->lock);
+	int stale = epoch != m->map.epoch;
+
+	pthread_mutex_unlock(&m->lock);
+	if (stale) {
+		struct gl_map fresh = {0};
+
+		if (gl_ms_get_map(m->pool, m->cfg.master, &fresh) == 0) {
+			pthread_mutex_lock(&m->lock);
+			gl_map_free(&m->map);
+			m->map = fresh;
+			pthread_mutex_unlock(&m->lock);
+		}
+	}
+}
+
+static void *heartbeat_main(void *arg)
+{
+	struct mds *m = arg;
+
+	while (!m->stopping) {
+		struct timespec ts;
+
+		heartbeat_once(m);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)m->cfg.heartbeat;
+		ts.tv_nsec += (long)((m->cfg.heartbeat - (double)(time_t)m->cfg.heartbeat) * 1e9);
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&m->lock);
+		if (!m->stopping)
+			pthread_cond_timedwait(&m->wake, &m->lock, &ts);
+		pthread_mutex_unlock(&m->lock);
+	}
+	return NULL;
+}
+
+/* Notices leadership changes: a new term of ours starts the inherited-lease wait; losing it
+ * voids every lease we granted. */
+static void *leader_main(void *arg)
+{
+	struct mds *m = arg;
+	uint64_t term = 0;
+
+	while (!m->stopping) {
+		struct gl_rsm_status st;
+		struct timespec ts = {0, 50 * 1000 * 1000};
+
+		if (gl_rsm_status(m->rsm, &st) == 0) {
+			int lead = st.role && strcmp(st.role, "leader") == 0;
+
+			pthread_mutex_lock(&m->lock);
+			if (lead && (m->leader_since == 0 || st.term != term)) {
+				m->leader_since = now_mono();
+				term = st.term;
+				gl_info("mds: leader of shard %u in term %llu", m->cfg.shard,
+					(unsigned long long)term);
+			} else if (!lead && m->leader_since != 0) {
+				m->leader_since = 0;
+				pthread_mutex_unlock(&m->lock);
+				gl_leases_clear(m->leases);
+				pthread_mutex_lock(&m->lock);
+			}
+			pthread_mutex_unlock(&m->lock);
+		}
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static const struct gl_rsm_sm ns_sm = {NULL, gl_ns_apply, NULL};
+
+int gl_mds_run(const struct gl_mds_cfg *cfg)
+{
+	struct mds *m = calloc(1, sizeof(*m));
+	struct gl_rpc_server *srv = NULL;
+	struct gl_rpc_server_cfg scfg = {0};
+	struct gl_rsm_cfg rcfg = {0};
+	pthread_t hb, lt;
+	sigset_t set;
+	int rc, sig;
+
+	if (!m)
+		return -GL_ENOMEM;
+	m->cfg = *cfg;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->wake, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (mkdir(cfg->dir, 0755) && errno != EEXIST) {
+		rc = gl_from_errno(errno);
+		gl_error("mds: cannot create %s: %s", cfg->dir, strerror(errno));
+		goto out;
+	}
+	rc = gl_rpc_pool_new(2000, &m->pool);
+	if (!rc)
+		rc = gl_leases_new(&m->leases);
+	if (rc)
+		goto out;
+	rcfg.dir = cfg->dir;
+	rcfg.id = cfg->id;
+	rcfg.rpc_addr = cfg->listen;
+	rcfg.sm = &ns_sm;
+	rcfg.snapshot_threshold = cfg->snapshot_threshold;
+	rcfg.snapshot_trailing = cfg->snapshot_trailing;
+	rcfg.election_ms = cfg->election_ms;
+	if (cfg->peers) {
+		rc = gl_rsm_parse_members(cfg->peers, rcfg.boot, GL_RSM_MAX_MEMBERS, &rcfg.nboot);
+		if (rc) {
+			gl_error("mds: bad --peers '%s': expected ID@HOST:PORT,...", cfg->peers);
+			goto out;
+		}
+	}
+	scfg.listen = cfg->listen;
+	scfg.ops = md_ops;
+	scfg.nops = GL_ARRAY_SIZE(md_ops);
+	scfg.ctx = m;
+	rc = gl_rsm_open(&rcfg, &m->rsm);
+	if (rc) {
+		gl_error("mds: cannot start the raft member in %s: %s", cfg->dir, gl_strerror(rc));
+		goto out;
+	}
+	rc = gl_rpc_server_start(&scfg, &srv);
+	if (rc) {
+		gl_error("mds: cannot listen on %s: %s", cfg->listen, gl_strerror(rc));
+		goto out;
+	}
+	gl_info("mds: shard %u member %llu serving %s on %s, master %s", cfg->shard,
+		(unsigned long long)cfg->id, cfg->dir, cfg->listen, cfg->master);
+	pthread_create(&hb, NULL, heartbeat_main, m);
+	pthread_create(&lt, NULL, leader_main, m);
+	sigwait(&set, &sig);
+	gl_info("mds: stopping on signal %d", sig);
+	pthread_mutex_lock(&m->lock);
+	m->stopping = 1;
+	pthread_cond_broadcast(&m->wake);
+	pthread_mutex_unlock(&m->lock);
+	gl_leases_shutdown(m->leases);
+	pthread_join(hb, NULL);
+	pthread_join(lt, NULL);
+	gl_rpc_server_stop(srv);
+out:
+	if (m->rsm)
+		gl_rsm_close(m->rsm);
+	if (m->pool)
+		gl_rpc_pool_free(m->pool);
+	gl_leases_free(m->leases);
+	gl_map_free(&m->map);
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->wake);
+	free(m);
+	return rc;
+}

@@ -1,0 +1,82 @@
+/* Private to metadata/ns*.c: one operation's view of the database and its writes. */
+#ifndef GL_NS_INTERNAL_H
+#define GL_NS_INTERNAL_H
+
+#include <rocksdb/c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "metadata/ns.h"
+
+#define KEY_MAX (1 + 4 + 8 + GL_NS_NAME_MAX + 8)
+
+/* What one write op has written so far: later reads in the same op see it. */
+struct ovl_ent {
+	uint8_t *k, *v; /* v NULL: deleted */
+	size_t kl, vl;
+};
+
+struct op {
+	rocksdb_t *db;
+	rocksdb_writebatch_t *wb; /* NULL for reads */
+	struct ovl_ent *ovl;
+	int n, cap;
+	uint32_t tenant; /* the caller; 0 = admin */
+	int64_t now;
+};
+
+/* An inode record: attributes, the parent of a directory, a directory's next readdir cookie,
+ * a symlink's target. */
+struct inode {
+	struct gl_ns_attr a;
+	uint64_t parent;
+	uint64_t next_cookie;
+	char target[GL_NS_PATH_MAX + 1];
+};
+
+/* keys (big-endian numbers so they sort) */
+size_t k_inode(uint8_t *k, uint32_t vol, uint64_t ino);
+size_t k_dent(uint8_t *k, uint32_t vol, uint64_t dir, const char *name);
+size_t k_dord(uint8_t *k, uint32_t vol, uint64_t dir, uint64_t cookie);
+size_t k_xattr(uint8_t *k, uint32_t vol, uint64_t ino, const char *name);
+size_t k_slice(uint8_t *k, uint32_t vol, uint64_t ino, uint64_t slice);
+size_t k_orphan(uint8_t *k, uint32_t vol, uint64_t ino);
+size_t k_vol(uint8_t *k, uint32_t vol);
+size_t k_nextino(uint8_t *k, uint32_t vol);
+size_t k_ref(uint8_t *k, uint32_t pool, const uint8_t *chunk);
+/* prefix of keys 'c' + vol + ino (for 'e', 'x', 'l') */
+size_t k_prefix(uint8_t *k, char type, uint32_t vol, uint64_t ino);
+void be32(uint8_t *p, uint32_t v);
+void be64(uint8_t *p, uint64_t v);
+uint32_t rdbe32(const uint8_t *p);
+uint64_t rdbe64(const uint8_t *p);
+
+/* reads through the op's overlay; *v malloc'd (free); 0, -GL_ENOENT or -GL_EDB */
+int op_get(struct op *o, const uint8_t *k, size_t kl, uint8_t **v, size_t *vl);
+void op_put(struct op *o, const uint8_t *k, size_t kl, const void *v, size_t vl);
+void op_del(struct op *o, const uint8_t *k, size_t kl);
+void op_free(struct op *o);
+/* Calls fn for every key with the given prefix in the database (not the overlay), in order,
+ * from start (a key >= prefix) on, until fn returns non-zero (returned). */
+int op_scan(struct op *o, const uint8_t *prefix, size_t pl, const uint8_t *start, size_t sl,
+	    int (*fn)(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl),
+	    void *arg);
+
+int inode_get(struct op *o, uint32_t vol, uint64_t ino, struct inode *in);
+void inode_put(struct op *o, uint32_t vol, const struct inode *in);
+int vol_get(struct op *o, uint32_t vol, struct gl_ns_vol *v);
+void vol_put(struct op *o, const struct gl_ns_vol *v);
+/* The volume when the caller may use it: -GL_ENOENT otherwise (as if missing). */
+int vol_access(struct op *o, uint32_t vol, struct gl_ns_vol *v);
+/* A single path component: 0, -GL_EINVAL, -GL_ENAMETOOLONG, -GL_EPROTO. */
+int get_name(struct gl_rbuf *r, char *out);
+
+/* ns_tree.c */
+int ns_tree_apply(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply);
+int ns_tree_read(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply);
+/* Frees an inode with nlink 0: its extents and chunk references, xattrs, orphan mark, and the
+ * volume's usage. */
+int inode_free(struct op *o, struct gl_ns_vol *v, const struct inode *in);
+
+#endif
