@@ -1,5 +1,6 @@
 /* libglory: connection to the master, cluster map cache, blob put/get/rm, status. */
 #include "gateways/libglory/glory.h"
+#include "gateways/libglory/glory_internal.h"
 
 #include "cluster/map.h"
 #include "cluster/ms_client.h"
@@ -22,24 +23,13 @@
 #define BATCH_CHUNKS 8	 /* chunks hashed, prepared and written together */
 #define IO_THREADS   4
 
-struct glory {
-	char master[128];
-	struct gl_sclient *sc;
-	pthread_mutex_t lock; /* guards map, map_time, idctx */
-	struct gl_map map;
-	double map_time;
-	struct gl_idctx *idctx;
-	glory_progress_fn progress;
-	void *progress_arg;
-};
-
 void glory_set_progress(struct glory *g, glory_progress_fn fn, void *arg)
 {
 	g->progress = fn;
 	g->progress_arg = arg;
 }
 
-static double mono(void)
+double glory_mono(void)
 {
 	struct timespec ts;
 
@@ -57,7 +47,7 @@ int glory_errno(int rc)
 	return gl_to_errno(rc);
 }
 
-static int ms_call(struct glory *g, uint16_t op, const struct gl_wbuf *a, struct gl_rpc_call *c)
+int glory_ms_call(struct glory *g, uint16_t op, const struct gl_wbuf *a, struct gl_rpc_call *c)
 {
 	return gl_ms_call(gl_sclient_pool(g->sc), g->master, op, a, c);
 }
@@ -82,18 +72,18 @@ static int refresh_map(struct glory *g)
 	}
 	gl_map_free(&g->map);
 	g->map = m;
-	g->map_time = mono();
+	g->map_time = glory_mono();
 	pthread_mutex_unlock(&g->lock);
 	return rc;
 }
 
 /* A private copy of a fresh-enough map. */
-static int map_get(struct glory *g, struct gl_map *out, int force)
+int glory_map_get(struct glory *g, struct gl_map *out, int force)
 {
 	int rc = 0, stale;
 
 	pthread_mutex_lock(&g->lock);
-	stale = force || !g->map.epoch || mono() - g->map_time > MAP_MAX_AGE;
+	stale = force || !g->map.epoch || glory_mono() - g->map_time > MAP_MAX_AGE;
 	pthread_mutex_unlock(&g->lock);
 	if (stale)
 		rc = refresh_map(g);
@@ -122,6 +112,11 @@ int glory_connect(const char *master, struct glory **out)
 	rc = gl_sclient_new(&g->sc);
 	if (!rc)
 		rc = refresh_map(g);
+	if (!rc && getenv("GLORY_MDCACHE") && strcmp(getenv("GLORY_MDCACHE"), "1") == 0)
+		rc = glory_set_cache(g, 1);
+	if (!rc && getenv("GLORY_ACCESS_KEY") && getenv("GLORY_SECRET_KEY"))
+		rc = glory_set_credentials(g, getenv("GLORY_ACCESS_KEY"),
+					   getenv("GLORY_SECRET_KEY"));
 	if (rc) {
 		glory_disconnect(g);
 		return rc;
@@ -134,6 +129,7 @@ void glory_disconnect(struct glory *g)
 {
 	if (!g)
 		return;
+	glory_fs_shutdown(g);
 	gl_sclient_free(g->sc);
 	gl_map_free(&g->map);
 	gl_idctx_free(g->idctx);
@@ -175,7 +171,7 @@ static void *par_worker(void *a)
 }
 
 /* Runs fn(arg, 0..n-1) on up to IO_THREADS threads; returns the first error. */
-static int par_for(int n, int (*fn)(void *arg, int i), void *arg)
+int glory_par_for(int n, int (*fn)(void *arg, int i), void *arg)
 {
 	struct par p = {.n = n, .fn = fn, .arg = arg};
 	pthread_t th[IO_THREADS];
@@ -230,7 +226,7 @@ static int put_write(void *arg, int i)
 		/* the map may have moved on (a server down): retry once with a fresh one */
 		struct gl_map fresh;
 
-		if (map_get(p->g, &fresh, 1) == 0) {
+		if (glory_map_get(p->g, &fresh, 1) == 0) {
 			rc = gl_chunk_write(p->g->sc, &fresh, &p->s, p->cur[i].id,
 					    p->buf + (size_t)i * GL_CHUNK_MAX, p->cur[i].len);
 			gl_map_free(&fresh);
@@ -258,7 +254,7 @@ static int put_batch(struct put *p)
 			gl_put_bytes(&a, p->cur[i].id, GL_CHUNK_ID_LEN);
 			gl_put_u32(&a, p->cur[i].len);
 		}
-		rc = ms_call(p->g, GL_MS_CHUNK_PREP, &a, &c);
+		rc = glory_ms_call(p->g, GL_MS_CHUNK_PREP, &a, &c);
 		if (!rc) {
 			gl_rbuf_init(&r, c.rargs, c.rargs_len);
 			if (gl_get_u32(&r) != (uint32_t)p->n)
@@ -281,10 +277,10 @@ static int put_batch(struct put *p)
 		usleep(100 * 1000); /* a chunk being garbage collected: wait for it to go */
 	}
 	gl_map_free(&p->map);
-	rc = map_get(p->g, &p->map, 0);
+	rc = glory_map_get(p->g, &p->map, 0);
 	if (rc)
 		return rc;
-	return par_for(p->n, put_write, p);
+	return glory_par_for(p->n, put_write, p);
 }
 
 static ssize_t read_full(int fd, void *buf, size_t len)
@@ -322,7 +318,7 @@ static int blob_commit(struct glory *g, uint32_t pool, uint64_t size, const stru
 		gl_put_bytes(&a, list[i].id, GL_CHUNK_ID_LEN);
 		gl_put_u32(&a, list[i].len);
 	}
-	rc = ms_call(g, GL_MS_BLOB_PUT, &a, &c);
+	rc = glory_ms_call(g, GL_MS_BLOB_PUT, &a, &c);
 	gl_rbuf_init(&r, c.rargs, c.rargs_len);
 	if (rc == 0)
 		gl_get_copy(&r, blob, GL_CHUNK_ID_LEN);
@@ -382,7 +378,7 @@ static int blob_put(struct glory *g, struct src *src, const char *redundancy, ch
 	p.buf = malloc((size_t)BATCH_CHUNKS * GL_CHUNK_MAX);
 	if (!p.buf)
 		return -GL_ENOMEM;
-	rc = map_get(g, &p.map, 0);
+	rc = glory_map_get(g, &p.map, 0);
 	while (!rc && !eof) {
 		p.n = 0;
 		if (cap < n + BATCH_CHUNKS) {
@@ -422,7 +418,7 @@ static int blob_put(struct glory *g, struct src *src, const char *redundancy, ch
 			break;
 		}
 		p.cur = list + n;
-		rc = par_for(p.n, put_hash, &p);
+		rc = glory_par_for(p.n, put_hash, &p);
 		if (!rc)
 			rc = put_batch(&p);
 		n += (uint32_t)p.n;
@@ -487,7 +483,7 @@ static int blob_lookup(struct glory *g, const char *hex, struct blobrec *b)
 		return rc;
 	gl_wbuf_init(&a);
 	gl_put_bytes(&a, id, GL_CHUNK_ID_LEN);
-	rc = ms_call(g, GL_MS_BLOB_GET, &a, &c);
+	rc = glory_ms_call(g, GL_MS_BLOB_GET, &a, &c);
 	gl_wbuf_free(&a);
 	if (rc)
 		goto out;
@@ -540,7 +536,7 @@ static int get_one(void *arg, int i)
 	if (rc == -GL_EUNAVAIL) {
 		struct gl_map fresh;
 
-		if (map_get(p->g, &fresh, 1) == 0) {
+		if (glory_map_get(p->g, &fresh, 1) == 0) {
 			rc = gl_chunk_read(p->g->sc, &fresh, &p->b->s, c->id, c->len, dst);
 			gl_map_free(&fresh);
 		}
@@ -580,12 +576,12 @@ static int blob_get(struct glory *g, const char *hex, int fd, uint8_t *mem)
 		rc = -GL_ENOMEM;
 		goto out;
 	}
-	rc = map_get(g, &p.map, 0);
+	rc = glory_map_get(g, &p.map, 0);
 	for (uint32_t i = 0; !rc && i < b.n; i += BATCH_CHUNKS) {
 		int n = (int)GL_MIN((uint32_t)BATCH_CHUNKS, b.n - i);
 
 		p.first = i;
-		rc = par_for(n, get_one, &p);
+		rc = glory_par_for(n, get_one, &p);
 		for (int j = 0; !rc && !mem && j < n; j++)
 			rc = write_full(fd, p.buf + (size_t)j * GL_CHUNK_MAX,
 					b.list[i + (uint32_t)j].len);
@@ -661,7 +657,7 @@ int glory_blob_rm(struct glory *g, const char *hex)
 		return rc;
 	gl_wbuf_init(&a);
 	gl_put_bytes(&a, id, GL_CHUNK_ID_LEN);
-	rc = ms_call(g, GL_MS_BLOB_RM, &a, &c);
+	rc = glory_ms_call(g, GL_MS_BLOB_RM, &a, &c);
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
 	return rc;
@@ -679,7 +675,7 @@ int glory_status(struct glory *g, struct glory_status **out)
 
 	if (!s)
 		return -GL_ENOMEM;
-	rc = ms_call(g, GL_MS_STATUS, NULL, &c);
+	rc = glory_ms_call(g, GL_MS_STATUS, NULL, &c);
 	if (rc)
 		goto out;
 	gl_rbuf_init(&r, c.rargs, c.rargs_len);

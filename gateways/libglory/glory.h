@@ -81,6 +81,10 @@ void glory_status_free(struct glory_status *s);
  * tenant (volumes of other tenants are invisible: ENOENT). Without credentials a struct glory
  * acts as the cluster admin (the CLI on a cluster node; gateways for their own bookkeeping). */
 int glory_set_credentials(struct glory *g, const char *access, const char *secret);
+/* Turns the client metadata cache on (lookups and attributes kept under leases: never stale
+ * once another client's change is acknowledged; docs/architecture.md). Off by default; the
+ * environment variable GLORY_MDCACHE=1 turns it on at glory_connect. */
+int glory_set_cache(struct glory *g, int on);
 
 struct glory_tenant {
 	uint32_t id;
@@ -171,6 +175,11 @@ int glory_readlink(struct glory_vol *v, uint64_t ino, char *buf, size_t cap);
 int glory_link(struct glory_vol *v, uint64_t ino, uint64_t newparent, const char *name,
 	       struct glory_attr *out);
 int glory_unlink(struct glory_vol *v, uint64_t parent, const char *name);
+/* keep: the file is still open here; when its last name goes it stays (an orphan) until
+ * glory_forget. out (may be NULL) receives its attributes after the unlink. */
+int glory_unlink_keep(struct glory_vol *v, uint64_t parent, const char *name, int keep,
+		      struct glory_attr *out);
+int glory_forget(struct glory_vol *v, uint64_t ino);
 int glory_rmdir(struct glory_vol *v, uint64_t parent, const char *name);
 #define GLORY_RENAME_NOREPLACE 1
 #define GLORY_RENAME_EXCHANGE  2

@@ -15,4 +15,36 @@ int cmd_shard(int argc, char **argv);
 /* Daemons: --log-level and --log-file applied; returns 0 or an exit code after saying why. */
 int cmd_log_setup(const char *who, const char *level, const char *file);
 
+int cmd_tenant(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_volume(int argc, char **argv);
+int cmd_put(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_mkdir(int argc, char **argv);
+
+/* Options of the commands that reach volumes (cmd_fs.c, cmd_files.c). */
+struct cmd_common {
+	const char *master, *tenant, *key, *secret;
+};
+
+#define CMD_COMMON_OPTS(c)                                                                         \
+	{"master", GL_OPT_STR, &(c).master, "GLORY_MASTER", "H:P", "cluster master(s)"},           \
+	    {"tenant", GL_OPT_STR, &(c).tenant, NULL, "T", "act as the admin on tenant T"},        \
+	    {"key", GL_OPT_STR, &(c).key, "GLORY_ACCESS_KEY", "KEY", "act as this access key"},    \
+	{                                                                                          \
+		"secret", GL_OPT_STR, &(c).secret, "GLORY_SECRET_KEY", "SECRET",                   \
+		    "the access key's secret"                                                      \
+	}
+
+struct glory;
+/* Connects (and sets the credentials); 0, or an exit code after saying why. */
+int cmd_connect_as(const char *who, const struct cmd_common *c, struct glory **g);
+/* -p, -r, -l, -f as --parents, --recursive, --long, --force. */
+void cmd_long_flags(int argc, char **argv);
+/* The errno text of a glory error. */
+const char *cmd_err_text(int rc);
+
 #endif

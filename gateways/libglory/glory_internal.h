@@ -1,0 +1,62 @@
+/* Private to gateways/libglory: the connection object and the helpers its files share. */
+#ifndef GL_GLORY_INTERNAL_H
+#define GL_GLORY_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "cluster/map.h"
+#include "common/buf.h"
+#include "common/rpc.h"
+#include "gateways/libglory/glory.h"
+#include "storage/stripe.h"
+
+struct gl_mdcache;
+struct md_watch;
+
+#define MD_LEADERS 64 /* shards whose leader is remembered */
+
+struct glory {
+	char master[512];
+	struct gl_sclient *sc;
+	pthread_mutex_t lock; /* guards map, map_time, idctx, leaders, watches */
+	struct gl_map map;
+	double map_time;
+	struct gl_idctx *idctx;
+	glory_progress_fn progress;
+	void *progress_arg;
+	/* metadata (fs.c) */
+	char access[64], secret[128]; /* empty: the admin */
+	struct gl_mdcache *cache;     /* NULL: no client cache */
+	struct {
+		uint32_t shard;
+		char addr[GL_ADDR_MAX];
+	} leaders[MD_LEADERS];
+	struct md_watch *watches;
+	volatile int closing;
+};
+
+double glory_mono(void);
+int glory_ms_call(struct glory *g, uint16_t op, const struct gl_wbuf *a, struct gl_rpc_call *c);
+/* A private copy of a fresh-enough map (force: ask the master now). */
+int glory_map_get(struct glory *g, struct gl_map *out, int force);
+/* Runs fn(arg, 0..n-1) on a few threads; returns the first error. */
+int glory_par_for(int n, int (*fn)(void *arg, int i), void *arg);
+/* Stores chunks (MS_CHUNK_PREP, then the fragments of those not stored yet), in parallel.
+ * ids are computed by the caller. */
+int glory_chunks_store(struct glory *g, const struct gl_scheme *s, int n, uint8_t *const *data,
+		       const uint32_t *len, const uint8_t (*ids)[32]);
+/* fs.c: stops the metadata watch threads (glory_disconnect). */
+void glory_fs_shutdown(struct glory *g);
+/* fs.c, for fs_data.c */
+int glory_vol_ids(struct glory_vol *v, uint32_t *shard, uint32_t *vol, uint32_t *pool, int *dedup);
+struct glory *glory_vol_glory(struct glory_vol *v);
+/* Starts an MD_OP message for the volume: auth, ns header op, u32 volume id. */
+void glory_vol_msg(struct glory_vol *v, struct gl_wbuf *a, uint16_t op);
+/* Sends it to the volume's shard; *r is the reply (until gl_rpc_call_done(c)). */
+int glory_vol_md(struct glory_vol *v, struct gl_wbuf *a, struct gl_rpc_call *c, struct gl_rbuf *r,
+		 int idempotent);
+/* Drops our cached attributes of ino (after we changed it). */
+void glory_vol_invalidate(struct glory_vol *v, uint64_t ino);
+
+#endif
