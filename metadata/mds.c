@@ -26,6 +26,8 @@
 #define KEY_CACHE      256
 #define KEY_TTL	       5.0 /* seconds a verified key is trusted without asking again */
 #define NS_HDR_LEN     14  /* u16 op, u32 tenant, i64 now */
+#define ENTRY_HDR      17  /* u8 has request id, u64 client, u64 request id */
+#define REQ_GC_BATCH   16  /* forgotten requests dropped per write */
 
 struct key_entry {
 	char access[64];
@@ -306,14 +308,14 @@ static int md_h_op(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply 
 	struct gl_rbuf r;
 	struct gl_lease_obj objs[8];
 	uint32_t tenant = 0;
-	uint64_t client = 0;
+	uint64_t client = 0, req_client = 0, req_id = 0;
 	uint8_t *msg;
 	size_t len;
 	int kind, rc, nobj = 0;
 
 	gl_rbuf_init(&r, req->args, req->args_len);
 	uint8_t auth = gl_get_u8(&r);
-	int lease = (auth & GL_MD_F_LEASE) != 0;
+	int lease = (auth & GL_MD_F_LEASE) != 0, reqid = (auth & GL_MD_F_REQID) != 0;
 
 	auth &= GL_MD_AUTH_MASK;
 	if (auth == GL_MD_AUTH_KEY) {
@@ -331,29 +333,37 @@ static int md_h_op(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply 
 	}
 	if (lease)
 		client = gl_get_u64(&r);
+	if (reqid) {
+		req_client = gl_get_u64(&r);
+		req_id = gl_get_u64(&r);
+	}
 	if (gl_rbuf_check(&r) || gl_rbuf_left(&r) < NS_HDR_LEN)
 		return -GL_EPROTO;
 	len = gl_rbuf_left(&r);
-	msg = malloc(len);
+	/* the entry: u8 has request id, [u64 client, u64 request id], the ns message */
+	msg = malloc(len + ENTRY_HDR);
 	if (!msg)
 		return -GL_ENOMEM;
-	memcpy(msg, r.p + r.off, len);
-	kind = gl_ns_op_kind(gl_rd16(msg));
-	gl_le32(msg + 2, tenant);
+	memcpy(msg + ENTRY_HDR, r.p + r.off, len);
+	msg[0] = (uint8_t)reqid;
+	gl_le64(msg + 1, req_client);
+	gl_le64(msg + 9, req_id);
+	kind = gl_ns_op_kind(gl_rd16(msg + ENTRY_HDR));
+	gl_le32(msg + ENTRY_HDR + 2, tenant);
 	if (kind == 0) {
-		nobj = write_objects(m, msg, len, 1, NULL, objs);
-		gl_le64(msg + 6, (uint64_t)now_ns());
-		rc = gl_rsm_propose(m->rsm, msg, len, rep->args, MDS_PROPOSE_MS);
+		nobj = write_objects(m, msg + ENTRY_HDR, len, 1, NULL, objs);
+		gl_le64(msg + ENTRY_HDR + 6, (uint64_t)now_ns());
+		rc = gl_rsm_propose(m->rsm, msg, len + ENTRY_HDR, rep->args, MDS_PROPOSE_MS);
 		if (rc != -GL_ENOTLEADER) {
 			/* applied or maybe applied: either way no cache may keep the old state */
-			int n2 =
-			    write_objects(m, msg, len, 0, rc == 0 ? rep->args : NULL, objs + nobj);
+			int n2 = write_objects(m, msg + ENTRY_HDR, len, 0,
+					       rc == 0 ? rep->args : NULL, objs + nobj);
 
 			gl_leases_invalidate(m->leases, client, objs, nobj + n2);
 			wait_inherited_leases(m);
 		}
 	} else if (kind == 1) {
-		uint16_t op = gl_rd16(msg);
+		uint16_t op = gl_rd16(msg + ENTRY_HDR);
 		int cacheable = 0;
 		uint64_t seq0 = gl_leases_seq(m->leases);
 		double t0 = now_mono();
@@ -365,14 +375,14 @@ static int md_h_op(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply 
 			rocksdb_t *db = gl_rsm_read_begin(m->rsm);
 			size_t at = rep->args->len;
 
-			rc = gl_ns_read(db, msg, len, rep->args);
+			rc = gl_ns_read(db, msg + ENTRY_HDR, len, rep->args);
 			gl_rsm_read_end(m->rsm);
 			if (rc == 0 && lease && len >= NS_HDR_LEN + 12 &&
 			    (op == GL_NS_LOOKUP || op == GL_NS_GETATTR) &&
 			    rep->args->len >= at + 8) {
 				struct gl_rbuf q;
 
-				gl_rbuf_init(&q, msg + NS_HDR_LEN, len - NS_HDR_LEN);
+				gl_rbuf_init(&q, msg + ENTRY_HDR + NS_HDR_LEN, len - NS_HDR_LEN);
 				objs[0].vol = gl_get_u32(&q);
 				objs[0].ino = gl_get_u64(&q);
 				objs[1].vol = objs[0].vol;
@@ -591,7 +601,122 @@ static void *leader_main(void *arg)
 	return NULL;
 }
 
-static const struct gl_rsm_sm ns_sm = {NULL, gl_ns_apply, NULL};
+/* ---- the shard's state machine: the namespace, and the outcomes of requests ----
+ * Keys "\x01q" u64 client, u64 request (big-endian) -> i32 status, the reply; and
+ * "\x01t" i64 time, u64 client, u64 request -> "" to forget them after GL_MD_REQ_KEEP_S. */
+
+static rocksdb_readoptions_t *shard_ro;
+static pthread_once_t shard_ro_once = PTHREAD_ONCE_INIT;
+
+static void shard_ro_make(void)
+{
+	shard_ro = rocksdb_readoptions_create(); /* shared, never freed */
+}
+
+static size_t req_key(uint8_t *k, uint64_t client, uint64_t id)
+{
+	k[0] = 1;
+	k[1] = 'q';
+	for (int i = 0; i < 8; i++) {
+		k[2 + i] = (uint8_t)(client >> (56 - 8 * i));
+		k[10 + i] = (uint8_t)(id >> (56 - 8 * i));
+	}
+	return 18;
+}
+
+static void forget_old_requests(rocksdb_t *db, rocksdb_writebatch_t *wb, int64_t now)
+{
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	rocksdb_iterator_t *it = rocksdb_create_iterator(db, ro);
+	int n = 0;
+
+	for (rocksdb_iter_seek(it, "\x01t", 2); rocksdb_iter_valid(it) && n < REQ_GC_BATCH;
+	     rocksdb_iter_next(it)) {
+		size_t kl;
+		const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+		uint64_t t = 0;
+		uint8_t qk[18];
+
+		if (kl != 26 || k[0] != 1 || k[1] != 't')
+			break;
+		for (int i = 0; i < 8; i++)
+			t = t << 8 | k[2 + i];
+		if ((int64_t)(t ^ (1ull << 63)) > now - (int64_t)GL_MD_REQ_KEEP_S * 1000000000)
+			break;
+		rocksdb_writebatch_delete(wb, (const char *)k, kl);
+		memcpy(qk, "\x01q", 2);
+		memcpy(qk + 2, k + 10, 16);
+		rocksdb_writebatch_delete(wb, (const char *)qk, 18);
+		n++;
+	}
+	rocksdb_iter_destroy(it);
+	rocksdb_readoptions_destroy(ro);
+}
+
+/* Deterministic like gl_ns_apply: the outcome of a known request is answered again; a new
+ * one is applied and its outcome remembered in the same batch. */
+static int shard_apply(void *ctx, rocksdb_t *db, rocksdb_writebatch_t *wb, const uint8_t *op,
+		       size_t len, struct gl_wbuf *reply)
+{
+	uint64_t client, id;
+	uint8_t k[18], tk[26];
+	struct gl_wbuf scratch;
+	char *err = NULL, *v;
+	size_t vl;
+	int64_t now;
+	int rc;
+
+	if (len < ENTRY_HDR + NS_HDR_LEN)
+		return -GL_EPROTO;
+	if (!op[0])
+		return gl_ns_apply(ctx, db, wb, op + ENTRY_HDR, len - ENTRY_HDR, reply);
+	client = gl_rd64(op + 1);
+	id = gl_rd64(op + 9);
+	pthread_once(&shard_ro_once, shard_ro_make);
+	v = rocksdb_get(db, shard_ro, (const char *)k, req_key(k, client, id), &vl, &err);
+	if (err) {
+		rocksdb_free(err);
+		return -GL_EDB;
+	}
+	if (v) { /* a retry: the first attempt's outcome */
+		rc = vl >= 4 ? (int)gl_rd32((const uint8_t *)v) : -GL_ECORRUPT;
+		if (reply && vl > 4)
+			gl_put_bytes(reply, v + 4, vl - 4);
+		rocksdb_free(v);
+		return rc;
+	}
+	gl_wbuf_init(&scratch);
+	if (!reply)
+		reply = &scratch;
+	rc = gl_ns_apply(ctx, db, wb, op + ENTRY_HDR, len - ENTRY_HDR, reply);
+	now = (int64_t)gl_rd64(op + ENTRY_HDR + 6);
+	if (rc) {
+		/* nothing changed: a retry may simply run again */
+		gl_wbuf_free(&scratch);
+		return rc;
+	}
+	{
+		struct gl_wbuf val;
+		uint64_t t = (uint64_t)now ^ (1ull << 63); /* sorts like the signed time */
+
+		gl_wbuf_init(&val);
+		gl_put_u32(&val, (uint32_t)rc);
+		gl_put_bytes(&val, reply->p, reply->len);
+		rocksdb_writebatch_put(wb, (const char *)k, 18, (const char *)val.p, val.len);
+		gl_wbuf_free(&val);
+		tk[0] = 1;
+		tk[1] = 't';
+		for (int i = 0; i < 8; i++)
+			tk[2 + i] = (uint8_t)(t >> (56 - 8 * i));
+		memcpy(tk + 10, k + 2, 16);
+		rocksdb_writebatch_put(wb, (const char *)tk, 26, "", 0);
+	}
+	forget_old_requests(db, wb, now);
+	gl_wbuf_free(&scratch);
+	return 0;
+}
+
+static const struct gl_rsm_sm ns_sm = {NULL, shard_apply, NULL};
 
 int gl_mds_run(const struct gl_mds_cfg *cfg)
 {

@@ -1040,8 +1040,8 @@ static int dump_cb(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, siz
 	struct gl_rbuf r;
 	int per_vol = strchr("idexlonV", k[0]) != NULL;
 
-	if (k[0] == 0)
-		return 0; /* "\0applied" and other keys of metadata/rsm.c */
+	if (k[0] < 0x20)
+		return 0; /* "\0applied" (metadata/rsm.c), request outcomes (metadata/mds.c) */
 	if (d->vol && (!per_vol || kl < 5 || rdbe32(k + 1) != d->vol))
 		return 0;
 	gl_put_u8(b, k[0]);

@@ -236,8 +236,8 @@ const char *gl_ns_op_name(uint16_t op);
 
 /* struct gl_rsm_sm's apply (ctx unused, may be NULL). Deterministic. Malformed input is
  * -GL_EPROTO (or -GL_EINVAL for values out of range), never a crash. */
-int gl_ns_apply(void *ctx, rocksdb_t *db, rocksdb_writebatch_t *wb, const uint8_t *op,
-		size_t len, struct gl_wbuf *reply);
+int gl_ns_apply(void *ctx, rocksdb_t *db, rocksdb_writebatch_t *wb, const uint8_t *op, size_t len,
+		struct gl_wbuf *reply);
 /* Answers a read op from db. */
 int gl_ns_read(rocksdb_t *db, const uint8_t *req, size_t len, struct gl_wbuf *reply);
 

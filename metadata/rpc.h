@@ -1,8 +1,12 @@
 /* Metadata server protocol (frames: common/rpc.h). Bump GL_MD_PROTO on any change.
  *
  * Messages (args, little-endian; str = u16 length + bytes):
- *   MD_OP        req: u8 auth (GL_MD_AUTH_* | GL_MD_F_LEASE), [str access, str secret when auth
- *                     is KEY], [u64 client id when GL_MD_F_LEASE], then one metadata/ns.h message
+ *   MD_OP        req: u8 auth (GL_MD_AUTH_* | GL_MD_F_LEASE | GL_MD_F_REQID), [str access,
+ *                     str secret when auth is KEY], [u64 client id when GL_MD_F_LEASE],
+ *                     [u64 client id, u64 request id when GL_MD_F_REQID], then one
+ *                     metadata/ns.h message. A write with a request id is applied at most
+ *                     once: the shard remembers (for GL_MD_REQ_KEEP_S) each request's status
+ *                     and reply, and a retry of it, through any leader, gets them back.
  * (its tenant and now_ns are overwritten by the server: the tenant comes from the credentials, the
  * time from the leader) rep: the ns reply; with GL_MD_F_LEASE first u8 cacheable (1: NS_LOOKUP and
  *                     NS_GETATTR answers may be cached under the lease rules of
@@ -29,6 +33,8 @@
 #define GL_MD_AUTH_KEY	 1 /* a tenant's access key and secret */
 #define GL_MD_AUTH_MASK	 0x0f
 #define GL_MD_F_LEASE	 0x80 /* a caching client: u64 client id follows the credentials */
+#define GL_MD_F_REQID	 0x40 /* a retryable write: u64 client id, u64 request id follow */
+#define GL_MD_REQ_KEEP_S 600  /* seconds a request's outcome is remembered */
 
 /* X(name, opcode, server handler) */
 #define GL_MD_RPCS(X)                                                                              \

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #define MD_DEADLINE_S 20.0 /* a call keeps trying (elections, restarts) this long */
-#define MD_CALL_MS    15000
+#define MD_CALL_MS    4000 /* per attempt: a hung leader is left for another member soon */
 
 struct glory_vol {
 	struct glory *g;
@@ -138,13 +138,16 @@ static int md_call(struct glory *g, uint32_t shard, uint16_t op, const struct gl
 	}
 }
 
-/* The auth prefix of MD_OP; lease adds the client id (caching clients). */
-static void auth_put(struct glory *g, struct gl_wbuf *a, int lease)
+/* The auth prefix of MD_OP; lease adds the client id (caching clients); a write gets a request
+ * id, so retrying it after a lost answer never applies it twice. */
+static void auth_put_op(struct glory *g, struct gl_wbuf *a, int lease, int write)
 {
 	uint8_t auth = g->access[0] ? GL_MD_AUTH_KEY : GL_MD_AUTH_ADMIN;
 
 	if (lease && g->cache)
 		auth |= GL_MD_F_LEASE;
+	if (write)
+		auth |= GL_MD_F_REQID;
 	gl_put_u8(a, auth);
 	if (g->access[0]) {
 		gl_put_str(a, g->access);
@@ -152,6 +155,20 @@ static void auth_put(struct glory *g, struct gl_wbuf *a, int lease)
 	}
 	if (auth & GL_MD_F_LEASE)
 		gl_put_u64(a, gl_mdcache_client(g->cache));
+	if (write) {
+		pthread_mutex_lock(&g->lock);
+		if (!g->rid_client &&
+		    RAND_bytes((unsigned char *)&g->rid_client, sizeof(g->rid_client)) != 1)
+			g->rid_client = (uint64_t)(uintptr_t)g ^ (uint64_t)time(NULL);
+		gl_put_u64(a, g->rid_client);
+		gl_put_u64(a, ++g->rid_next);
+		pthread_mutex_unlock(&g->lock);
+	}
+}
+
+static void auth_put(struct glory *g, struct gl_wbuf *a, int lease)
+{
+	auth_put_op(g, a, lease, 0);
 }
 
 /* An MD_OP: a is the prefix + ns message; *rep (rargs) is the ns reply (after the cacheable
@@ -336,10 +353,10 @@ int glory_tenant_create(struct glory *g, const char *name, uint32_t *id)
 	int rc;
 
 	gl_wbuf_init(&a);
-	auth_put(g, &a, 0);
+	auth_put_op(g, &a, 0, 1);
 	hdr(&a, GL_NS_TENANT_CREATE);
 	gl_put_str(&a, name);
-	rc = catalog_op(g, &a, &c, &r, 0);
+	rc = catalog_op(g, &a, &c, &r, 1);
 	if (!rc && id)
 		*id = gl_get_u32(&r);
 	gl_rpc_call_done(&c);
@@ -355,10 +372,10 @@ int glory_tenant_rm(struct glory *g, const char *name)
 	int rc;
 
 	gl_wbuf_init(&a);
-	auth_put(g, &a, 0);
+	auth_put_op(g, &a, 0, 1);
 	hdr(&a, GL_NS_TENANT_RM);
 	gl_put_str(&a, name);
-	rc = catalog_op(g, &a, &c, &r, 0);
+	rc = catalog_op(g, &a, &c, &r, 1);
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
 	return rc;
@@ -430,12 +447,12 @@ int glory_key_create(struct glory *g, const char *tenant, char access[32], char 
 	if (rc)
 		return rc;
 	gl_wbuf_init(&a);
-	auth_put(g, &a, 0);
+	auth_put_op(g, &a, 0, 1);
 	hdr(&a, GL_NS_KEY_CREATE);
 	gl_put_str(&a, tenant);
 	gl_put_str(&a, access);
 	gl_put_str(&a, secret);
-	rc = catalog_op(g, &a, &c, &r, 0);
+	rc = catalog_op(g, &a, &c, &r, 1);
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
 	return rc;
@@ -449,10 +466,10 @@ int glory_key_rm(struct glory *g, const char *access)
 	int rc;
 
 	gl_wbuf_init(&a);
-	auth_put(g, &a, 0);
+	auth_put_op(g, &a, 0, 1);
 	hdr(&a, GL_NS_KEY_RM);
 	gl_put_str(&a, access);
-	rc = catalog_op(g, &a, &c, &r, 0);
+	rc = catalog_op(g, &a, &c, &r, 1);
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
 	return rc;
@@ -589,13 +606,13 @@ int glory_volume_create(struct glory *g, const char *tenant, const char *name,
 	}
 	gl_map_free(&m);
 	gl_wbuf_init(&a);
-	auth_put(g, &a, 0);
+	auth_put_op(g, &a, 0, 1);
 	hdr(&a, GL_NS_VOL_CREATE);
 	gl_put_str(&a, tenant);
 	gl_put_str(&a, name);
 	gl_put_u32(&a, shard);
 	gl_ns_policy_put(&a, &p);
-	rc = catalog_op(g, &a, &c, &r, 0);
+	rc = catalog_op(g, &a, &c, &r, 1);
 	if (!rc) {
 		gl_ns_vol_get(&r, &v);
 		rc = gl_rbuf_check(&r) ? -GL_EPROTO : 0;
@@ -606,7 +623,7 @@ int glory_volume_create(struct glory *g, const char *tenant, const char *name,
 		return rc;
 	/* the volume's own records and root, on its shard (idempotent) */
 	gl_wbuf_init(&a);
-	auth_put(g, &a, 0);
+	auth_put_op(g, &a, 0, 1);
 	hdr(&a, GL_NS_VOL_INIT);
 	gl_ns_vol_put(&a, &v);
 	rc = md_op(g, v.shard, &a, &c, &r, 1);
@@ -680,7 +697,7 @@ int glory_volume_set(struct glory *g, const char *tenant, const char *name, unsi
 	if ((rc = vol_lookup(g, tenant, name, &v)))
 		return rc;
 	gl_wbuf_init(&a);
-	auth_put(g, &a, 0);
+	auth_put_op(g, &a, 0, 1);
 	hdr(&a, GL_NS_VOL_SET);
 	gl_put_u32(&a, v.id);
 	gl_put_u32(&a, m);
@@ -702,11 +719,11 @@ int glory_volume_rm(struct glory *g, const char *tenant, const char *name, int f
 	if ((rc = vol_lookup(g, tenant, name, &v)))
 		return rc;
 	gl_wbuf_init(&a);
-	auth_put(g, &a, 0);
+	auth_put_op(g, &a, 0, 1);
 	hdr(&a, GL_NS_VOL_RM);
 	gl_put_u32(&a, v.id);
 	gl_put_u8(&a, force ? 1 : 0);
-	rc = md_op(g, v.shard, &a, &c, &r, 0);
+	rc = md_op(g, v.shard, &a, &c, &r, 1);
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
 	return rc;
@@ -784,7 +801,7 @@ static void to_attr(const struct gl_ns_attr *a, struct glory_attr *out)
 static void vol_msg(struct glory_vol *v, struct gl_wbuf *a, uint16_t op, int lease)
 {
 	gl_wbuf_init(a);
-	auth_put(v->g, a, lease);
+	auth_put_op(v->g, a, lease, gl_ns_op_kind(op) == 0);
 	hdr(a, op);
 	gl_put_u32(a, v->v.id);
 }
@@ -793,7 +810,7 @@ static void vol_msg(struct glory_vol *v, struct gl_wbuf *a, uint16_t op, int lea
 static int vol_write(struct glory_vol *v, struct gl_wbuf *a, struct gl_rpc_call *c,
 		     struct gl_rbuf *r, const uint64_t *inv, int ninv)
 {
-	int rc = md_op(v->g, v->v.shard, a, c, r, 0);
+	int rc = md_op(v->g, v->v.shard, a, c, r, 1);
 
 	if (v->g->cache)
 		for (int i = 0; i < ninv; i++)

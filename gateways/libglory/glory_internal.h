@@ -33,6 +33,7 @@ struct glory {
 		char addr[GL_ADDR_MAX];
 	} leaders[MD_LEADERS];
 	struct md_watch *watches;
+	uint64_t rid_client, rid_next; /* request ids of retryable writes */
 	volatile int closing;
 };
 

@@ -460,7 +460,7 @@ int dev_up(int argc, char **argv)
 	static struct up_started st;
 	static char ds_addr[DEV_MAX_DS][DEV_ADDR_MAX], mds_addr[DEV_MAX_MDS][DEV_ADDR_MAX];
 	static struct dev_cmdline c;
-	struct up_opts o = {.host = "127.0.0.1", .nds = 6, .racks = 1, .nmds = 0, .nmasters = 1};
+	struct up_opts o = {.host = "127.0.0.1", .nds = 6, .racks = 1, .nmds = 3, .nmasters = 1};
 	char self[PATH_MAX], absdir[PATH_MAX], maddr[DEV_MAX_MDS * DEV_ADDR_MAX] = "";
 	int ports[DEV_MAX_DS], pairs[2 * DEV_MAX_MDS], code = 1;
 
