@@ -1,0 +1,669 @@
+/* The namespace state machine (metadata/ns.h) applied to a real RocksDB: POSIX semantics errno
+ * by errno, stable readdir cookies, layouts with chunk references, exact quotas, tenant
+ * isolation, hostile messages, and determinism (two databases, one op sequence, one dump). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <rocksdb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/errors.h"
+#include "metadata/ns.h"
+
+struct db {
+	rocksdb_t *db;
+	char dir[64];
+	int64_t now;
+};
+
+static rocksdb_writeoptions_t *wo;
+
+static void db_open(struct db *d)
+{
+	rocksdb_options_t *o = rocksdb_options_create();
+	char *err = NULL;
+
+	snprintf(d->dir, sizeof(d->dir), "/tmp/glory-ns.XXXXXX");
+	assert_non_null(mkdtemp(d->dir));
+	rocksdb_options_set_create_if_missing(o, 1);
+	d->db = rocksdb_open(o, d->dir, &err);
+	rocksdb_options_destroy(o);
+	assert_null(err);
+	if (!wo)
+		wo = rocksdb_writeoptions_create();
+	d->now = 1000;
+}
+
+static void db_close(struct db *d)
+{
+	char cmd[128];
+
+	rocksdb_close(d->db);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", d->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Applies msg; on success writes the batch. Reply into rep (may be NULL). */
+static int apply(struct db *d, struct gl_wbuf *msg, struct gl_wbuf *rep)
+{
+	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+	struct gl_wbuf tmp;
+	char *err = NULL;
+	int rc;
+
+	gl_wbuf_init(&tmp);
+	rc = gl_ns_apply(NULL, d->db, wb, msg->p, msg->len, rep ? rep : &tmp);
+	if (rc == 0)
+		rocksdb_write(d->db, wo, wb, &err);
+	assert_null(err);
+	rocksdb_writebatch_destroy(wb);
+	gl_wbuf_free(&tmp);
+	gl_wbuf_free(msg);
+	return rc;
+}
+
+static int read_op(struct db *d, struct gl_wbuf *msg, struct gl_wbuf *rep)
+{
+	int rc = gl_ns_read(d->db, msg->p, msg->len, rep);
+
+	gl_wbuf_free(msg);
+	return rc;
+}
+
+static struct gl_wbuf msg(struct db *d, uint16_t op, uint32_t tenant)
+{
+	struct gl_wbuf b;
+
+	gl_wbuf_init(&b);
+	gl_ns_hdr_put(&b, op, tenant, d->now++);
+	return b;
+}
+
+/* tenant "t<n>" with volume "v" (rep:1), quotas as given; returns the volume id */
+static uint32_t setup_volume(struct db *d, const char *tenant, uint64_t qb, uint64_t qi)
+{
+	struct gl_wbuf m = msg(d, GL_NS_TENANT_CREATE, 0), rep;
+	struct gl_ns_vol v;
+	struct gl_rbuf r;
+
+	gl_put_str(&m, tenant);
+	assert_int_equal(apply(d, &m, NULL), 0);
+	m = msg(d, GL_NS_VOL_CREATE, 0);
+	gl_put_str(&m, tenant);
+	gl_put_str(&m, "v");
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0x10100);
+	gl_put_u8(&m, 1);
+	gl_put_u64(&m, qb);
+	gl_put_u64(&m, qi);
+	gl_wbuf_init(&rep);
+	assert_int_equal(apply(d, &m, &rep), 0);
+	gl_rbuf_init(&r, rep.p, rep.len);
+	gl_ns_vol_get(&r, &v);
+	assert_int_equal(gl_rbuf_check(&r), 0);
+	gl_wbuf_free(&rep);
+	m = msg(d, GL_NS_VOL_INIT, 0);
+	gl_ns_vol_put(&m, &v);
+	assert_int_equal(apply(d, &m, NULL), 0);
+	return v.id;
+}
+
+static int mk(struct db *d, uint32_t tenant, uint32_t vol, uint16_t op, uint64_t parent,
+	      const char *name, uint64_t *ino)
+{
+	struct gl_wbuf m = msg(d, op, tenant), rep;
+	struct gl_ns_attr a;
+	struct gl_rbuf r;
+	int rc;
+
+	gl_put_u32(&m, vol);
+	gl_put_u64(&m, parent);
+	gl_put_str(&m, name);
+	if (op == GL_NS_SYMLINK)
+		gl_put_str(&m, "target/of/link");
+	else
+		gl_put_u32(&m, op == GL_NS_MKDIR ? 0755 : 0100644);
+	gl_put_u32(&m, 1000);
+	gl_put_u32(&m, 100);
+	if (op == GL_NS_MKNOD) {
+		gl_put_u64(&m, 0);
+		gl_put_u8(&m, 1);
+	}
+	gl_wbuf_init(&rep);
+	rc = apply(d, &m, &rep);
+	if (rc == 0 && ino) {
+		gl_rbuf_init(&r, rep.p, rep.len);
+		gl_ns_attr_get(&r, &a);
+		*ino = a.ino;
+	}
+	gl_wbuf_free(&rep);
+	return rc;
+}
+
+static int lookup(struct db *d, uint32_t tenant, uint32_t vol, uint64_t parent, const char *name,
+		  struct gl_ns_attr *a)
+{
+	struct gl_wbuf m = msg(d, GL_NS_LOOKUP, tenant), rep;
+	struct gl_rbuf r;
+	int rc;
+
+	gl_put_u32(&m, vol);
+	gl_put_u64(&m, parent);
+	gl_put_str(&m, name);
+	gl_wbuf_init(&rep);
+	rc = read_op(d, &m, &rep);
+	if (rc == 0 && a) {
+		gl_rbuf_init(&r, rep.p, rep.len);
+		gl_ns_attr_get(&r, a);
+	}
+	gl_wbuf_free(&rep);
+	return rc;
+}
+
+static int rename_op(struct db *d, uint32_t vol, uint64_t sp, const char *sn, uint64_t dp,
+		     const char *dn, uint32_t flags)
+{
+	struct gl_wbuf m = msg(d, GL_NS_RENAME, 0);
+
+	gl_put_u32(&m, vol);
+	gl_put_u64(&m, sp);
+	gl_put_str(&m, sn);
+	gl_put_u64(&m, dp);
+	gl_put_str(&m, dn);
+	gl_put_u32(&m, flags);
+	return apply(d, &m, NULL);
+}
+
+static int unlink_op(struct db *d, uint32_t vol, uint16_t op, uint64_t parent, const char *name)
+{
+	struct gl_wbuf m = msg(d, op, 0);
+
+	gl_put_u32(&m, vol);
+	gl_put_u64(&m, parent);
+	gl_put_str(&m, name);
+	if (op == GL_NS_UNLINK)
+		gl_put_u8(&m, 0);
+	return apply(d, &m, NULL);
+}
+
+static void test_tree(void **state)
+{
+	struct db d;
+	uint32_t v;
+	uint64_t a, b, f, g, l;
+	struct gl_ns_attr at;
+
+	(void)state;
+	db_open(&d);
+	v = setup_volume(&d, "acme", 0, 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKDIR, GL_NS_ROOT, "a", &a), 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKDIR, a, "b", &b), 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, b, "f", &f), 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_SYMLINK, a, "l", &l), 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, b, "f", NULL), -GL_EEXIST);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, f, "x", NULL), -GL_ENOTDIR);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, 999, "x", NULL), -GL_ENOENT);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, b, "..", NULL), -GL_EINVAL);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, b, "x/y", NULL), -GL_EINVAL);
+	{
+		char longname[300];
+
+		memset(longname, 'n', 256);
+		longname[256] = 0;
+		assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, b, longname, NULL), -GL_ENAMETOOLONG);
+	}
+	/* nlink: a has "." , ".." from its parent, and b */
+	assert_int_equal(lookup(&d, 0, v, GL_NS_ROOT, "a", &at), 0);
+	assert_int_equal(at.nlink, 3);
+	assert_int_equal(lookup(&d, 0, v, a, "l", &at), 0);
+	assert_true(S_ISLNK(at.mode));
+	/* unlink / rmdir errors */
+	assert_int_equal(unlink_op(&d, v, GL_NS_UNLINK, GL_NS_ROOT, "a"), -GL_EISDIR);
+	assert_int_equal(unlink_op(&d, v, GL_NS_RMDIR, b, "f"), -GL_ENOTDIR);
+	assert_int_equal(unlink_op(&d, v, GL_NS_RMDIR, GL_NS_ROOT, "a"), -GL_ENOTEMPTY);
+	assert_int_equal(unlink_op(&d, v, GL_NS_UNLINK, b, "nope"), -GL_ENOENT);
+	/* hard links */
+	{
+		struct gl_wbuf m = msg(&d, GL_NS_LINK, 0);
+
+		gl_put_u32(&m, v);
+		gl_put_u64(&m, f);
+		gl_put_u64(&m, a);
+		gl_put_str(&m, "f2");
+		assert_int_equal(apply(&d, &m, NULL), 0);
+		m = msg(&d, GL_NS_LINK, 0);
+		gl_put_u32(&m, v);
+		gl_put_u64(&m, b);
+		gl_put_u64(&m, a);
+		gl_put_str(&m, "bdir");
+		assert_int_equal(apply(&d, &m, NULL), -GL_EPERM);
+	}
+	assert_int_equal(lookup(&d, 0, v, a, "f2", &at), 0);
+	assert_int_equal(at.nlink, 2);
+	/* rename: noreplace, exchange, into own subtree, dir over file, file over dir */
+	/* two names of one inode: a plain rename does nothing; NOREPLACE says EEXIST (Linux) */
+	assert_int_equal(rename_op(&d, v, a, "f2", b, "f", GL_NS_RENAME_NOREPLACE), -GL_EEXIST);
+	assert_int_equal(rename_op(&d, v, a, "f2", b, "f", 0), 0);
+	assert_int_equal(lookup(&d, 0, v, a, "f2", NULL), 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, a, "g", &g), 0);
+	assert_int_equal(rename_op(&d, v, a, "g", b, "f", GL_NS_RENAME_NOREPLACE), -GL_EEXIST);
+	assert_int_equal(rename_op(&d, v, a, "g", b, "zz", GL_NS_RENAME_EXCHANGE), -GL_ENOENT);
+	assert_int_equal(rename_op(&d, v, a, "g", b, "f", GL_NS_RENAME_EXCHANGE), 0);
+	assert_int_equal(lookup(&d, 0, v, b, "f", &at), 0);
+	assert_true(at.ino == g);
+	assert_int_equal(lookup(&d, 0, v, a, "g", &at), 0);
+	assert_true(at.ino == f);
+	assert_int_equal(rename_op(&d, v, GL_NS_ROOT, "a", b, "a", 0), -GL_EINVAL);
+	assert_int_equal(rename_op(&d, v, a, "b", a, "g", 0), -GL_ENOTDIR);
+	assert_int_equal(rename_op(&d, v, a, "g", a, "b", 0), -GL_EISDIR);
+	/* a directory moves: nlinks of both parents follow */
+	assert_int_equal(rename_op(&d, v, a, "b", GL_NS_ROOT, "b", 0), 0);
+	assert_int_equal(lookup(&d, 0, v, GL_NS_ROOT, "a", &at), 0);
+	assert_int_equal(at.nlink, 2);
+	assert_int_equal(lookup(&d, 0, v, GL_NS_ROOT, "", NULL), -GL_EINVAL);
+	assert_int_equal(lookup(&d, 0, v, GL_NS_ROOT, ".", NULL), -GL_EINVAL);
+	/* replacing rename drops the target */
+	assert_int_equal(rename_op(&d, v, b, "f", a, "g", 0), 0);
+	assert_int_equal(lookup(&d, 0, v, b, "f", NULL), -GL_ENOENT);
+	assert_int_equal(lookup(&d, 0, v, a, "g", &at), 0);
+	assert_true(at.ino == g);
+	db_close(&d);
+}
+
+struct entry {
+	uint64_t cookie;
+	char name[64];
+};
+
+/* Reads one page of dir from cookie; returns the count, *eof. */
+static int readdir_page(struct db *d, uint32_t v, uint64_t dir, uint64_t cookie, uint32_t max,
+			struct entry *out, int *eof)
+{
+	struct gl_wbuf m = msg(d, GL_NS_READDIR, 0), rep;
+	struct gl_rbuf r;
+	uint32_t n;
+
+	gl_put_u32(&m, v);
+	gl_put_u64(&m, dir);
+	gl_put_u64(&m, cookie);
+	gl_put_u32(&m, max);
+	gl_put_u8(&m, 0);
+	gl_wbuf_init(&rep);
+	assert_int_equal(read_op(d, &m, &rep), 0);
+	gl_rbuf_init(&r, rep.p, rep.len);
+	*eof = gl_get_u8(&r);
+	n = gl_get_u32(&r);
+	for (uint32_t i = 0; i < n; i++) {
+		out[i].cookie = gl_get_u64(&r);
+		gl_get_u64(&r);
+		gl_get_u32(&r);
+		gl_get_str(&r, out[i].name, sizeof(out[i].name));
+	}
+	assert_int_equal(gl_rbuf_check(&r), 0);
+	gl_wbuf_free(&rep);
+	return (int)n;
+}
+
+static void test_readdir_cookies(void **state)
+{
+	struct db d;
+	struct entry e[64];
+	uint32_t v;
+	int eof, n, seen = 0;
+	uint64_t cookie;
+	char name[32];
+
+	(void)state;
+	db_open(&d);
+	v = setup_volume(&d, "acme", 0, 0);
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "f%02d", i);
+		assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, GL_NS_ROOT, name, NULL), 0);
+	}
+	n = readdir_page(&d, v, GL_NS_ROOT, 0, 20, e, &eof);
+	assert_int_equal(n, 20);
+	assert_false(eof);
+	cookie = e[19].cookie;
+	seen = 20;
+	/* changes between pages: removed entries vanish, new ones come at the end, nothing
+	 * listed before is listed again */
+	assert_int_equal(unlink_op(&d, v, GL_NS_UNLINK, GL_NS_ROOT, "f05"), 0);
+	assert_int_equal(unlink_op(&d, v, GL_NS_UNLINK, GL_NS_ROOT, "f30"), 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, GL_NS_ROOT, "new", NULL), 0);
+	do {
+		n = readdir_page(&d, v, GL_NS_ROOT, cookie, 20, e, &eof);
+		for (int i = 0; i < n; i++) {
+			assert_string_not_equal(e[i].name, "f30");
+			assert_true(e[i].cookie > cookie);
+		}
+		if (n)
+			cookie = e[n - 1].cookie;
+		seen += n;
+	} while (!eof);
+	assert_int_equal(seen, 20 + 29 + 1);
+	db_close(&d);
+}
+
+static int write_ext(struct db *d, uint32_t v, uint64_t ino, uint64_t off, uint32_t len,
+		     uint8_t chunk, uint32_t chunk_off, uint32_t chunk_len)
+{
+	struct gl_wbuf m = msg(d, GL_NS_WRITE, 0);
+	struct gl_ns_extent e = {0};
+
+	e.off = off;
+	e.len = len;
+	e.pool = 0x10100;
+	memset(e.chunk, chunk, 32);
+	e.chunk_len = chunk_len;
+	e.chunk_off = chunk_off;
+	gl_put_u32(&m, v);
+	gl_put_u64(&m, ino);
+	gl_put_u64(&m, 0);
+	gl_put_u64(&m, 0);
+	gl_put_u32(&m, 1);
+	gl_ns_extent_put(&m, &e);
+	return apply(d, &m, NULL);
+}
+
+static uint64_t refs(struct db *d, uint8_t chunk)
+{
+	struct gl_wbuf m = msg(d, GL_NS_CHUNK_REFS, 0), rep;
+	struct gl_rbuf r;
+	uint8_t id[32];
+	uint64_t n;
+
+	memset(id, chunk, 32);
+	gl_put_u32(&m, 1);
+	gl_put_u32(&m, 0x10100);
+	gl_put_bytes(&m, id, 32);
+	gl_wbuf_init(&rep);
+	assert_int_equal(read_op(d, &m, &rep), 0);
+	gl_rbuf_init(&r, rep.p, rep.len);
+	assert_int_equal(gl_get_u32(&r), 1);
+	n = gl_get_u64(&r);
+	gl_wbuf_free(&rep);
+	return n;
+}
+
+/* The bytes [0, len) as the layout describes them: chunk byte c at offset o is (c << 8 | o&255)
+ * folded into a byte; holes are 0. */
+static void layout_image(struct db *d, uint32_t v, uint64_t ino, uint8_t *img, size_t len,
+			 uint64_t *size)
+{
+	struct gl_wbuf m = msg(d, GL_NS_LAYOUT, 0), rep;
+	struct gl_rbuf r;
+	struct gl_ns_attr a;
+	uint32_t n;
+
+	gl_put_u32(&m, v);
+	gl_put_u64(&m, ino);
+	gl_put_u64(&m, 0);
+	gl_put_u64(&m, len);
+	gl_wbuf_init(&rep);
+	assert_int_equal(read_op(d, &m, &rep), 0);
+	gl_rbuf_init(&r, rep.p, rep.len);
+	gl_ns_attr_get(&r, &a);
+	*size = a.size;
+	n = gl_get_u32(&r);
+	memset(img, 0, len);
+	for (uint32_t i = 0; i < n; i++) {
+		struct gl_ns_extent e;
+
+		gl_ns_extent_get(&r, &e);
+		for (uint32_t k = 0; k < e.len && e.off + k < len; k++)
+			img[e.off + k] = (uint8_t)(e.chunk[0] * 31 + e.chunk_off + k);
+	}
+	assert_int_equal(gl_rbuf_check(&r), 0);
+	gl_wbuf_free(&rep);
+}
+
+static void test_layout_model(void **state)
+{
+	enum { LEN = 3 * 4096 };
+	struct db d;
+	uint32_t v;
+	uint64_t f, size;
+	static uint8_t model[LEN], img[LEN];
+	int owner[LEN];
+	uint64_t msize = 0;
+
+	(void)state;
+	db_open(&d);
+	v = setup_volume(&d, "acme", 0, 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, GL_NS_ROOT, "f", &f), 0);
+	memset(model, 0, sizeof(model));
+	for (int i = 0; i < LEN; i++)
+		owner[i] = -1;
+	srand(7);
+	for (int it = 0; it < 400; it++) {
+		uint32_t off = (uint32_t)(rand() % (LEN - 1)), len = 1 + (uint32_t)(rand() % 700);
+		uint8_t chunk = (uint8_t)(1 + rand() % 20);
+		uint32_t coff = (uint32_t)(rand() % 100);
+
+		if (off + len > LEN)
+			len = LEN - off;
+		if (it % 17 == 16) { /* truncate */
+			struct gl_wbuf m = msg(&d, GL_NS_SETATTR, 0);
+
+			gl_put_u32(&m, v);
+			gl_put_u64(&m, f);
+			gl_put_u32(&m, GL_NS_SET_SIZE);
+			gl_put_u32(&m, 0);
+			gl_put_u32(&m, 0);
+			gl_put_u32(&m, 0);
+			gl_put_u64(&m, off);
+			gl_put_u64(&m, 0);
+			gl_put_u64(&m, 0);
+			assert_int_equal(apply(&d, &m, NULL), 0);
+			for (uint32_t k = off; k < LEN; k++) {
+				model[k] = 0;
+				owner[k] = -1;
+			}
+			msize = off;
+			continue;
+		}
+		assert_int_equal(write_ext(&d, v, f, off, len, chunk, coff, coff + len + 10), 0);
+		for (uint32_t k = 0; k < len; k++) {
+			model[off + k] = (uint8_t)(chunk * 31 + coff + k);
+			owner[off + k] = chunk;
+		}
+		if (off + len > msize)
+			msize = off + len;
+	}
+	layout_image(&d, v, f, img, LEN, &size);
+	assert_true(size == msize);
+	assert_memory_equal(img, model, LEN);
+	/* every chunk still shown somewhere is referenced; a fully overwritten one is not */
+	for (int c = 1; c <= 20; c++) {
+		int used = 0;
+
+		for (int k = 0; k < LEN; k++)
+			used |= owner[k] == c;
+		if (!used)
+			assert_true(refs(&d, (uint8_t)c) == 0);
+		else
+			assert_true(refs(&d, (uint8_t)c) >= 1);
+	}
+	/* unlinking the file drops every reference */
+	assert_int_equal(unlink_op(&d, v, GL_NS_UNLINK, GL_NS_ROOT, "f"), 0);
+	for (int c = 1; c <= 20; c++)
+		assert_true(refs(&d, (uint8_t)c) == 0);
+	db_close(&d);
+}
+
+static void test_quota_and_tenants(void **state)
+{
+	struct db d;
+	uint32_t va, vb;
+	uint64_t f;
+
+	(void)state;
+	db_open(&d);
+	va = setup_volume(&d, "a", 10000, 3); /* tenant id 1 */
+	vb = setup_volume(&d, "b", 0, 0);     /* tenant id 2 */
+	assert_int_equal(mk(&d, 1, va, GL_NS_MKNOD, GL_NS_ROOT, "f", &f), 0);
+	assert_int_equal(write_ext(&d, va, f, 0, 8000, 1, 0, 8000), 0);
+	assert_int_equal(write_ext(&d, va, f, 8000, 4000, 2, 0, 4000), -GL_EDQUOT);
+	assert_int_equal(refs(&d, 2), 0); /* nothing of the refused write */
+	assert_int_equal(write_ext(&d, va, f, 0, 8000, 3, 0, 8000), 0); /* overwrite: no growth */
+	assert_int_equal(mk(&d, 1, va, GL_NS_MKNOD, GL_NS_ROOT, "g", NULL), 0);
+	assert_int_equal(mk(&d, 1, va, GL_NS_MKNOD, GL_NS_ROOT, "h", NULL), -GL_EDQUOT);
+	/* tenant 2 sees nothing of tenant 1's volume, and may not do admin work */
+	assert_int_equal(mk(&d, 2, va, GL_NS_MKNOD, GL_NS_ROOT, "x", NULL), -GL_ENOENT);
+	assert_int_equal(lookup(&d, 2, va, GL_NS_ROOT, "f", NULL), -GL_ENOENT);
+	assert_int_equal(lookup(&d, 1, va, GL_NS_ROOT, "f", NULL), 0);
+	assert_int_equal(mk(&d, 2, vb, GL_NS_MKNOD, GL_NS_ROOT, "x", NULL), 0);
+	{
+		struct gl_wbuf m = msg(&d, GL_NS_TENANT_CREATE, 2);
+
+		gl_put_str(&m, "c");
+		assert_int_equal(apply(&d, &m, NULL), -GL_EPERM);
+	}
+	db_close(&d);
+}
+
+static void test_hostile_messages(void **state)
+{
+	struct db d;
+	struct gl_wbuf m, rep;
+	uint32_t v;
+
+	(void)state;
+	db_open(&d);
+	v = setup_volume(&d, "acme", 0, 0);
+	/* every prefix of a valid message is refused and changes nothing */
+	m = msg(&d, GL_NS_RENAME, 0);
+	gl_put_u32(&m, v);
+	gl_put_u64(&m, GL_NS_ROOT);
+	gl_put_str(&m, "a");
+	gl_put_u64(&m, GL_NS_ROOT);
+	gl_put_str(&m, "b");
+	gl_put_u32(&m, 0);
+	for (size_t cut = 0; cut < m.len; cut++) {
+		rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+
+		gl_wbuf_init(&rep);
+		assert_true(gl_ns_apply(NULL, d.db, wb, m.p, cut, &rep) < 0);
+		assert_int_equal(rocksdb_writebatch_count(wb), 0);
+		rocksdb_writebatch_destroy(wb);
+		gl_wbuf_free(&rep);
+	}
+	gl_wbuf_free(&m);
+	/* unknown ops, reads sent as writes and writes as reads */
+	m = msg(&d, 0x7777, 0);
+	assert_int_equal(apply(&d, &m, NULL), -GL_EBADOP);
+	m = msg(&d, GL_NS_GETATTR, 0);
+	gl_put_u32(&m, v);
+	gl_put_u64(&m, 1);
+	assert_int_equal(apply(&d, &m, NULL), -GL_EBADOP);
+	m = msg(&d, GL_NS_MKDIR, 0);
+	gl_wbuf_init(&rep);
+	assert_int_equal(read_op(&d, &m, &rep), -GL_EBADOP);
+	gl_wbuf_free(&rep);
+	/* an extent crossing a slice, one past its chunk, a huge count */
+	assert_int_equal(write_ext(&d, v, 1, GL_NS_SLICE - 10, 20, 1, 0, 20), -GL_EINVAL);
+	{
+		uint64_t f;
+
+		assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, GL_NS_ROOT, "f", &f), 0);
+		assert_int_equal(write_ext(&d, v, f, 0, 100, 1, 50, 100), -GL_EINVAL);
+		assert_int_equal(write_ext(&d, v, 1, 0, 10, 1, 0, 10), -GL_EISDIR);
+	}
+	m = msg(&d, GL_NS_WRITE, 0);
+	gl_put_u32(&m, v);
+	gl_put_u64(&m, 2);
+	gl_put_u64(&m, 0);
+	gl_put_u64(&m, 0);
+	gl_put_u32(&m, 0xffffffff);
+	assert_int_equal(apply(&d, &m, NULL), -GL_EPROTO);
+	db_close(&d);
+}
+
+/* The same random op sequence on two databases gives identical dumps. */
+static char *dump(struct db *d)
+{
+	struct gl_wbuf m = msg(d, GL_NS_DUMP, 0), rep;
+	struct gl_rbuf r;
+	uint32_t n;
+	char *s;
+
+	gl_put_u32(&m, 0);
+	gl_wbuf_init(&rep);
+	assert_int_equal(read_op(d, &m, &rep), 0);
+	gl_rbuf_init(&r, rep.p, rep.len);
+	n = gl_get_u32(&r);
+	s = calloc(1, (size_t)n + 1);
+	gl_get_copy(&r, s, n);
+	gl_wbuf_free(&rep);
+	return s;
+}
+
+static void random_ops(struct db *d, uint32_t v, unsigned seed)
+{
+	char a[16], b[16];
+
+	srand(seed);
+	for (int i = 0; i < 5000; i++) {
+		int k = rand() % 6;
+
+		snprintf(a, sizeof(a), "n%d", rand() % 40);
+		snprintf(b, sizeof(b), "n%d", rand() % 40);
+		if (k == 0)
+			mk(d, 0, v, GL_NS_MKNOD, GL_NS_ROOT, a, NULL);
+		else if (k == 1)
+			mk(d, 0, v, GL_NS_MKDIR, GL_NS_ROOT, a, NULL);
+		else if (k == 2)
+			rename_op(d, v, GL_NS_ROOT, a, GL_NS_ROOT, b, (uint32_t)(rand() % 3));
+		else if (k == 3)
+			unlink_op(d, v, GL_NS_UNLINK, GL_NS_ROOT, a);
+		else if (k == 4)
+			unlink_op(d, v, GL_NS_RMDIR, GL_NS_ROOT, a);
+		else {
+			struct gl_ns_attr at;
+
+			if (lookup(d, 0, v, GL_NS_ROOT, a, &at) == 0 && S_ISREG(at.mode))
+				write_ext(d, v, at.ino, (uint64_t)(rand() % 5000),
+					  1 + rand() % 3000, (uint8_t)(rand() % 9), 0, 4000);
+		}
+	}
+}
+
+static void test_determinism(void **state)
+{
+	struct db d1, d2;
+	char *s1, *s2;
+
+	(void)state;
+	db_open(&d1);
+	db_open(&d2);
+	random_ops(&d1, setup_volume(&d1, "acme", 0, 0), 42);
+	random_ops(&d2, setup_volume(&d2, "acme", 0, 0), 42);
+	s1 = dump(&d1);
+	s2 = dump(&d2);
+	assert_true(strlen(s1) > 100);
+	assert_string_equal(s1, s2);
+	free(s1);
+	free(s2);
+	db_close(&d1);
+	db_close(&d2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_tree),
+	    cmocka_unit_test(test_readdir_cookies),
+	    cmocka_unit_test(test_layout_model),
+	    cmocka_unit_test(test_quota_and_tenants),
+	    cmocka_unit_test(test_hostile_messages),
+	    cmocka_unit_test(test_determinism),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
