@@ -25,7 +25,7 @@
 /* Options of `dev up`; the SECS ones are passed on to the daemons as given. */
 struct up_opts {
 	const char *dir, *host, *out_after, *gc_grace, *repair_every, *scrub_every, *stale_age;
-	const char *snapshot_threshold;
+	const char *snapshot_threshold, *write_lease;
 	long nds, racks, nmds, nmasters;
 };
 
@@ -85,6 +85,7 @@ static int up_parse(int argc, char **argv, struct up_opts *o, int *exit_code)
 	     "racks: dsI is in rack{I % R}/host{I} (default 1)"},
 	    {"out-after", GL_OPT_STR, &o->out_after, NULL, "SECS", "passed to the master"},
 	    {"gc-grace", GL_OPT_STR, &o->gc_grace, NULL, "SECS", "passed to the master"},
+	    {"write-lease", GL_OPT_STR, &o->write_lease, NULL, "SECS", "passed to the master"},
 	    {"repair-every", GL_OPT_STR, &o->repair_every, NULL, "SECS",
 	     "passed to every data server"},
 	    {"scrub-every", GL_OPT_STR, &o->scrub_every, NULL, "SECS",
@@ -124,8 +125,8 @@ static int up_parse(int argc, char **argv, struct up_opts *o, int *exit_code)
 		return -GL_EINVAL;
 	}
 	if (!secs_ok("out-after", o->out_after) || !secs_ok("gc-grace", o->gc_grace) ||
-	    !secs_ok("repair-every", o->repair_every) || !secs_ok("scrub-every", o->scrub_every) ||
-	    !secs_ok("stale-age", o->stale_age))
+	    !secs_ok("write-lease", o->write_lease) || !secs_ok("repair-every", o->repair_every) ||
+	    !secs_ok("scrub-every", o->scrub_every) || !secs_ok("stale-age", o->stale_age))
 		return -GL_EINVAL;
 	return 0;
 }
@@ -208,6 +209,7 @@ static int up_save_cmdlines(const struct up_opts *o, const char *self, const int
 		}
 		push(a, &n, "--out-after", o->out_after);
 		push(a, &n, "--gc-grace", o->gc_grace);
+		push(a, &n, "--write-lease", o->write_lease);
 		a[n] = NULL;
 		rc = dev_save_cmdline(o->dir, name, a, c);
 	}
