@@ -16,9 +16,10 @@ build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# A single-machine glory: a master and six data servers on 127.0.0.1 under $(RUN_DIR).
+# A single-machine glory under $(RUN_DIR): a master, a metadata server and six data servers on
+# 127.0.0.1, in the foreground (Ctrl-C stops it; the data stays for the next run).
 run: deps build
-	@$(BUILD)/bin/glory dev up --dir $(RUN_DIR) --ds 6
+	@$(BUILD)/bin/glory server --dir $(RUN_DIR)
 
 stop:
 	@$(BUILD)/bin/glory dev down --dir $(RUN_DIR)

@@ -1,6 +1,8 @@
 /* glory server: a whole single-machine glory in one command, supervised in the foreground. */
 #include "common/compiler.h"
+#include "common/errors.h"
 #include "common/opts.h"
+#include "gateways/libglory/glory.h"
 #include "tools/glory/cmd.h"
 #include "tools/glory/cmd_dev_internal.h"
 
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RESTART_DELAY_S	 1.0
 #define MAX_RESTARTS	 5 /* within RESTART_WINDOW_S: then it stays down (look at its log) */
@@ -112,6 +115,81 @@ static void supervise(const char *dir)
 	}
 }
 
+/* The first start makes tenant "default" with a volume "default" and an access key, and adds
+ * the key to DIR/env; later starts find them in DIR/env. */
+static int first_start(const char *dir, long nds)
+{
+	char path[DEV_PATH_MAX], line[512], master[512] = "", akey[32], secret[64];
+	const char *red = nds >= 6 ? "ec:4+2" : nds >= 3 ? "rep:3" : nds == 2 ? "rep:2" : "rep:1";
+	struct glory *g = NULL;
+	int has_key = 0, rc;
+	FILE *f;
+
+	dev_path(path, dir, "env", NULL);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "GLORY_MASTER=", 13) == 0) {
+			snprintf(master, sizeof(master), "%s", line + 13);
+			master[strcspn(master, "\n")] = '\0';
+		}
+		has_key |= strncmp(line, "GLORY_ACCESS_KEY=", 17) == 0;
+	}
+	fclose(f);
+	dev_path(path, dir, "keys", NULL);
+	if (access(path, F_OK) == 0) { /* made before: put it back into env */
+		f = fopen(path, "r");
+		if (f) {
+			char keys[512];
+			size_t n = fread(keys, 1, sizeof(keys) - 1, f);
+
+			fclose(f);
+			keys[n] = '\0';
+			dev_path(path, dir, "env", NULL);
+			f = has_key ? NULL : fopen(path, "a");
+			if (f) {
+				fputs(keys, f);
+				fclose(f);
+			}
+			printf("%s", keys);
+		}
+		return 0;
+	}
+	if (!master[0] || glory_connect(master, &g))
+		return -1;
+	rc = glory_tenant_create(g, "default", NULL);
+	if (rc == 0 || rc == -GL_EEXIST)
+		rc = glory_volume_create(g, "default", "default", red, 1, 0, 0);
+	if (rc == 0 || rc == -GL_EEXIST)
+		rc = glory_key_create(g, "default", akey, secret);
+	glory_disconnect(g);
+	if (rc) {
+		fprintf(stderr, "glory server: cannot make the default tenant and volume: %s\n",
+			glory_strerror(rc));
+		return -1;
+	}
+	snprintf(line, sizeof(line),
+		 "GLORY_ACCESS_KEY=%s\nGLORY_SECRET_KEY=%s\nAWS_ACCESS_KEY_ID=%s\n"
+		 "AWS_SECRET_ACCESS_KEY=%s\nAWS_DEFAULT_REGION=us-east-1\n"
+		 "export GLORY_ACCESS_KEY GLORY_SECRET_KEY AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY "
+		 "AWS_DEFAULT_REGION\n",
+		 akey, secret, akey, secret);
+	if (dev_write_atomic(path, line, strlen(line)) == 0) {
+		dev_path(path, dir, "env", NULL);
+		f = fopen(path, "a");
+		if (f) {
+			fputs(line, f);
+			fclose(f);
+		}
+	}
+	printf("tenant \"default\" with volume \"default\" (%s); its access key:\n%s", red, line);
+	printf("try:  . %s/env && glory put default/hello.txt /etc/hostname && glory ls "
+	       "default\n",
+	       dir);
+	return 0;
+}
+
 int cmd_server(int argc, char **argv)
 {
 	const char *dir = NULL, *host = "127.0.0.1";
@@ -155,8 +233,13 @@ int cmd_server(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	rc = dev_up((int)GL_ARRAY_SIZE(up_argv) - 1, up_argv);
-	if (rc || detach)
+	if (rc)
 		return rc;
+	if (nmds > 0)
+		first_start(dir, nds);
+	fflush(stdout);
+	if (detach)
+		return 0;
 	fprintf(stderr, "glory server: running in the foreground; Ctrl-C stops it\n");
 	supervise(dir);
 	return dev_down(dir);
