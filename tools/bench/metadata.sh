@@ -1,0 +1,65 @@
+#!/bin/bash
+# Metadata benchmark: mdtest-style create, stat, readdir, rename, unlink through libglory
+# against one shard of three metadata servers (raft, same machine), with 1 and 8 client
+# threads, the client cache off and on; RocksDB bytes per file; time to a new leader after
+# kill -9 of the leader; beside the same create/stat/unlink on the local filesystem and a
+# reference of the fsync rate the raft log needs.
+#
+#   tools/bench/metadata.sh [FILES_PER_THREAD (default 2000)]
+# Prints a Markdown block for docs/performance.md. Needs a built tree (make build) and fio.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${1:-2000}
+BUILD=${BUILD:-build}
+G=$BUILD/bin/glory
+M=$BUILD/bin/mdtest
+W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/glory-mdbench.XXXXXX")
+trap '$G dev down --dir $W/c >/dev/null 2>&1 || true; rm -rf $W' EXIT
+
+echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),"
+echo "$(free -g | awk '/Mem:/ {print $2}') GiB RAM, filesystem $(df -T "$W" | awk 'NR==2 {print $2}')."
+echo "Command: \`tools/bench/metadata.sh $N\` ($(date -u +%F))"
+echo
+echo '```'
+fs=$(fio --name=ref --directory="$W" --rw=write --bs=4k --size=8M --fsync=1 --ioengine=psync \
+	--output-format=json 2>/dev/null | /usr/bin/python3 -c "import json,sys; print('%.0f' % json.load(sys.stdin)['jobs'][0]['write']['iops'])")
+rm -f "$W"/ref.*
+echo "reference: 4 KiB writes each followed by fsync on this filesystem: $fs/s"
+# local filesystem: 8 threads creating, stating, unlinking files (a shell loop per thread)
+mkdir -p "$W/local"
+t0=$(date +%s.%N)
+for t in $(seq 1 8); do (mkdir "$W/local/$t" && cd "$W/local/$t" && for i in $(seq 1 "$N"); do : >"f$i"; done) & done
+wait
+t1=$(date +%s.%N)
+echo "reference: local filesystem, 8 shell loops creating $((8 * N)) files: $(echo "8 * $N / ($t1 - $t0)" | bc) creates/s (bounded by the shell)"
+rm -rf "$W/local"
+
+"$G" dev up --dir "$W/c" --ds 3 --mds 3 >/dev/null 2>&1
+# shellcheck disable=SC1091
+. "$W/c/env"
+export GLORY_MASTER
+"$G" tenant create bench >/dev/null
+"$G" volume create md --tenant bench --redundancy rep:1 >/dev/null
+for threads in 1 8; do
+	for cache in 0 1; do
+		echo "--- 1 shard of 3, $threads thread(s), client cache $([ $cache = 1 ] && echo on || echo off), $N files per thread"
+		GLORY_MDCACHE=$cache "$M" run --volume md --tenant bench --threads $threads --files "$N" | tail -n 5
+	done
+done
+files=$("$G" volume usage md --tenant bench | awk '{for (i = 1; i <= NF; i++) if ($i == "inodes") print $(i-1)}')
+# bytes per file: a fresh population of files, the database flushed by a snapshot
+"$M" run --volume md --tenant bench --threads 8 --files "$N" >/dev/null # leaves no files
+before=$(du -sb "$W"/c/mds0/db | cut -f1)
+GLORY_MDCACHE=0 "$M" storm --volume md --tenant bench --threads 8 --seconds 10 --log "$W/storm.log" >/dev/null
+kept=$("$G" ls --tenant bench md/storm | wc -l)
+sleep 2
+after=$(du -sb "$W"/c/mds0/db | cut -f1)
+echo "RocksDB of one member: $(( (after - before) / (kept > 0 ? kept : 1) )) bytes per file kept ($kept files, WAL and memtable included)"
+# a new leader after kill -9 of the leader
+L=$("$G" shard status | awk '$5 == "leader" {print $2; exit}')
+"$G" dev kill --dir "$W/c" "mds$((L - 1))" >/dev/null
+t0=$(date +%s.%N)
+until "$G" shard status 2>/dev/null | awk '$5 == "leader" {f = 1} END {exit !f}'; do sleep 0.05; done
+t1=$(date +%s.%N)
+echo "new leader $(echo "$t1 - $t0" | bc | sed 's/^\./0./') s after kill -9 of the leader (election timeout 1 s)"
+echo '```'
