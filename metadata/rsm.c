@@ -428,7 +428,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 
 		while ((e = readdir(dd)) && n < 64)
 			if (strlen(e->d_name) == 20 && strcmp(e->d_name, name) < 0)
-				snprintf(names[n++], sizeof(names[0]), "%s", e->d_name);
+				snprintf(names[n++], sizeof(names[0]), "%.31s", e->d_name);
 		closedir(dd);
 		for (int i = 0; i < n; i++) {
 			int newer = 0;
