@@ -364,7 +364,8 @@ int glory_tenant_create(struct glory *g, const char *name, uint32_t *id)
 	return rc;
 }
 
-int glory_tenant_rm(struct glory *g, const char *name)
+/* A catalog write whose only argument is one string and whose reply does not matter. */
+static int catalog_write_str(struct glory *g, uint16_t op, const char *arg)
 {
 	struct gl_wbuf a;
 	struct gl_rpc_call c;
@@ -373,12 +374,17 @@ int glory_tenant_rm(struct glory *g, const char *name)
 
 	gl_wbuf_init(&a);
 	auth_put_op(g, &a, 0, 1);
-	hdr(&a, GL_NS_TENANT_RM);
-	gl_put_str(&a, name);
+	hdr(&a, op);
+	gl_put_str(&a, arg);
 	rc = catalog_op(g, &a, &c, &r, 1);
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
 	return rc;
+}
+
+int glory_tenant_rm(struct glory *g, const char *name)
+{
+	return catalog_write_str(g, GL_NS_TENANT_RM, name);
 }
 
 int glory_tenant_list(struct glory *g, struct glory_tenant **out, int *n)
@@ -460,19 +466,7 @@ int glory_key_create(struct glory *g, const char *tenant, char access[32], char 
 
 int glory_key_rm(struct glory *g, const char *access)
 {
-	struct gl_wbuf a;
-	struct gl_rpc_call c;
-	struct gl_rbuf r;
-	int rc;
-
-	gl_wbuf_init(&a);
-	auth_put_op(g, &a, 0, 1);
-	hdr(&a, GL_NS_KEY_RM);
-	gl_put_str(&a, access);
-	rc = catalog_op(g, &a, &c, &r, 1);
-	gl_rpc_call_done(&c);
-	gl_wbuf_free(&a);
-	return rc;
+	return catalog_write_str(g, GL_NS_KEY_RM, access);
 }
 
 /* ---- volumes ---- */

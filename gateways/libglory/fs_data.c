@@ -51,21 +51,10 @@ struct store {
 static int store_one(void *arg, int i)
 {
 	struct store *st = arg;
-	int rc;
 
 	if (st->verdict[i] != GL_PREP_WRITE)
 		return 0;
-	rc = gl_chunk_write(st->g->sc, &st->map, st->s, st->ids[i], st->data[i], st->len[i]);
-	if (rc == -GL_EUNAVAIL) {
-		struct gl_map fresh;
-
-		if (glory_map_get(st->g, &fresh, 1) == 0) {
-			rc = gl_chunk_write(st->g->sc, &fresh, st->s, st->ids[i], st->data[i],
-					    st->len[i]);
-			gl_map_free(&fresh);
-		}
-	}
-	return rc;
+	return glory_chunk_write(st->g, &st->map, st->s, st->ids[i], st->data[i], st->len[i]);
 }
 
 int glory_chunks_store(struct glory *g, const struct gl_scheme *s, int n, uint8_t *const *data,

@@ -188,6 +188,23 @@ int glory_par_for(int n, int (*fn)(void *arg, int i), void *arg)
 	return p.rc;
 }
 
+int glory_chunk_write(struct glory *g, const struct gl_map *m, const struct gl_scheme *s,
+		      const uint8_t *id, const void *data, size_t len)
+{
+	int rc = gl_chunk_write(g->sc, m, s, id, data, len);
+
+	if (rc == -GL_EUNAVAIL) {
+		/* the map may have moved on (a server down): retry once with a fresh one */
+		struct gl_map fresh;
+
+		if (glory_map_get(g, &fresh, 1) == 0) {
+			rc = gl_chunk_write(g->sc, &fresh, s, id, data, len);
+			gl_map_free(&fresh);
+		}
+	}
+	return rc;
+}
+
 /* ---- put ---- */
 
 struct chunkref {
@@ -216,23 +233,11 @@ static int put_hash(void *arg, int i)
 static int put_write(void *arg, int i)
 {
 	struct put *p = arg;
-	int rc;
 
 	if (p->verdict[i] != GL_PREP_WRITE)
 		return 0;
-	rc = gl_chunk_write(p->g->sc, &p->map, &p->s, p->cur[i].id,
-			    p->buf + (size_t)i * GL_CHUNK_MAX, p->cur[i].len);
-	if (rc == -GL_EUNAVAIL) {
-		/* the map may have moved on (a server down): retry once with a fresh one */
-		struct gl_map fresh;
-
-		if (glory_map_get(p->g, &fresh, 1) == 0) {
-			rc = gl_chunk_write(p->g->sc, &fresh, &p->s, p->cur[i].id,
-					    p->buf + (size_t)i * GL_CHUNK_MAX, p->cur[i].len);
-			gl_map_free(&fresh);
-		}
-	}
-	return rc;
+	return glory_chunk_write(p->g, &p->map, &p->s, p->cur[i].id,
+				 p->buf + (size_t)i * GL_CHUNK_MAX, p->cur[i].len);
 }
 
 /* Prepares and writes the batch in p (hashes already computed). */

@@ -43,6 +43,9 @@ int glory_ms_call(struct glory *g, uint16_t op, const struct gl_wbuf *a, struct 
 int glory_map_get(struct glory *g, struct gl_map *out, int force);
 /* Runs fn(arg, 0..n-1) on a few threads; returns the first error. */
 int glory_par_for(int n, int (*fn)(void *arg, int i), void *arg);
+/* gl_chunk_write, retried once with a fresh map when too few servers took it. */
+int glory_chunk_write(struct glory *g, const struct gl_map *m, const struct gl_scheme *s,
+		      const uint8_t *id, const void *data, size_t len);
 /* Stores chunks (MS_CHUNK_PREP, then the fragments of those not stored yet), in parallel.
  * ids are computed by the caller. */
 int glory_chunks_store(struct glory *g, const struct gl_scheme *s, int n, uint8_t *const *data,
