@@ -26,7 +26,7 @@
 struct up_opts {
 	const char *dir, *host, *out_after, *gc_grace, *repair_every, *scrub_every, *stale_age;
 	const char *snapshot_threshold, *write_lease;
-	long nds, racks, nmds, nmasters;
+	long nds, racks, nmds, nmasters, nshards;
 };
 
 /* What `dev up` has started so far, to stop it again on failure. */
@@ -75,6 +75,8 @@ static int up_parse(int argc, char **argv, struct up_opts *o, int *exit_code)
 	    {"ds", GL_OPT_INT, &o->nds, NULL, "N", "data servers, 1 to 256 (default 6)"},
 	    {"masters", GL_OPT_INT, &o->nmasters, NULL, "N",
 	     "cluster masters forming one raft group, 1 to 7 (default 1)"},
+	    {"shards", GL_OPT_INT, &o->nshards, NULL, "S",
+	     "metadata shards 0..S-1, each of --mds members (default 1)"},
 	    {"mds", GL_OPT_INT, &o->nmds, NULL, "N",
 	     "metadata servers forming shard 0, 0 to 7 (default 3; 0 = chunk store only)"},
 	    {"snapshot-threshold", GL_OPT_STR, &o->snapshot_threshold, NULL, "N",
@@ -114,6 +116,14 @@ static int up_parse(int argc, char **argv, struct up_opts *o, int *exit_code)
 	}
 	if (o->nmasters < 1 || o->nmasters > DEV_MAX_MDS) {
 		fprintf(stderr, "glory dev up: --masters must be 1 to %d\n", DEV_MAX_MDS);
+		return -GL_EINVAL;
+	}
+	if (o->nshards < 1 || o->nshards > 4 ||
+	    o->nmasters + o->nshards * o->nmds > 2 * DEV_MAX_MDS) {
+		fprintf(stderr,
+			"glory dev up: --shards must be 1 to 4, with --masters + --shards x "
+			"--mds at most %d\n",
+			2 * DEV_MAX_MDS);
 		return -GL_EINVAL;
 	}
 	if (o->nmds < 0 || o->nmds > DEV_MAX_MDS) {
@@ -232,28 +242,38 @@ static int up_save_cmdlines(const struct up_opts *o, const char *self, const int
 		a[n] = NULL;
 		rc = dev_save_cmdline(o->dir, name, a, c);
 	}
-	for (long i = 0; i < o->nmds; i++) {
-		size_t l = strlen(peers);
+	/* metadata server j = s x nmds + i is member i + 1 of shard s */
+	for (long j = 0; j < o->nshards * o->nmds; j++)
+		snprintf(mds_addr[j], DEV_ADDR_MAX, "%s:%d", o->host, pairs[o->nmasters + j]);
+	for (long sh = 0; !rc && sh < o->nshards; sh++) {
+		char shard[24];
 
-		snprintf(mds_addr[i], DEV_ADDR_MAX, "%s:%d", o->host, pairs[o->nmasters + i]);
-		snprintf(peers + l, sizeof(peers) - l, "%s%ld@%s", i ? "," : "", i + 1,
-			 mds_addr[i]);
-	}
-	for (long i = 0; !rc && i < o->nmds; i++) {
-		snprintf(name, sizeof(name), "mds%ld", i);
-		dev_path(sub, o->dir, name, NULL);
-		snprintf(id, sizeof(id), "%ld", i + 1);
-		n = 2;
-		a[1] = "mds";
-		push(a, &n, "--dir", sub);
-		push(a, &n, "--listen", mds_addr[i]);
-		push(a, &n, "--master", maddr);
-		push(a, &n, "--shard", "0");
-		push(a, &n, "--id", id);
-		push(a, &n, "--peers", peers);
-		push(a, &n, "--snapshot-threshold", o->snapshot_threshold);
-		a[n] = NULL;
-		rc = dev_save_cmdline(o->dir, name, a, c);
+		peers[0] = '\0';
+		for (long i = 0; i < o->nmds; i++) {
+			size_t l = strlen(peers);
+
+			snprintf(peers + l, sizeof(peers) - l, "%s%ld@%s", i ? "," : "", i + 1,
+				 mds_addr[sh * o->nmds + i]);
+		}
+		snprintf(shard, sizeof(shard), "%ld", sh);
+		for (long i = 0; !rc && i < o->nmds; i++) {
+			long j = sh * o->nmds + i;
+
+			snprintf(name, sizeof(name), "mds%ld", j);
+			dev_path(sub, o->dir, name, NULL);
+			snprintf(id, sizeof(id), "%ld", i + 1);
+			n = 2;
+			a[1] = "mds";
+			push(a, &n, "--dir", sub);
+			push(a, &n, "--listen", mds_addr[j]);
+			push(a, &n, "--master", maddr);
+			push(a, &n, "--shard", shard);
+			push(a, &n, "--id", id);
+			push(a, &n, "--peers", peers);
+			push(a, &n, "--snapshot-threshold", o->snapshot_threshold);
+			a[n] = NULL;
+			rc = dev_save_cmdline(o->dir, name, a, c);
+		}
 	}
 	if (rc) {
 		fprintf(stderr, "glory dev up: cannot write command lines in %s: %s\n", o->dir,
@@ -274,7 +294,8 @@ static int up_save_cmdlines(const struct up_opts *o, const char *self, const int
 		     k < o->nds))
 			continue;
 		if (strncmp(names[i], "mds", 3) == 0 && names[i][3] &&
-		    strspn(names[i] + 3, "0123456789") == strlen(names[i] + 3) && km < o->nmds)
+		    strspn(names[i] + 3, "0123456789") == strlen(names[i] + 3) &&
+		    km < o->nmds * o->nshards)
 			continue;
 		dev_path(sub, o->dir, names[i], "cmdline");
 		unlink(sub);
@@ -310,7 +331,7 @@ static int up_start_all(const struct up_opts *o, struct up_started *st)
 	int rc;
 
 	fprintf(stderr, "starting %ld master(s), %ld data servers and %ld metadata servers in %s\n",
-		o->nmasters, o->nds, o->nmds, o->dir);
+		o->nmasters, o->nds, o->nmds * o->nshards, o->dir);
 	rc = 0;
 	for (long i = 0; !rc && i < o->nmasters; i++) {
 		dev_master_name(name, i);
@@ -320,8 +341,8 @@ static int up_start_all(const struct up_opts *o, struct up_started *st)
 		snprintf(name, sizeof(name), "ds%ld", i);
 		rc = up_start_one(o->dir, name, st, deadline);
 	}
-	for (long i = 0; !rc && i < o->nmds; i++) {
-		snprintf(name, sizeof(name), "mds%ld", i);
+	for (long j = 0; !rc && j < o->nmds * o->nshards; j++) {
+		snprintf(name, sizeof(name), "mds%ld", j);
 		rc = up_start_one(o->dir, name, st, deadline);
 	}
 	return rc;
@@ -406,18 +427,26 @@ static void mds_role(const char *addr, char *role, size_t cap)
 }
 
 /* Waits until a member of the shard says it is the leader. */
-static int up_wait_leader(const char *dir, char (*mds_addr)[DEV_ADDR_MAX], long nmds)
+static int up_wait_leader(const char *dir, char (*mds_addr)[DEV_ADDR_MAX], long nmds, long nshards)
 {
 	double deadline = dev_now() + DEV_START_SECS;
+	long led = 0;
 
 	while (nmds > 0) {
-		for (long i = 0; i < nmds; i++) {
-			char role[32];
+		led = 0;
+		for (long sh = 0; sh < nshards; sh++) {
+			for (long i = 0; i < nmds; i++) {
+				char role[32];
 
-			mds_role(mds_addr[i], role, sizeof(role));
-			if (strcmp(role, "leader") == 0)
-				return 0;
+				mds_role(mds_addr[sh * nmds + i], role, sizeof(role));
+				if (strcmp(role, "leader") == 0) {
+					led++;
+					break;
+				}
+			}
 		}
+		if (led == nshards)
+			return 0;
 		if (dev_now() > deadline) {
 			fprintf(stderr,
 				"glory dev up: the metadata shard elected no leader in %.0f s (see "
@@ -449,7 +478,7 @@ static void up_summary(const struct up_opts *o, const char *maddr)
 		printf("masters: %s\n", maddr);
 	printf("glory is running: master %s, %ld data servers, %ld metadata servers, everything in "
 	       "%s\n",
-	       maddr, o->nds, o->nmds, o->dir);
+	       maddr, o->nds, o->nmds * o->nshards, o->dir);
 	printf("  . %s/env            # sets GLORY_MASTER for the commands below\n", o->dir);
 	printf("  glory status\n");
 	printf("  glory blob put FILE      # prints the blob's id\n");
@@ -460,9 +489,10 @@ static void up_summary(const struct up_opts *o, const char *maddr)
 int dev_up(int argc, char **argv)
 {
 	static struct up_started st;
-	static char ds_addr[DEV_MAX_DS][DEV_ADDR_MAX], mds_addr[DEV_MAX_MDS][DEV_ADDR_MAX];
+	static char ds_addr[DEV_MAX_DS][DEV_ADDR_MAX], mds_addr[2 * DEV_MAX_MDS][DEV_ADDR_MAX];
 	static struct dev_cmdline c;
-	struct up_opts o = {.host = "127.0.0.1", .nds = 6, .racks = 1, .nmds = 3, .nmasters = 1};
+	struct up_opts o = {
+	    .host = "127.0.0.1", .nds = 6, .racks = 1, .nmds = 3, .nmasters = 1, .nshards = 1};
 	char self[PATH_MAX], absdir[PATH_MAX], maddr[DEV_MAX_MDS * DEV_ADDR_MAX] = "";
 	int ports[DEV_MAX_DS], pairs[2 * DEV_MAX_MDS], code = 1;
 
@@ -482,7 +512,7 @@ int dev_up(int argc, char **argv)
 	}
 	o.dir = absdir; /* the saved command lines work from any directory */
 	if (self_path(self, sizeof(self)) ||
-	    dev_free_port_pairs(o.host, (int)(o.nmasters + o.nmds), pairs) ||
+	    dev_free_port_pairs(o.host, (int)(o.nmasters + o.nshards * o.nmds), pairs) ||
 	    dev_free_ports(o.host, (int)o.nds, ports)) {
 		fprintf(stderr, "glory dev up: cannot prepare the daemons: %s\n", strerror(errno));
 		return code;
@@ -495,7 +525,7 @@ int dev_up(int argc, char **argv)
 	if (up_save_cmdlines(&o, self, ports, pairs, maddr, ds_addr, mds_addr, &c))
 		return code;
 	if (up_start_all(&o, &st) || up_wait_registered(o.dir, maddr, ds_addr, o.nds) ||
-	    up_wait_leader(o.dir, mds_addr, o.nmds) || up_write_env(o.dir, maddr))
+	    up_wait_leader(o.dir, mds_addr, o.nmds, o.nshards) || up_write_env(o.dir, maddr))
 		goto out_stop;
 	up_summary(&o, maddr);
 	return 0;

@@ -276,9 +276,9 @@ int cmd_volume(int argc, char **argv)
 			int shown = 0;
 
 			if (strcmp(pos[0], "ls") == 0)
-				printf("%-5s %-24s %-7s %-8s %-5s %12s %12s %10s %10s\n", "ID",
-				       "VOLUME", "TENANT", "REDUND", "DEDUP", "USED", "QUOTA",
-				       "INODES", "IQUOTA");
+				printf("%-5s %-24s %-7s %-6s %-8s %-5s %12s %12s %10s %10s\n", "ID",
+				       "VOLUME", "TENANT", "SHARD", "REDUND", "DEDUP", "USED",
+				       "QUOTA", "INODES", "IQUOTA");
 			for (int i = 0; i < n; i++) {
 				struct glory_volume_info vi = l[i];
 
@@ -301,9 +301,9 @@ int cmd_volume(int argc, char **argv)
 					       vi.quota_bytes ? qis : "unlimited", vi.used_inodes,
 					       vi.quota_inodes ? "the quota" : "unlimited");
 				else
-					printf("%-5u %-24s %-7u %-8s %-5s %12s %12s %10" PRIu64
+					printf("%-5u %-24s %-7u %-6u %-8s %-5s %12s %12s %10" PRIu64
 					       " %10" PRIu64 "\n",
-					       vi.id, vi.name, vi.tenant, vi.redundancy,
+					       vi.id, vi.name, vi.tenant, vi.shard, vi.redundancy,
 					       vi.dedup ? "on" : "off", qbs, qis, vi.used_inodes,
 					       vi.quota_inodes);
 				shown++;
