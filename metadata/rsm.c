@@ -1,5 +1,6 @@
 /* Replicated state machine over libraft 0.22 + libuv + RocksDB (contract: metadata/rsm.h). */
 #include "metadata/rsm.h"
+#include "metadata/rsm_internal.h"
 
 #include "common/errors.h"
 #include "common/log.h"
@@ -77,6 +78,7 @@ struct gl_rsm {
 	struct raft_io io;
 	struct raft_fsm fsm;
 	struct raft raft;
+	struct raft *rafp; /* &raft, or a raft_fixture member's (tests) */
 	int raft_started, closing;
 	struct raft_barrier barrier;
 	struct waiter *fence_now, *fence_next; /* in flight, waiting for the next */
@@ -288,7 +290,7 @@ static int waiter_wait(struct gl_rsm *r, struct waiter *w, int timeout_ms)
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
 	struct gl_rsm *r = fsm->data;
-	uint64_t index = raft_last_applied(&r->raft) + 1, proposer, seq, oplen;
+	uint64_t index = raft_last_applied(r->rafp) + 1, proposer, seq, oplen;
 	const uint8_t *p = buf->base;
 	rocksdb_writebatch_t *wb;
 	struct gl_wbuf reply;
@@ -350,7 +352,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
 	struct gl_rsm *r = fsm->data;
-	uint64_t index = raft_last_applied(&r->raft);
+	uint64_t index = raft_last_applied(r->rafp);
 	char base[4200], path[4300], name[32], *err = NULL;
 	rocksdb_checkpoint_t *cp;
 	struct gl_wbuf d;
@@ -604,6 +606,16 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 	gl_info("rsm: snapshot %" PRIu64 " installed in %.2f s, applied index %" PRIu64, index,
 		mono() - t0, r->applied);
 	return 0;
+}
+
+static void fsm_fill(struct gl_rsm *r)
+{
+	r->fsm.version = 1;
+	r->fsm.data = r;
+	r->fsm.apply = fsm_apply;
+	r->fsm.snapshot = fsm_snapshot;
+	r->fsm.restore = fsm_restore;
+	r->rafp = &r->raft;
 }
 
 /* ---- loop thread ---- */
@@ -886,11 +898,7 @@ static int loop_start(struct gl_rsm *r)
 		gl_error("rsm: raft I/O in %s: %s", raftdir, raft_strerror(rv));
 		return -GL_EIO;
 	}
-	r->fsm.version = 1;
-	r->fsm.data = r;
-	r->fsm.apply = fsm_apply;
-	r->fsm.snapshot = fsm_snapshot;
-	r->fsm.restore = fsm_restore;
+	fsm_fill(r);
 	rv = raft_init(&r->raft, &r->io, &r->fsm, r->cfg.id, r->raft_addr);
 	if (rv) {
 		gl_error("rsm: raft_init: %s", raft_strerror(rv));
@@ -1234,4 +1242,48 @@ int gl_rsm_h_snap_read(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_re
 	rep->bulk_free = free;
 	rep->bulk_owner = buf;
 	return 0;
+}
+
+/* ---- the FSM alone, for raft/fixture.h tests (metadata/rsm_internal.h) ---- */
+
+int gl_rsm_fsm_open(const struct gl_rsm_cfg *cfg, struct raft_fsm **fsm, struct gl_rsm **out)
+{
+	struct gl_rsm *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return -GL_ENOMEM;
+	r->cfg = *cfg;
+	snprintf(r->dir, sizeof(r->dir), "%s", cfg->dir);
+	pthread_rwlock_init(&r->dblock, NULL);
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	if (mkdir(cfg->dir, 0755) && errno != EEXIST) {
+		rc = gl_from_errno(errno);
+		rsm_free(r);
+		return rc;
+	}
+	r->dbopt = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(r->dbopt, 1);
+	r->wopt = rocksdb_writeoptions_create();
+	r->ropt = rocksdb_readoptions_create();
+	rc = db_open(r);
+	if (rc) {
+		rsm_free(r);
+		return rc;
+	}
+	fsm_fill(r);
+	*fsm = &r->fsm;
+	*out = r;
+	return 0;
+}
+
+void gl_rsm_fsm_bind(struct gl_rsm *r, struct raft *raft)
+{
+	r->rafp = raft;
+}
+
+void gl_rsm_fsm_close(struct gl_rsm *r)
+{
+	rsm_free(r);
 }
