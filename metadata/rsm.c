@@ -28,6 +28,7 @@
 #define STATUS_MS      50
 
 struct waiter {
+	pthread_cond_t cv; /* signalled when done: only its own thread wakes */
 	uint64_t seq;
 	int done, status, abandoned;
 	struct gl_wbuf *reply; /* the caller's, valid while not abandoned */
@@ -237,17 +238,35 @@ static int db_open(struct gl_rsm *r)
 
 /* ---- waiters ---- */
 
+static struct waiter *waiter_new(void)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+
+	if (w)
+		pthread_cond_init(&w->cv, NULL);
+	return w;
+}
+
+static void waiter_free(struct waiter *w)
+{
+	if (!w)
+		return;
+	pthread_cond_destroy(&w->cv);
+	free(w);
+}
+
 static void waiter_finish(struct gl_rsm *r, struct waiter *w, int status)
 {
 	/* lock held */
+	(void)r;
 	if (w->done)
 		return;
 	w->done = 1;
 	w->status = status;
 	if (w->abandoned)
-		free(w);
+		waiter_free(w);
 	else
-		pthread_cond_broadcast(&r->cv);
+		pthread_cond_signal(&w->cv);
 }
 
 static struct waiter *waiter_take(struct gl_rsm *r, uint64_t seq)
@@ -274,14 +293,14 @@ static int waiter_wait(struct gl_rsm *r, struct waiter *w, int timeout_ms)
 
 	deadline_ts(timeout_ms, &ts);
 	while (!w->done) {
-		if (pthread_cond_timedwait(&r->cv, &r->lock, &ts) == ETIMEDOUT && !w->done) {
+		if (pthread_cond_timedwait(&w->cv, &r->lock, &ts) == ETIMEDOUT && !w->done) {
 			w->abandoned = 1;
 			w->reply = NULL;
 			return -GL_ETIMEDOUT;
 		}
 	}
 	rc = w->status;
-	free(w);
+	waiter_free(w);
 	return rc;
 }
 
@@ -485,6 +504,24 @@ static long fetch_rpc(struct gl_rsm *r, const char *addr, uint64_t snap, const c
 	return n;
 }
 
+/* A piece of one of our own checkpoints (a restart whose database is behind our own latest
+ * snapshot: nobody else needs to be asked, and our RPC server is not up yet). */
+static long read_local(struct gl_rsm *r, uint64_t snap, const char *file, uint64_t off, void *buf,
+		       size_t cap)
+{
+	char path[4400];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%.4000s/snap/%020" PRIu64 "/%.255s", r->dir, snap, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gl_from_errno(errno);
+	n = pread(fd, buf, cap, (off_t)off);
+	close(fd);
+	return n < 0 ? gl_from_errno(errno) : (long)n;
+}
+
 /* Fetches checkpoint files into dir/snap-in. 0 or -GL_E... */
 static int fetch_checkpoint(struct gl_rsm *r, const char *addr, uint64_t snap,
 			    struct gl_rbuf *files, uint32_t nfiles)
@@ -492,7 +529,7 @@ static int fetch_checkpoint(struct gl_rsm *r, const char *addr, uint64_t snap,
 	char in[4200], fp[4400];
 	uint8_t *buf = malloc(GL_RSM_SNAP_PIECE);
 	uint64_t total = 0;
-	int rc = 0;
+	int rc = 0, self = strcmp(addr, r->cfg.rpc_addr) == 0;
 
 	if (!buf)
 		return -GL_ENOMEM;
@@ -524,6 +561,7 @@ static int fetch_checkpoint(struct gl_rsm *r, const char *addr, uint64_t snap,
 								     : GL_RSM_SNAP_PIECE;
 			long n = r->cfg.fetch ? r->cfg.fetch(r->cfg.fetch_arg, addr, snap, file,
 							     off, buf, want)
+				 : self	      ? read_local(r, snap, file, off, buf, want)
 					      : fetch_rpc(r, addr, snap, file, off, buf, want);
 
 			if (n < 0)
@@ -574,9 +612,15 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 		raft_free(buf->base);
 		return 0;
 	}
-	gl_info("rsm: installing snapshot %" PRIu64 " (applied %" PRIu64 ", ours %" PRIu64
-		") from %s",
-		index, db_applied, r->applied, addr);
+	if (strcmp(addr, r->cfg.rpc_addr) == 0)
+		gl_warn("rsm: our database (applied %" PRIu64
+			") is behind our own snapshot %" PRIu64 " (applied %" PRIu64
+			"): restoring it from our checkpoint",
+			r->applied, index, db_applied);
+	else
+		gl_info("rsm: installing snapshot %" PRIu64 " (applied %" PRIu64 ", ours %" PRIu64
+			") from %s",
+			index, db_applied, r->applied, addr);
 	rc = fetch_checkpoint(r, addr, index, &d, nfiles);
 	if (rc)
 		return RAFT_IOERR; /* libraft tries again later */
@@ -933,7 +977,8 @@ static int loop_start(struct gl_rsm *r)
 	}
 	rv = raft_start(&r->raft);
 	if (rv) {
-		gl_error("rsm: raft_start: %s (%s)", raft_strerror(rv), raft_errmsg(&r->raft));
+		gl_error("rsm: raft_start: %s (%s; %s)", raft_strerror(rv), raft_errmsg(&r->raft),
+			 r->io.errmsg);
 		return -GL_EIO;
 	}
 	r->raft_started = 1;
@@ -1078,17 +1123,17 @@ int gl_rsm_propose(struct gl_rsm *r, const void *op, size_t len, struct gl_wbuf 
 
 	if (len > GL_RPC_MAX_ARGS)
 		return -GL_E2BIG;
-	w = calloc(1, sizeof(*w));
+	w = waiter_new();
 	j = calloc(1, sizeof(*j));
 	if (!w || !j) {
-		free(w);
+		waiter_free(w);
 		free(j);
 		return -GL_ENOMEM;
 	}
 	j->len = (HDR_LEN + len + 7) & ~(size_t)7;
 	j->data = raft_calloc(1, j->len);
 	if (!j->data) {
-		free(w);
+		waiter_free(w);
 		free(j);
 		return -GL_ENOMEM;
 	}
@@ -1106,7 +1151,7 @@ int gl_rsm_propose(struct gl_rsm *r, const void *op, size_t len, struct gl_wbuf 
 		pthread_mutex_unlock(&r->lock);
 		raft_free(j->data);
 		free(j);
-		free(w);
+		waiter_free(w);
 		return rc;
 	}
 	w->next = r->waiters;
@@ -1119,12 +1164,12 @@ int gl_rsm_propose(struct gl_rsm *r, const void *op, size_t len, struct gl_wbuf 
 static int simple_job(struct gl_rsm *r, enum job_type type, const struct gl_rsm_member *m,
 		      int timeout_ms)
 {
-	struct waiter *w = calloc(1, sizeof(*w));
+	struct waiter *w = waiter_new();
 	struct job *j = calloc(1, sizeof(*j));
 	int rc;
 
 	if (!w || !j) {
-		free(w);
+		waiter_free(w);
 		free(j);
 		return -GL_ENOMEM;
 	}
@@ -1137,7 +1182,7 @@ static int simple_job(struct gl_rsm *r, enum job_type type, const struct gl_rsm_
 	if (rc) {
 		pthread_mutex_unlock(&r->lock);
 		free(j);
-		free(w);
+		waiter_free(w);
 		return rc;
 	}
 	rc = waiter_wait(r, w, timeout_ms);
