@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 MDTEST=${GLORY_BUILD:-$(dirname "$GLORY")/..}/bin/mdtest
-cluster_up --ds 6 --mds 3 --snapshot-threshold 4096
+cluster_up --ds 6 --mds 3 --snapshot-threshold 16384
 
 "$GLORY" tenant create acme >/dev/null
 "$GLORY" volume create meta --tenant acme --redundancy rep:1 >/dev/null

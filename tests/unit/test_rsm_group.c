@@ -121,6 +121,22 @@ static int wait_leader(double secs)
 	return -1;
 }
 
+/* The leader's status (refreshed every 50 ms) shows n members within 5 s. */
+static int wait_members(int n)
+{
+	double t0 = mono();
+
+	while (mono() - t0 < 5) {
+		struct gl_rsm_status st;
+		int l = leader();
+
+		if (l >= 0 && gl_rsm_status(m[l], &st) == 0 && st.nmembers == n)
+			return 1;
+		usleep(20000);
+	}
+	return 0;
+}
+
 /* Proposes key until it is applied (retrying through leader changes). */
 static int propose_key(const char *k)
 {
@@ -330,13 +346,11 @@ static void test_group(void **state)
 		snprintf(nm.rpc_addr, sizeof(nm.rpc_addr), "%s", addr[3]);
 		assert_int_equal(gl_rsm_add(m[leader()], &nm, 30000), 0);
 	}
-	assert_int_equal(gl_rsm_status(m[leader()], &st), 0);
-	assert_int_equal(st.nmembers, 4);
+	assert_true(wait_members(4));
 	run_proposers(2, 50, 60);
 	assert_all_equal();
 	assert_int_equal(gl_rsm_remove(m[leader()], 4, 30000), 0);
-	assert_int_equal(gl_rsm_status(m[leader()], &st), 0);
-	assert_int_equal(st.nmembers, 3);
+	assert_true(wait_members(3));
 	close_member(3);
 	run_proposers(2, 20, 70);
 	assert_all_equal();
