@@ -302,9 +302,18 @@ static void wait_inherited_leases(struct mds *m)
 	}
 }
 
+/* 1 once the raft member is loaded (the RPC server starts before it). */
+static int ready(struct mds *m)
+{
+	return __atomic_load_n(&m->rsm, __ATOMIC_ACQUIRE) != NULL;
+}
+
 static int md_h_op(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct mds *m = ctx;
+
+	if (!ready(m))
+		return -GL_EUNAVAIL; /* still loading the raft log */
 	struct gl_rbuf r;
 	struct gl_lease_obj objs[8];
 	uint32_t tenant = 0;
@@ -406,6 +415,9 @@ static int md_h_op(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply 
 static int md_h_watch(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct mds *m = ctx;
+
+	if (!ready(m))
+		return -GL_EUNAVAIL; /* still loading the raft log */
 	struct gl_lease_obj *out;
 	struct gl_rbuf r;
 	uint64_t client, acked, seq;
@@ -443,6 +455,9 @@ static int md_h_watch(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_rep
 static int md_h_status(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct mds *m = ctx;
+
+	if (!ready(m))
+		return -GL_EUNAVAIL; /* still loading the raft log */
 	struct gl_rsm_status st;
 	int rc;
 
@@ -471,6 +486,9 @@ static int md_h_status(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_re
 static int md_h_member(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct mds *m = ctx;
+
+	if (!ready(m))
+		return -GL_EUNAVAIL; /* still loading the raft log */
 	struct gl_rsm_member mem = {0};
 	struct gl_rbuf r;
 	uint8_t add;
@@ -494,6 +512,9 @@ static int md_h_member(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_re
 static int md_h_snap(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct mds *m = ctx;
+
+	if (!ready(m))
+		return -GL_EUNAVAIL; /* still loading the raft log */
 
 	return gl_rsm_h_snap_read(m->rsm, req, rep);
 }
@@ -724,6 +745,7 @@ int gl_mds_run(const struct gl_mds_cfg *cfg)
 	struct gl_rpc_server *srv = NULL;
 	struct gl_rpc_server_cfg scfg = {0};
 	struct gl_rsm_cfg rcfg = {0};
+	struct gl_rsm *rsm = NULL;
 	pthread_t hb, lt;
 	sigset_t set;
 	int rc, sig;
@@ -766,16 +788,20 @@ int gl_mds_run(const struct gl_mds_cfg *cfg)
 	scfg.ops = md_ops;
 	scfg.nops = GL_ARRAY_SIZE(md_ops);
 	scfg.ctx = m;
-	rc = gl_rsm_open(&rcfg, &m->rsm);
-	if (rc) {
-		gl_error("mds: cannot start the raft member in %s: %s", cfg->dir, gl_strerror(rc));
-		goto out;
-	}
+	/* listen first: loading a long raft log can take a while, and the port tells that we
+	 * are alive; until the member is loaded every request gets -GL_EUNAVAIL */
 	rc = gl_rpc_server_start(&scfg, &srv);
 	if (rc) {
 		gl_error("mds: cannot listen on %s: %s", cfg->listen, gl_strerror(rc));
 		goto out;
 	}
+	rc = gl_rsm_open(&rcfg, &rsm);
+	if (rc) {
+		gl_error("mds: cannot start the raft member in %s: %s", cfg->dir, gl_strerror(rc));
+		gl_rpc_server_stop(srv);
+		goto out;
+	}
+	__atomic_store_n(&m->rsm, rsm, __ATOMIC_RELEASE);
 	gl_info("mds: shard %u member %llu serving %s on %s, master %s", cfg->shard,
 		(unsigned long long)cfg->id, cfg->dir, cfg->listen, cfg->master);
 	pthread_create(&hb, NULL, heartbeat_main, m);
