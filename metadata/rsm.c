@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -919,6 +920,29 @@ static void on_async(uv_async_t *h)
 	}
 }
 
+/* Whether another socket holds the IPv4 address "H:P" (libraft's listen error has no message). */
+static int addr_taken(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+	size_t hl = colon ? (size_t)(colon - addr) : 0;
+	struct sockaddr_in sin;
+	char host[64];
+	int fd, taken;
+
+	if (!colon || hl >= sizeof(host))
+		return 0;
+	memcpy(host, addr, hl);
+	host[hl] = 0;
+	if (uv_ip4_addr(host, atoi(colon + 1), &sin))
+		return 0;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	taken = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) && errno == EADDRINUSE;
+	close(fd);
+	return taken;
+}
+
 static int loop_start(struct gl_rsm *r)
 {
 	char raftdir[4200];
@@ -977,8 +1001,14 @@ static int loop_start(struct gl_rsm *r)
 	}
 	rv = raft_start(&r->raft);
 	if (rv) {
-		gl_error("rsm: raft_start: %s (%s; %s)", raft_strerror(rv), raft_errmsg(&r->raft),
-			 r->io.errmsg);
+		if (addr_taken(r->raft_addr))
+			gl_error(
+			    "rsm: the raft address %s (the --listen port + 1) is in use by another "
+			    "process; stop it or serve on other ports",
+			    r->raft_addr);
+		else
+			gl_error("rsm: raft_start: %s (%s; %s)", raft_strerror(rv),
+				 raft_errmsg(&r->raft), r->io.errmsg);
 		return -GL_EIO;
 	}
 	r->raft_started = 1;

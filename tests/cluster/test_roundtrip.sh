@@ -27,6 +27,19 @@ check "a bad id is refused" bash -c "! '$GLORY' blob get nothex 2>/dev/null"
 check "an unknown id is not found" \
 	bash -c "'$GLORY' blob get $(printf '0%.0s' {1..64}) 2>&1 | grep -q 'not found'"
 
+# Ports taken from the kernel's ephemeral range could be taken by any outgoing connection before a
+# daemon (re)binds them: dev up picks them below it.
+ports_below_ephemeral() {
+	local low port n=0
+	low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+	for port in $(cat "$D"/*/cmdline | tr '\0' '\n' | grep -A1 -x -- --listen | grep -o ':[0-9]*$' | tr -d :); do
+		[ "$port" -lt "$low" ] || return 1
+		n=$((n + 1))
+	done
+	[ "$n" -ge 7 ]
+}
+check "daemons listen below the ephemeral port range" ports_below_ephemeral
+
 say "restarting every process"
 for n in master ds0 ds1 ds2 ds3 ds4 ds5; do "$GLORY" dev stop --dir "$D" $n >/dev/null; done
 for n in master ds0 ds1 ds2 ds3 ds4 ds5; do "$GLORY" dev start --dir "$D" $n >/dev/null; done

@@ -512,8 +512,8 @@ int dev_up(int argc, char **argv)
 	}
 	o.dir = absdir; /* the saved command lines work from any directory */
 	if (self_path(self, sizeof(self)) ||
-	    dev_free_port_pairs(o.host, (int)(o.nmasters + o.nshards * o.nmds), pairs) ||
-	    dev_free_ports(o.host, (int)o.nds, ports)) {
+	    dev_free_ports(o.host, (int)(o.nmasters + o.nshards * o.nmds), pairs, (int)o.nds,
+			   ports)) {
 		fprintf(stderr, "glory dev up: cannot prepare the daemons: %s\n", strerror(errno));
 		return code;
 	}

@@ -78,15 +78,14 @@ int dev_stop_all(const pid_t *pids, char (*names)[DEV_NAME_MAX], int n);
 int dev_list_names(const char *dir, char (*out)[DEV_NAME_MAX], int cap);
 /* NAME is one path component of [A-Za-z0-9_-], shorter than DEV_NAME_MAX. */
 int dev_valid_name(const char *s);
-/* n distinct free TCP ports on the IPv4 address host (bound together to port 0, then closed). */
-int dev_free_ports(const char *host, int n, int *ports);
+/* Free TCP ports on the IPv4 address host, below the ephemeral range (see the .c), all distinct:
+ * npairs ports P free together with P+1 (RPC and raft ports of masters and metadata servers), then
+ * n single ports. */
+int dev_free_ports(const char *host, int npairs, int *pairs, int n, int *ports);
 /* "master" for the first master (i = 0), then "master2", "master3", ... */
 void dev_master_name(char out[DEV_NAME_MAX], long i);
 /* i for a master's name, -1 for any other name. */
 int dev_master_index(const char *name);
-/* n (up to 2 x DEV_MAX_MDS) ports P free together with P+1 (RPC and raft ports of masters and
- * metadata servers). */
-int dev_free_port_pairs(const char *host, int n, int *ports);
 
 /* `glory dev up ARGS` (argv[0] = "up") and `glory dev down --dir DIR`: exit codes. */
 int dev_up(int argc, char **argv);

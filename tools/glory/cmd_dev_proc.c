@@ -464,80 +464,92 @@ int dev_valid_name(const char *s)
 	return n > 0 && n < DEV_NAME_MAX && !s[n];
 }
 
-int dev_free_port_pairs(const char *host, int n, int *ports)
+/*
+ * Ports for daemons come from below the kernel's ephemeral range (ip_local_port_range): a port
+ * taken with bind(port 0) lies inside that range, where any outgoing connection of any process
+ * may take it before the daemon binds it, or again before a restarted daemon binds it.
+ */
+#define DEV_PORT_LOW 20000
+
+static int ephemeral_low(void)
 {
-	int fds[4 * DEV_MAX_MDS], opened = 0, rc = 0, tries = 0;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	int lo = 32768, hi;
 
-	if (n > 2 * DEV_MAX_MDS)
-		return -GL_EINVAL;
-	while (opened < 2 * n && tries++ < 200) {
-		struct sockaddr_in sin = {.sin_family = AF_INET};
-		socklen_t sl = sizeof(sin);
-		int a, b;
-
-		if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
-			errno = EINVAL;
-			break;
-		}
-		a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (a < 0 || b < 0 || bind(a, (struct sockaddr *)&sin, sizeof(sin)) ||
-		    getsockname(a, (struct sockaddr *)&sin, &sl) || ntohs(sin.sin_port) >= 65535) {
-			if (a >= 0)
-				close(a);
-			if (b >= 0)
-				close(b);
-			continue;
-		}
-		ports[opened / 2] = ntohs(sin.sin_port);
-		sin.sin_port = htons((uint16_t)(ntohs(sin.sin_port) + 1));
-		if (bind(b, (struct sockaddr *)&sin, sizeof(sin))) {
-			close(a);
-			close(b);
-			continue;
-		}
-		fds[opened++] = a;
-		fds[opened++] = b;
+	if (f) {
+		if (fscanf(f, "%d %d", &lo, &hi) != 2)
+			lo = 32768;
+		fclose(f);
 	}
-	if (opened < 2 * n)
-		rc = -GL_EBUSY;
-	for (int i = 0; i < opened; i++)
-		close(fds[i]);
-	return rc;
+	return lo;
 }
 
-int dev_free_ports(const char *host, int n, int *ports)
+/* A socket bound to host:port, or -1 when that port is taken. */
+static int bind_port(const char *host, int port)
 {
-	int fds[DEV_MAX_DS + 1], opened = 0, rc = 0, eno = 0;
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd;
 
-	if (n > (int)GL_ARRAY_SIZE(fds))
+	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1)
+		return -1;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* n ports P (P..P+span-1 all free), held bound in fds until the caller closes them. */
+static int pick_ports(const char *host, int n, int span, int *ports, int *fds)
+{
+	struct sockaddr_in probe;
+	int lo = DEV_PORT_LOW, hi = ephemeral_low() - span, opened = 0, tries = 0;
+	unsigned seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+
+	if (inet_pton(AF_INET, host, &probe.sin_addr) != 1) {
+		errno = EINVAL;
 		return -GL_EINVAL;
-	for (; opened < n; opened++) {
-		struct sockaddr_in sin = {.sin_family = AF_INET};
-		socklen_t sl = sizeof(sin);
+	}
+	if (hi - lo < 1000)
+		lo = 1024;
+	while (opened < n * span && tries++ < 1000) {
+		int port = lo + (int)(rand_r(&seed) % (unsigned)(hi - lo)), k;
 
-		if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
-			errno = EINVAL;
-			break;
+		for (k = 0; k < span; k++) {
+			fds[opened + k] = bind_port(host, port + k);
+			if (fds[opened + k] < 0)
+				break;
 		}
-		fds[opened] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fds[opened] < 0)
-			break;
-		if (bind(fds[opened], (struct sockaddr *)&sin, sizeof(sin)) ||
-		    getsockname(fds[opened], (struct sockaddr *)&sin, &sl)) {
-			eno = errno;
-			close(fds[opened]);
-			break;
+		if (k < span) {
+			while (k-- > 0)
+				close(fds[opened + k]);
+			continue;
 		}
-		ports[opened] = ntohs(sin.sin_port);
+		ports[opened / span] = port;
+		opened += span;
 	}
-	if (opened < n && !eno)
-		eno = errno;
-	for (int i = 0; i < opened; i++)
+	if (opened < n * span) {
+		for (int i = 0; i < opened; i++)
+			close(fds[i]);
+		errno = EADDRINUSE;
+		return -GL_EBUSY;
+	}
+	return 0;
+}
+
+int dev_free_ports(const char *host, int npairs, int *pairs, int n, int *ports)
+{
+	int fds[2 * 2 * DEV_MAX_MDS + DEV_MAX_DS + 1];
+	int rc;
+
+	if (2 * npairs + n > (int)GL_ARRAY_SIZE(fds) || npairs < 0 || n < 0)
+		return -GL_EINVAL;
+	rc = pick_ports(host, npairs, 2, pairs, fds);
+	if (rc)
+		return rc;
+	rc = pick_ports(host, n, 1, ports, fds + 2 * npairs);
+	for (int i = 0; i < 2 * npairs + (rc ? 0 : n); i++)
 		close(fds[i]);
-	if (eno) {
-		errno = eno;
-		rc = gl_from_errno(eno);
-	}
 	return rc;
 }
