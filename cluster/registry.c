@@ -628,13 +628,13 @@ void ms_gc_pass(struct ms *ms)
 {
 	uint64_t now = ms_now_ms(), grace = (uint64_t)(ms->cfg.gc_grace * 1000);
 	struct victim *vic = calloc(GC_BATCH, sizeof(*vic));
-	uint8_t *held = calloc(GC_BATCH, 1);
+	uint8_t *held = calloc(GC_BATCH, 1), *held2 = calloc(GC_BATCH, 1);
 	rocksdb_iterator_t *it;
 	rocksdb_writebatch_t *wb;
 	struct gl_map m = {0};
 	int nc = 0, nv = 0, nheld = 0;
 
-	if (!vic || !held)
+	if (!vic || !held || !held2)
 		goto out;
 	/* 1. candidates: chunks no blob references past their grace or write lease */
 	pthread_mutex_lock(&ms->lock);
@@ -662,9 +662,14 @@ void ms_gc_pass(struct ms *ms)
 	if (!nc)
 		goto out;
 
-	/* 2. file layouts in metadata shards reference chunks too: ask them (outside the lock) */
-	if (gc_ask_shards(ms, &m, vic, nc, held))
+	/* 2. file layouts in metadata shards reference chunks too: ask them (outside the lock),
+	 * twice. A volume moving between shards holds its references on the destination before
+	 * they go from the source, so a chunk that no shard references in two full rounds, one
+	 * after the other, is referenced by none (docs/architecture.md, sharding). */
+	if (gc_ask_shards(ms, &m, vic, nc, held) || gc_ask_shards(ms, &m, vic, nc, held2))
 		goto out;
+	for (int i = 0; i < nc; i++)
+		held[i] |= held2[i];
 
 	/* 3. under the lock again: a chunk still dead and referenced by no shard is marked
 	 * DELETING (a put of it now is told to retry); one a shard references is kept for another
@@ -732,4 +737,5 @@ out:
 	gl_map_free(&m);
 	free(vic);
 	free(held);
+	free(held2);
 }

@@ -42,7 +42,8 @@
 	X(GL_ERANGE, 1031, ERANGE, "result too large")                                             \
 	X(GL_EFBIG, 1032, EFBIG, "file too large")                                                 \
 	X(GL_EMLINK, 1033, EMLINK, "too many links")                                               \
-	X(GL_EAUTH, 1034, EACCES, "unknown access key or wrong secret")
+	X(GL_EAUTH, 1034, EACCES, "unknown access key or wrong secret")                            \
+	X(GL_EMOVED, 1035, EAGAIN, "the volume is moving to another metadata shard; try again")
 
 enum gl_err {
 	GL_OK = 0,

@@ -268,7 +268,7 @@ static size_t k_tid(uint8_t *k, uint32_t id)
 	return 5;
 }
 
-static size_t k_catalog(uint8_t *k, uint32_t tenant, const char *name)
+size_t k_catalog(uint8_t *k, uint32_t tenant, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -479,7 +479,12 @@ void vol_put(struct op *o, const struct gl_ns_vol *v)
 
 int vol_access(struct op *o, uint32_t vol, struct gl_ns_vol *v)
 {
-	int rc = vol_get(o, vol, v);
+	int st = move_state(o, vol, NULL), rc;
+
+	/* moving: writes wait while frozen; everything goes elsewhere once gone or importing */
+	if (st == GL_NS_MOVE_GONE || st == GL_NS_MOVE_IN_BEGIN || (st && o->wb))
+		return -GL_EMOVED;
+	rc = vol_get(o, vol, v);
 
 	if (rc == 0 && o->tenant != 0 && v->tenant != o->tenant)
 		rc = -GL_ENOENT;
@@ -837,10 +842,28 @@ static int rm_key_cb(void *arg, const uint8_t *k, size_t kl, const uint8_t *val,
 	return 0;
 }
 
+int vol_wipe(struct op *o, struct gl_ns_vol *v)
+{
+	struct vol_rm x = {o, v, 0};
+	uint8_t k[KEY_MAX], p[8];
+
+	/* every inode's data and references, then every record of the volume */
+	p[0] = 'i';
+	be32(p + 1, v->id);
+	op_scan(o, p, 5, NULL, 0, rm_inode_cb, &x);
+	if (x.rc)
+		return x.rc;
+	for (const char *t = "idexlo"; *t; t++) {
+		p[0] = (uint8_t)*t;
+		op_scan(o, p, 5, NULL, 0, rm_key_cb, o);
+	}
+	op_del(o, k, k_nextino(k, v->id));
+	return 0;
+}
+
 static int vol_rm(struct op *o, struct gl_rbuf *r)
 {
 	struct gl_ns_vol v;
-	struct vol_rm x = {o, &v, 0};
 	uint8_t k[KEY_MAX], p[32];
 	uint32_t vid = gl_get_u32(r);
 	uint8_t force = gl_get_u8(r);
@@ -858,17 +881,8 @@ static int vol_rm(struct op *o, struct gl_rbuf *r)
 		if (h.found)
 			return -GL_ENOTEMPTY;
 	}
-	/* every inode's data and references, then every record of the volume */
-	p[0] = 'i';
-	be32(p + 1, vid);
-	op_scan(o, p, 5, NULL, 0, rm_inode_cb, &x);
-	if (x.rc)
-		return x.rc;
-	for (const char *t = "idexlo"; *t; t++) {
-		p[0] = (uint8_t)*t;
-		op_scan(o, p, 5, NULL, 0, rm_key_cb, o);
-	}
-	op_del(o, k, k_nextino(k, vid));
+	if ((rc = vol_wipe(o, &v)))
+		return rc;
 	op_del(o, k, k_vol(k, vid));
 	op_del(o, k, k_catalog(k, v.tenant, v.name));
 	return 0;
@@ -903,6 +917,8 @@ int gl_ns_apply(void *ctx, rocksdb_t *db, rocksdb_writebatch_t *wb, const uint8_
 		rc = catalog_apply(&o, opc, &r, reply);
 	else if (opc == GL_NS_VOL_RM)
 		rc = vol_rm(&o, &r);
+	else if (opc == GL_NS_VOL_MOVE || opc == GL_NS_VOL_IMPORT)
+		rc = ns_move_apply(&o, opc, &r);
 	else
 		rc = ns_tree_apply(&o, opc, &r, reply);
 	if (rc == 0 && gl_rbuf_left(&r) != 0)
@@ -1271,6 +1287,9 @@ static int catalog_read(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl
 		gl_wbuf_free(&t);
 		return 0;
 	}
+	case GL_NS_VOL_EXPORT:
+	case GL_NS_VOL_WHERE:
+		return ns_move_read(o, opc, r, reply);
 	default:
 		return -GL_EBADOP;
 	}

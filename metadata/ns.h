@@ -45,6 +45,12 @@
  *                     drops the references of pieces overwritten. EDQUOT when the volume's
  *                     stored bytes would pass its quota: nothing is applied then.
  *   NS_FORGET         u32 vol, u64 ino            -> - (frees an orphan; no-op otherwise)
+ *   NS_VOL_MOVE       u32 vol, u8 stage (GL_NS_MOVE_*), u32 shard (the destination) -> -
+ *                     One step of moving a volume between shards (admin only; see below).
+ *   NS_VOL_IMPORT     u32 vol, u32 shard, u32 n, n x (u16 klen, key, bytes32 value) -> -
+ *                     Records of a volume being imported here (stage IN_BEGIN done): keys of
+ *                     the volume only; its "V" record takes shard; layouts add their chunk
+ *                     references.
  *
  * Read ops (served after gl_rsm_read_fence):
  *   NS_LOOKUP         u32 vol, u64 parent, str name -> attr
@@ -67,6 +73,23 @@
  *   NS_CHUNK_REFS     u32 n, n x (u32 pool, id32)  -> u32 n, n x u64 references held here
  *   NS_DUMP           u32 vol (0 = everything)     -> bytes32 text: every record, one per line,
  *                     in key order, canonical (the restart test compares dumps)
+ *   NS_VOL_EXPORT     u32 vol, u16 klen, key (after it; empty: from the start), u32 max bytes
+ *                     -> u8 done, u32 n, n x (u16 klen, key, bytes32 value): the records of a
+ *                     frozen volume in key order (admin only; EBUSY unless frozen)
+ *   NS_VOL_WHERE      u32 vol                      -> u32 shard (the catalog's record; no move
+ *                     check: what a client asks after -GL_EMOVED)
+ *
+ * Moving a volume (libglory's glory_volume_move runs the steps; each is idempotent, so running
+ * the move again after a crash finishes it):
+ *   FREEZE (source): writes to the volume answer -GL_EMOVED, reads go on;
+ *   IN_BEGIN (destination): drops what an earlier attempt imported, marks the volume importing;
+ *   NS_VOL_EXPORT pages from the source -> NS_VOL_IMPORT on the destination;
+ *   IN_END (destination): the volume is live there;
+ *   GONE (source): every op on the volume answers -GL_EMOVED; clients ask NS_VOL_WHERE;
+ *   CATALOG (catalog shard): the catalog points at the destination;
+ *   RELEASE (source, later): the source's copy and its chunk references are dropped. Until then
+ *   the source still holds the references, so GC never sees a moving chunk unreferenced.
+ *   UNLIST (catalog shard): drops the catalog record of a volume removed on another shard.
  *
  * Limits: names 1..255 bytes without '/' or NUL, not "." or ".." (EINVAL; ENAMETOOLONG past
  * 255); symlink targets 1..4095; xattr names 1..255, values up to 64 KiB (E2BIG); tenant and
@@ -91,6 +114,8 @@
  *   "r" u32 pool, id32                            u64 chunk references held by this shard
  *   "o" u32 vol, u64 ino                          orphan (nlink 0, still open)
  *   "n" u32 vol                                   u64 next inode number
+ *   "m" u32 vol                                   move state: u8 GL_NS_MOVE_FREEZE, _GONE or
+ *                                                 _IN_BEGIN (importing), u32 other shard
  */
 #ifndef GL_NS_H
 #define GL_NS_H
@@ -123,6 +148,8 @@
 	X(NS_VOL_INIT, 6)                                                                          \
 	X(NS_VOL_SET, 7)                                                                           \
 	X(NS_VOL_RM, 8)                                                                            \
+	X(NS_VOL_MOVE, 9)                                                                          \
+	X(NS_VOL_IMPORT, 10)                                                                       \
 	X(NS_MKNOD, 20)                                                                            \
 	X(NS_MKDIR, 21)                                                                            \
 	X(NS_SYMLINK, 22)                                                                          \
@@ -150,7 +177,9 @@
 	X(NS_TENANT_LIST, 110)                                                                     \
 	X(NS_KEY_GET, 111)                                                                         \
 	X(NS_CHUNK_REFS, 112)                                                                      \
-	X(NS_DUMP, 113)
+	X(NS_DUMP, 113)                                                                            \
+	X(NS_VOL_EXPORT, 114)                                                                      \
+	X(NS_VOL_WHERE, 115)
 
 enum gl_ns_op {
 #define GL_NS_OPC(name, code) GL_##name = code,
@@ -170,6 +199,15 @@ enum gl_ns_op {
 
 #define GL_NS_XATTR_CREATE  1u /* fail with EEXIST if it exists */
 #define GL_NS_XATTR_REPLACE 2u /* fail with ENODATA if it does not */
+
+#define GL_NS_MOVE_FREEZE   1
+#define GL_NS_MOVE_GONE	    2
+#define GL_NS_MOVE_RELEASE  3
+#define GL_NS_MOVE_IN_BEGIN 4
+#define GL_NS_MOVE_IN_END   5
+#define GL_NS_MOVE_CATALOG  6
+#define GL_NS_MOVE_UNLIST   7
+#define GL_NS_EXPORT_MAX    (1u << 20) /* bytes of records per NS_VOL_EXPORT page */
 
 #define GL_NS_VSET_POOL	   0x01u
 #define GL_NS_VSET_DEDUP   0x02u

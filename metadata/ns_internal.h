@@ -72,7 +72,20 @@ int vol_access(struct op *o, uint32_t vol, struct gl_ns_vol *v);
 /* A single path component: 0, -GL_EINVAL, -GL_ENAMETOOLONG, -GL_EPROTO. */
 int get_name(struct gl_rbuf *r, char *out);
 
+size_t k_catalog(uint8_t *k, uint32_t tenant, const char *name);
+/* Drops every inode (with its extents and chunk references), entry, xattr and layout of a
+ * volume; its "V" and catalog records stay. */
+int vol_wipe(struct op *o, struct gl_ns_vol *v);
+
+/* ns_move.c: moving a volume between shards (ns.h) */
+/* 0, or the GL_NS_MOVE_* state of the volume here (*shard: the other shard) */
+int move_state(struct op *o, uint32_t vol, uint32_t *shard);
+int ns_move_apply(struct op *o, uint16_t opc, struct gl_rbuf *r);
+int ns_move_read(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply);
+
 /* ns_tree.c */
+/* Adds d references for each extent of a layout record (u32 n, n x extent). */
+int slice_refs(struct op *o, const uint8_t *v, size_t vl, int64_t d);
 int ns_tree_apply(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply);
 int ns_tree_read(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply);
 /* Frees an inode with nlink 0: its extents and chunk references, xattrs, orphan mark, and the

@@ -220,6 +220,30 @@ static int refs_commit(struct op *o, struct refs *rf)
 	return 0;
 }
 
+int slice_refs(struct op *o, const uint8_t *v, size_t vl, int64_t d)
+{
+	struct refs rf = {0};
+	struct gl_rbuf r;
+	uint32_t n;
+	int rc = 0;
+
+	gl_rbuf_init(&r, v, vl);
+	n = gl_get_u32(&r);
+	for (uint32_t i = 0; i < n && !rc && !gl_rbuf_check(&r); i++) {
+		struct gl_ns_extent e;
+
+		gl_ns_extent_get(&r, &e);
+		if (!gl_rbuf_check(&r))
+			rc = ref_add(&rf, e.pool, e.chunk, d);
+	}
+	if (!rc && (gl_rbuf_check(&r) || gl_rbuf_left(&r)))
+		rc = -GL_EPROTO;
+	if (!rc)
+		rc = refs_commit(o, &rf);
+	free(rf.r);
+	return rc;
+}
+
 /* Keeps the part of x's extents outside [a, b), counting references; adds nothing. */
 static int cut_range(struct extents *x, uint64_t a, uint64_t b, struct refs *rf, int64_t *bytes)
 {

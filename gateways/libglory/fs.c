@@ -345,6 +345,53 @@ static int catalog_op(struct glory *g, struct gl_wbuf *a, struct gl_rpc_call *c,
 	return md_op(g, shard, a, c, rep, idempotent);
 }
 
+/* ---- a volume's shard, which a move changes ---- */
+
+#define MOVE_WAIT_S 120.0 /* an op on a moving volume waits this long for the move */
+
+/* The shard the catalog names for volume id vol. */
+static int vol_where(struct glory *g, uint32_t vol, uint32_t *shard)
+{
+	struct gl_wbuf a;
+	struct gl_rpc_call c;
+	struct gl_rbuf r;
+	int rc;
+
+	gl_wbuf_init(&a);
+	auth_put(g, &a, 0);
+	hdr(&a, GL_NS_VOL_WHERE);
+	gl_put_u32(&a, vol);
+	rc = catalog_op(g, &a, &c, &r, 1);
+	if (!rc) {
+		*shard = gl_get_u32(&r);
+		rc = gl_rbuf_check(&r) ? -GL_EPROTO : 0;
+	}
+	gl_rpc_call_done(&c);
+	gl_wbuf_free(&a);
+	return rc;
+}
+
+/* md_op on the volume's shard; while the volume moves (-GL_EMOVED) it waits, asks the catalog
+ * where the volume lives and goes there. A refused op was not applied, so the same request id
+ * is safe to send to the new shard. */
+static int vol_op(struct glory_vol *v, const struct gl_wbuf *a, struct gl_rpc_call *c,
+		  struct gl_rbuf *rep, int idempotent)
+{
+	double deadline = glory_mono() + MOVE_WAIT_S;
+
+	for (int attempt = 0;; attempt++) {
+		uint32_t shard = __atomic_load_n(&v->v.shard, __ATOMIC_RELAXED);
+		int rc = md_op(v->g, shard, a, c, rep, idempotent);
+
+		if (rc != -GL_EMOVED || glory_mono() > deadline)
+			return rc;
+		gl_rpc_call_done(c);
+		usleep(attempt < 20 ? 50000 : 200000);
+		if (vol_where(v->g, v->v.id, &shard) == 0)
+			__atomic_store_n(&v->v.shard, shard, __ATOMIC_RELAXED);
+	}
+}
+
 int glory_tenant_create(struct glory *g, const char *name, uint32_t *id)
 {
 	struct gl_wbuf a;
@@ -520,11 +567,13 @@ static int vol_lookup(struct glory *g, const char *tenant, const char *name, str
 		free(l);
 		if (rc)
 			return rc;
+		struct glory_vol tv = {g, *v};
+
 		gl_wbuf_init(&a);
 		auth_put(g, &a, 0);
 		hdr(&a, GL_NS_VOL_GET_ID);
 		gl_put_u32(&a, v->id);
-		rc = md_op(g, v->shard, &a, &c, &r, 1);
+		rc = vol_op(&tv, &a, &c, &r, 1);
 	} else {
 		gl_wbuf_init(&a);
 		auth_put(g, &a, 0);
@@ -668,15 +717,34 @@ int glory_volume_list(struct glory *g, const char *tenant, struct glory_volume_i
 	return rc;
 }
 
+/* NS_VOL_SET on the volume's shard, or on the catalog shard (catalog). */
+static int volume_set_on(struct glory *g, const struct gl_ns_vol *v, uint32_t mask,
+			 const struct gl_ns_policy *p, int catalog)
+{
+	struct glory_vol tv = {g, *v};
+	struct gl_wbuf a;
+	struct gl_rpc_call c;
+	struct gl_rbuf r;
+	int rc;
+
+	gl_wbuf_init(&a);
+	auth_put_op(g, &a, 0, 1);
+	hdr(&a, GL_NS_VOL_SET);
+	gl_put_u32(&a, v->id);
+	gl_put_u32(&a, mask);
+	gl_ns_policy_put(&a, p);
+	rc = catalog ? catalog_op(g, &a, &c, &r, 1) : vol_op(&tv, &a, &c, &r, 1);
+	gl_rpc_call_done(&c);
+	gl_wbuf_free(&a);
+	return rc;
+}
+
 int glory_volume_set(struct glory *g, const char *tenant, const char *name, unsigned mask,
 		     const char *redundancy, int dedup, uint64_t quota_bytes, uint64_t quota_inodes)
 {
 	struct gl_ns_policy p = {0};
 	struct gl_ns_vol v;
-	struct gl_wbuf a;
-	struct gl_rpc_call c;
-	struct gl_rbuf r;
-	uint32_t m = 0;
+	uint32_t m = 0, cat;
 	int rc;
 
 	if ((mask & GLORY_VSET_REDUNDANCY) && (rc = pool_of(redundancy, &p.pool)))
@@ -690,21 +758,149 @@ int glory_volume_set(struct glory *g, const char *tenant, const char *name, unsi
 	m |= mask & GLORY_VSET_QINODES ? GL_NS_VSET_QINODES : 0;
 	if ((rc = vol_lookup(g, tenant, name, &v)))
 		return rc;
+	rc = volume_set_on(g, &v, m, &p, 0);
+	if (!rc && catalog_shard(g, &cat) == 0 && cat != v.shard)
+		volume_set_on(g, &v, m, &p, 1); /* the catalog's copy, for volume ls */
+	return rc;
+}
+
+/* ---- moving a volume between shards (metadata/ns.h, "Moving a volume") ---- */
+
+static int move_step(struct glory *g, uint32_t shard, uint32_t vol, uint8_t stage, uint32_t to)
+{
+	struct gl_wbuf a;
+	struct gl_rpc_call c;
+	struct gl_rbuf r;
+	int rc;
+
 	gl_wbuf_init(&a);
 	auth_put_op(g, &a, 0, 1);
-	hdr(&a, GL_NS_VOL_SET);
-	gl_put_u32(&a, v.id);
-	gl_put_u32(&a, m);
-	gl_ns_policy_put(&a, &p);
-	rc = md_op(g, v.shard, &a, &c, &r, 1);
+	hdr(&a, GL_NS_VOL_MOVE);
+	gl_put_u32(&a, vol);
+	gl_put_u8(&a, stage);
+	gl_put_u32(&a, to);
+	rc = md_op(g, shard, &a, &c, &r, 1);
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
 	return rc;
 }
 
+/* Copies the frozen volume's records from shard from to shard to, page by page. */
+static int move_copy(struct glory *g, uint32_t from, uint32_t to, uint32_t vol,
+		     glory_move_progress progress, void *arg)
+{
+	uint8_t after[512];
+	uint16_t al = 0;
+	uint64_t done_recs = 0;
+	int rc = 0, done = 0;
+
+	while (!rc && !done) {
+		struct gl_wbuf a, b;
+		struct gl_rpc_call c, c2;
+		struct gl_rbuf r, r2;
+		uint32_t n = 0;
+
+		gl_wbuf_init(&a);
+		auth_put(g, &a, 0);
+		hdr(&a, GL_NS_VOL_EXPORT);
+		gl_put_u32(&a, vol);
+		gl_put_u16(&a, al);
+		gl_put_bytes(&a, after, al);
+		gl_put_u32(&a, GL_NS_EXPORT_MAX);
+		rc = md_op(g, from, &a, &c, &r, 1);
+		gl_wbuf_free(&a);
+		if (!rc) {
+			done = gl_get_u8(&r);
+			n = gl_get_u32(&r);
+			rc = gl_rbuf_check(&r) ? -GL_EPROTO : 0;
+		}
+		if (!rc && n) {
+			/* the last key of the page: where the next one starts */
+			struct gl_rbuf s = r;
+
+			for (uint32_t i = 0; i < n && !rc; i++) {
+				uint16_t kl = gl_get_u16(&s);
+				const uint8_t *k = gl_get_bytes(&s, kl);
+				uint32_t vl = gl_get_u32(&s);
+
+				gl_get_bytes(&s, vl);
+				if (gl_rbuf_check(&s) || kl > sizeof(after))
+					rc = -GL_EPROTO;
+				else if (i + 1 == n) {
+					memcpy(after, k, kl);
+					al = kl;
+				}
+			}
+		}
+		if (!rc && n) {
+			gl_wbuf_init(&b);
+			auth_put_op(g, &b, 0, 1);
+			hdr(&b, GL_NS_VOL_IMPORT);
+			gl_put_u32(&b, vol);
+			gl_put_u32(&b, to);
+			gl_put_u32(&b, n);
+			gl_put_bytes(&b, r.p + r.off, gl_rbuf_left(&r));
+			rc = md_op(g, to, &b, &c2, &r2, 1);
+			gl_rpc_call_done(&c2);
+			gl_wbuf_free(&b);
+			done_recs += n;
+			if (!rc && progress)
+				progress(arg, "copying", done_recs);
+		}
+		gl_rpc_call_done(&c);
+	}
+	return rc;
+}
+
+int glory_volume_move(struct glory *g, const char *tenant, const char *name, uint32_t to,
+		      glory_move_progress progress, void *arg)
+{
+	struct gl_shard_info sh;
+	struct gl_ns_vol v;
+	struct gl_map m = {0};
+	uint32_t cat, from;
+	int rc;
+
+	if ((rc = vol_lookup(g, tenant, name, &v)) || (rc = catalog_shard(g, &cat)))
+		return rc;
+	if (shard_of(g, to, &sh, 1))
+		return -GL_EINVAL; /* no such shard */
+	from = v.shard;
+	if (from == to) {
+		/* there already, or an earlier move got past the switch: finish what it left */
+		if ((rc = glory_map_get(g, &m, 0)))
+			return rc;
+		for (uint32_t i = 0; i < m.nshards; i++)
+			if (m.shards[i].id != to)
+				move_step(g, m.shards[i].id, v.id, GL_NS_MOVE_RELEASE, to);
+		gl_map_free(&m);
+		return 0;
+	}
+	if (progress)
+		progress(arg, "freezing writes", 0);
+	if ((rc = move_step(g, from, v.id, GL_NS_MOVE_FREEZE, to)) ||
+	    (rc = move_step(g, to, v.id, GL_NS_MOVE_IN_BEGIN, to)) ||
+	    (rc = move_copy(g, from, to, v.id, progress, arg)) ||
+	    (rc = move_step(g, to, v.id, GL_NS_MOVE_IN_END, to)) ||
+	    (rc = move_step(g, from, v.id, GL_NS_MOVE_GONE, to)))
+		return rc;
+	/* leases the source granted on the volume run out before anyone can write at the
+	 * destination (metadata/lease.h) */
+	if (progress)
+		progress(arg, "switching the catalog", 0);
+	usleep((GL_LEASE_MS + 250) * 1000);
+	if ((rc = move_step(g, cat, v.id, GL_NS_MOVE_CATALOG, to)))
+		return rc;
+	if (progress)
+		progress(arg, "releasing the old copy", 0);
+	return move_step(g, from, v.id, GL_NS_MOVE_RELEASE, to);
+}
+
 int glory_volume_rm(struct glory *g, const char *tenant, const char *name, int force)
 {
+	struct glory_vol tv = {g, {0}};
 	struct gl_ns_vol v;
+	uint32_t cat;
 	struct gl_wbuf a;
 	struct gl_rpc_call c;
 	struct gl_rbuf r;
@@ -712,14 +908,18 @@ int glory_volume_rm(struct glory *g, const char *tenant, const char *name, int f
 
 	if ((rc = vol_lookup(g, tenant, name, &v)))
 		return rc;
+	tv.v = v;
 	gl_wbuf_init(&a);
 	auth_put_op(g, &a, 0, 1);
 	hdr(&a, GL_NS_VOL_RM);
 	gl_put_u32(&a, v.id);
 	gl_put_u8(&a, force ? 1 : 0);
-	rc = md_op(g, v.shard, &a, &c, &r, 1);
+	rc = vol_op(&tv, &a, &c, &r, 1);
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
+	/* a volume on another shard than the catalog: its catalog record goes too */
+	if (!rc && catalog_shard(g, &cat) == 0 && cat != tv.v.shard)
+		rc = move_step(g, cat, v.id, GL_NS_MOVE_UNLIST, cat);
 	return rc;
 }
 
@@ -757,7 +957,7 @@ int glory_vol_info(struct glory_vol *v, struct glory_volume_info *out)
 	auth_put(v->g, &a, 0);
 	hdr(&a, GL_NS_VOL_GET_ID);
 	gl_put_u32(&a, v->v.id);
-	rc = md_op(v->g, v->v.shard, &a, &c, &r, 1);
+	rc = vol_op(v, &a, &c, &r, 1);
 	if (!rc) {
 		gl_ns_vol_get(&r, &nv);
 		rc = gl_rbuf_check(&r) ? -GL_EPROTO : 0;
@@ -804,7 +1004,7 @@ static void vol_msg(struct glory_vol *v, struct gl_wbuf *a, uint16_t op, int lea
 static int vol_write(struct glory_vol *v, struct gl_wbuf *a, struct gl_rpc_call *c,
 		     struct gl_rbuf *r, const uint64_t *inv, int ninv)
 {
-	int rc = md_op(v->g, v->v.shard, a, c, r, 1);
+	int rc = vol_op(v, a, c, r, 1);
 
 	if (v->g->cache)
 		for (int i = 0; i < ninv; i++)
@@ -865,7 +1065,7 @@ static int cached_read(struct glory_vol *v, uint16_t op, uint64_t ino, const cha
 	if (op == GL_NS_LOOKUP)
 		gl_put_str(&a, name);
 	sent = glory_mono();
-	rc = md_op(g, v->v.shard, &a, &c, &r, 1);
+	rc = vol_op(v, &a, &c, &r, 1);
 	if (!rc && g->cache)
 		cacheable = gl_get_u8(&r);
 	if (!rc) {
@@ -1024,7 +1224,7 @@ int glory_readlink(struct glory_vol *v, uint64_t ino, char *buf, size_t cap)
 
 	vol_msg(v, &a, GL_NS_READLINK, 0);
 	gl_put_u64(&a, ino);
-	rc = md_op(v->g, v->v.shard, &a, &c, &r, 1);
+	rc = vol_op(v, &a, &c, &r, 1);
 	if (!rc) {
 		gl_get_str(&r, t, sizeof(t));
 		rc = gl_rbuf_check(&r) ? -GL_EPROTO : 0;
@@ -1140,7 +1340,7 @@ int glory_readdir(struct glory_vol *v, uint64_t dir, uint64_t cookie, unsigned m
 		gl_put_u64(&a, cookie);
 		gl_put_u32(&a, want);
 		gl_put_u8(&a, (uint8_t)(plus ? 1 : 0));
-		rc = md_op(v->g, v->v.shard, &a, &c, &r, 1);
+		rc = vol_op(v, &a, &c, &r, 1);
 		gl_wbuf_free(&a);
 		if (rc) {
 			gl_rpc_call_done(&c);
@@ -1236,7 +1436,7 @@ ssize_t glory_getxattr(struct glory_vol *v, uint64_t ino, const char *name, void
 	vol_msg(v, &a, GL_NS_GETXATTR, 0);
 	gl_put_u64(&a, ino);
 	gl_put_str(&a, name ? name : "");
-	rc = md_op(v->g, v->v.shard, &a, &c, &r, 1);
+	rc = vol_op(v, &a, &c, &r, 1);
 	if (!rc) {
 		uint32_t n = gl_get_u32(&r);
 		const uint8_t *p = gl_get_bytes(&r, n);
@@ -1265,7 +1465,7 @@ ssize_t glory_listxattr(struct glory_vol *v, uint64_t ino, char *buf, size_t cap
 
 	vol_msg(v, &a, GL_NS_LISTXATTR, 0);
 	gl_put_u64(&a, ino);
-	rc = md_op(v->g, v->v.shard, &a, &c, &r, 1);
+	rc = vol_op(v, &a, &c, &r, 1);
 	if (!rc) {
 		uint32_t n = gl_get_u32(&r);
 		size_t total = 0;
@@ -1356,7 +1556,7 @@ struct glory *glory_vol_glory(struct glory_vol *v)
 int glory_vol_md(struct glory_vol *v, struct gl_wbuf *a, struct gl_rpc_call *c, struct gl_rbuf *r,
 		 int idempotent)
 {
-	int rc = md_op(v->g, v->v.shard, a, c, r, idempotent);
+	int rc = vol_op(v, a, c, r, idempotent);
 
 	return rc;
 }

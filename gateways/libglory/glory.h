@@ -121,6 +121,12 @@ int glory_volume_list(struct glory *g, const char *tenant, struct glory_volume_i
 int glory_volume_set(struct glory *g, const char *tenant, const char *name, unsigned mask,
 		     const char *redundancy, int dedup, uint64_t quota_bytes,
 		     uint64_t quota_inodes);
+/* Moves a volume to metadata shard `to`, online: reads go on throughout, writes wait (and then
+ * go to the new shard) while the volume is copied. Running it again after a failure finishes
+ * or repeats the move. progress (may be NULL) is told each stage and the records copied. */
+typedef void (*glory_move_progress)(void *arg, const char *stage, uint64_t records);
+int glory_volume_move(struct glory *g, const char *tenant, const char *name, uint32_t to,
+		      glory_move_progress progress, void *arg);
 /* force: delete a volume that still holds files (their chunks are freed after the grace period). */
 int glory_volume_rm(struct glory *g, const char *tenant, const char *name, int force);
 

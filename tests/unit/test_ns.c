@@ -586,14 +586,14 @@ static void test_hostile_messages(void **state)
 }
 
 /* The same random op sequence on two databases gives identical dumps. */
-static char *dump(struct db *d)
+static char *dump_vol(struct db *d, uint32_t vol)
 {
 	struct gl_wbuf m = msg(d, GL_NS_DUMP, 0), rep;
 	struct gl_rbuf r;
 	uint32_t n;
 	char *s;
 
-	gl_put_u32(&m, 0);
+	gl_put_u32(&m, vol);
 	gl_wbuf_init(&rep);
 	assert_int_equal(read_op(d, &m, &rep), 0);
 	gl_rbuf_init(&r, rep.p, rep.len);
@@ -602,6 +602,11 @@ static char *dump(struct db *d)
 	gl_get_copy(&r, s, n);
 	gl_wbuf_free(&rep);
 	return s;
+}
+
+static char *dump(struct db *d)
+{
+	return dump_vol(d, 0);
 }
 
 static void random_ops(struct db *d, uint32_t v, unsigned seed)
@@ -654,6 +659,195 @@ static void test_determinism(void **state)
 	db_close(&d2);
 }
 
+/* ---- moving a volume between shards (ns.h, "Moving a volume") ---- */
+
+static int move_step(struct db *d, uint32_t vol, uint8_t stage, uint32_t to)
+{
+	struct gl_wbuf m = msg(d, GL_NS_VOL_MOVE, 0);
+
+	gl_put_u32(&m, vol);
+	gl_put_u8(&m, stage);
+	gl_put_u32(&m, to);
+	return apply(d, &m, NULL);
+}
+
+static uint32_t where(struct db *d, uint32_t vol)
+{
+	struct gl_wbuf m = msg(d, GL_NS_VOL_WHERE, 0), rep;
+	struct gl_rbuf r;
+	uint32_t shard;
+
+	gl_put_u32(&m, vol);
+	gl_wbuf_init(&rep);
+	assert_int_equal(read_op(d, &m, &rep), 0);
+	gl_rbuf_init(&r, rep.p, rep.len);
+	shard = gl_get_u32(&r);
+	gl_wbuf_free(&rep);
+	return shard;
+}
+
+/* Copies vol from a to b in pages of at most max bytes; returns the pages. */
+static int copy_vol(struct db *a, struct db *b, uint32_t vol, uint32_t to, uint32_t max)
+{
+	uint8_t after[512];
+	uint16_t al = 0;
+	int pages = 0;
+
+	for (uint8_t done = 0; !done; pages++) {
+		struct gl_wbuf m = msg(a, GL_NS_VOL_EXPORT, 0), rep, im;
+		struct gl_rbuf r, s;
+		uint32_t n;
+
+		gl_put_u32(&m, vol);
+		gl_put_u16(&m, al);
+		gl_put_bytes(&m, after, al);
+		gl_put_u32(&m, max);
+		gl_wbuf_init(&rep);
+		assert_int_equal(read_op(a, &m, &rep), 0);
+		gl_rbuf_init(&r, rep.p, rep.len);
+		done = gl_get_u8(&r);
+		n = gl_get_u32(&r);
+		s = r;
+		for (uint32_t i = 0; i < n; i++) {
+			uint16_t kl = gl_get_u16(&s);
+			const uint8_t *k = gl_get_bytes(&s, kl);
+
+			gl_get_bytes(&s, gl_get_u32(&s));
+			assert_int_equal(gl_rbuf_check(&s), 0);
+			memcpy(after, k, kl);
+			al = kl;
+		}
+		im = msg(b, GL_NS_VOL_IMPORT, 0);
+		gl_put_u32(&im, vol);
+		gl_put_u32(&im, to);
+		gl_put_u32(&im, n);
+		gl_put_bytes(&im, r.p + r.off, gl_rbuf_left(&r));
+		assert_int_equal(apply(b, &im, NULL), 0);
+		gl_wbuf_free(&rep);
+	}
+	return pages;
+}
+
+/* The dump without the shard a "V" record names (what a move changes). */
+static char *dump_noshard(struct db *d, uint32_t vol)
+{
+	char *s = dump_vol(d, vol), *p;
+
+	while ((p = strstr(s, " shard=")) != NULL) {
+		char *q = p + 7;
+
+		while (*q >= '0' && *q <= '9')
+			q++;
+		memmove(p, q, strlen(q) + 1);
+	}
+	return s;
+}
+
+static void test_volume_move(void **state)
+{
+	struct db a, b; /* a: the source and the catalog (shard 0); b: the destination (shard 1) */
+	struct gl_wbuf m;
+	uint32_t v;
+	uint64_t f, dir;
+	char *before, *after, *left;
+	int pages;
+
+	(void)state;
+	db_open(&a);
+	db_open(&b);
+	v = setup_volume(&a, "acme", 0, 0);
+	assert_int_equal(mk(&a, 0, v, GL_NS_MKDIR, GL_NS_ROOT, "dir", &dir), 0);
+	for (int i = 0; i < 40; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "f%d", i);
+		assert_int_equal(mk(&a, 0, v, GL_NS_MKNOD, dir, name, &f), 0);
+	}
+	assert_int_equal(write_ext(&a, v, f, 0, 4096, 7, 0, 4096), 0);
+	assert_int_equal(refs(&a, 7), 1);
+
+	/* nothing moves before the source is frozen; only the admin moves volumes */
+	{
+		struct gl_wbuf rep;
+
+		m = msg(&a, GL_NS_VOL_EXPORT, 0);
+		gl_put_u32(&m, v);
+		gl_put_u16(&m, 0);
+		gl_put_u32(&m, 0);
+		gl_wbuf_init(&rep);
+		assert_int_equal(read_op(&a, &m, &rep), -GL_EBUSY);
+		gl_wbuf_free(&rep);
+	}
+	assert_int_equal(move_step(&b, v, GL_NS_MOVE_FREEZE, 1), -GL_ENOENT); /* not there */
+	m = msg(&a, GL_NS_VOL_MOVE, 1);
+	gl_put_u32(&m, v);
+	gl_put_u8(&m, GL_NS_MOVE_FREEZE);
+	gl_put_u32(&m, 1);
+	assert_int_equal(apply(&a, &m, NULL), -GL_EPERM);
+
+	assert_int_equal(move_step(&a, v, GL_NS_MOVE_FREEZE, 1), 0);
+	assert_int_equal(move_step(&a, v, GL_NS_MOVE_FREEZE, 1), 0); /* idempotent */
+	assert_int_equal(move_step(&a, v, GL_NS_MOVE_FREEZE, 2), -GL_EBUSY);
+	/* frozen: writes are refused with EMOVED, reads go on */
+	assert_int_equal(mk(&a, 0, v, GL_NS_MKNOD, GL_NS_ROOT, "late", NULL), -GL_EMOVED);
+	assert_int_equal(lookup(&a, 0, v, GL_NS_ROOT, "dir", NULL), 0);
+	before = dump_noshard(&a, v);
+
+	/* the destination takes records only while importing, and only the volume's own */
+	m = msg(&b, GL_NS_VOL_IMPORT, 0);
+	gl_put_u32(&m, v);
+	gl_put_u32(&m, 1);
+	gl_put_u32(&m, 0);
+	assert_int_equal(apply(&b, &m, NULL), -GL_EINVAL);
+	assert_int_equal(move_step(&b, v, GL_NS_MOVE_IN_BEGIN, 1), 0);
+	{
+		uint8_t k[13] = {'i'};
+
+		k[4] = (uint8_t)(v + 1); /* another volume's inode */
+		m = msg(&b, GL_NS_VOL_IMPORT, 0);
+		gl_put_u32(&m, v);
+		gl_put_u32(&m, 1);
+		gl_put_u32(&m, 1);
+		gl_put_u16(&m, sizeof(k));
+		gl_put_bytes(&m, k, sizeof(k));
+		gl_put_u32(&m, 1);
+		gl_put_u8(&m, 0);
+		assert_int_equal(apply(&b, &m, NULL), -GL_EPROTO);
+	}
+	assert_int_equal(lookup(&b, 0, v, GL_NS_ROOT, "dir", NULL), -GL_EMOVED); /* not live yet */
+	pages = copy_vol(&a, &b, v, 1, 300);
+	assert_true(pages > 5); /* small pages: the paging itself is tested */
+	assert_int_equal(move_step(&b, v, GL_NS_MOVE_IN_END, 1), 0);
+	after = dump_noshard(&b, v);
+	assert_string_equal(before, after);
+	assert_int_equal(refs(&b, 7), 1);
+	assert_int_equal(lookup(&b, 0, v, GL_NS_ROOT, "dir", NULL), 0);
+
+	/* gone: everything at the source says EMOVED; the catalog switches; release drops the
+	 * copy and its references but keeps the catalog record */
+	assert_int_equal(move_step(&a, v, GL_NS_MOVE_GONE, 1), 0);
+	assert_int_equal(lookup(&a, 0, v, GL_NS_ROOT, "dir", NULL), -GL_EMOVED);
+	assert_int_equal(where(&a, v), 0);
+	assert_int_equal(move_step(&a, v, GL_NS_MOVE_CATALOG, 1), 0);
+	assert_int_equal(where(&a, v), 1);
+	assert_int_equal(refs(&a, 7), 1); /* still held until the release */
+	assert_int_equal(move_step(&a, v, GL_NS_MOVE_RELEASE, 1), 0);
+	assert_int_equal(refs(&a, 7), 0);
+	left = dump_vol(&a, v);
+	for (char *line = left; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		assert_true(line[0] == 'V' || line[0] == 'm');
+	/* the volume lives on at the destination */
+	assert_int_equal(mk(&b, 0, v, GL_NS_MKNOD, GL_NS_ROOT, "late", NULL), 0);
+	assert_int_equal(write_ext(&b, v, f, 4096, 4096, 8, 0, 4096), 0);
+	assert_int_equal(refs(&b, 8), 1);
+	free(before);
+	free(after);
+	free(left);
+	db_close(&a);
+	db_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -663,6 +857,7 @@ int main(void)
 	    cmocka_unit_test(test_quota_and_tenants),
 	    cmocka_unit_test(test_hostile_messages),
 	    cmocka_unit_test(test_determinism),
+	    cmocka_unit_test(test_volume_move),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

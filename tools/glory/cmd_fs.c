@@ -197,6 +197,15 @@ static int on_off(const char *s, int *out)
 	return 0;
 }
 
+static void move_progress(void *arg, const char *stage, uint64_t records)
+{
+	(void)arg;
+	if (records)
+		fprintf(stderr, "glory volume move: %s, %" PRIu64 " records\n", stage, records);
+	else
+		fprintf(stderr, "glory volume move: %s\n", stage);
+}
+
 int cmd_volume(int argc, char **argv)
 {
 	struct cmd_common c = {0};
@@ -204,6 +213,7 @@ int cmd_volume(int argc, char **argv)
 	const char *red = NULL, *dedup_s = NULL;
 	uint64_t qb = 0, qi = 0;
 	int force = 0, npos = 0, dedup = 1, rc;
+	long to_shard = -1;
 	char *pos[3], qbs[32] = "", qis[32] = "";
 	const char *qbytes = NULL, *qinodes = NULL;
 	const struct gl_opt opts[] = {
@@ -213,13 +223,16 @@ int cmd_volume(int argc, char **argv)
 	    {"quota-bytes", GL_OPT_STR, &qbytes, NULL, "SIZE", "e.g. 10G; 0 = unlimited"},
 	    {"quota-inodes", GL_OPT_STR, &qinodes, NULL, "N", "e.g. 1M; 0 = unlimited"},
 	    {"force", GL_OPT_FLAG, &force, NULL, NULL, "rm: also a volume that holds files"},
+	    {"to-shard", GL_OPT_INT, &to_shard, NULL, "N", "move: the metadata shard to move to"},
 	};
 	const struct gl_cmd_help help = {
-	    "glory volume create|ls|usage|set|rm [NAME] --tenant T [options]",
+	    "glory volume create|ls|usage|set|rm|move [NAME] --tenant T [options]",
 	    "Volumes hold files (and S3 buckets, NFS exports, VM disks) with their own policy: "
 	    "redundancy, dedup and quotas of bytes and inodes, enforced exactly by the metadata "
 	    "shard that owns the volume. set changes the policy (redundancy applies to data "
-	    "written afterwards).",
+	    "written afterwards). move NAME --to-shard N moves the volume to another metadata "
+	    "shard while it is in use: reads go on, writes wait while it is copied; run it again "
+	    "if it was interrupted.",
 	};
 
 	rc = gl_opts_parse(argc, argv, &help, opts, GL_ARRAY_SIZE(opts), pos, 3, &npos);
@@ -227,8 +240,14 @@ int cmd_volume(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (npos < 1 || (strcmp(pos[0], "ls") && npos != 2) ||
 	    (strcmp(pos[0], "create") && strcmp(pos[0], "ls") && strcmp(pos[0], "usage") &&
-	     strcmp(pos[0], "set") && strcmp(pos[0], "rm"))) {
-		fprintf(stderr, "glory volume: say create, ls, usage, set or rm (see --help)\n");
+	     strcmp(pos[0], "set") && strcmp(pos[0], "rm") && strcmp(pos[0], "move"))) {
+		fprintf(stderr,
+			"glory volume: say create, ls, usage, set, rm or move (see --help)\n");
+		return 2;
+	}
+	if (strcmp(pos[0], "move") == 0 && (to_shard < 0 || to_shard > UINT32_MAX)) {
+		fprintf(stderr, "glory volume move: say where to: --to-shard N (glory shard status "
+				"lists the shards)\n");
 		return 2;
 	}
 	if (strcmp(pos[0], "ls") && !c.tenant && !c.key) {
@@ -257,6 +276,16 @@ int cmd_volume(int argc, char **argv)
 		rc = glory_volume_set(g, c.tenant, pos[1], mask, red, dedup, qb, qi);
 		if (!rc)
 			printf("volume %s updated\n", pos[1]);
+	} else if (strcmp(pos[0], "move") == 0) {
+		rc =
+		    glory_volume_move(g, c.tenant, pos[1], (uint32_t)to_shard, move_progress, NULL);
+		if (!rc)
+			printf("volume %s is on shard %ld\n", pos[1], to_shard);
+		else if (rc == -GL_EINVAL)
+			fprintf(stderr,
+				"glory volume move: no metadata shard %ld (see glory shard "
+				"status)\n",
+				to_shard);
 	} else if (strcmp(pos[0], "rm") == 0) {
 		rc = glory_volume_rm(g, c.tenant, pos[1], force);
 		if (!rc)
