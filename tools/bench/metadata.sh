@@ -1,9 +1,10 @@
 #!/bin/bash
 # Metadata benchmark: mdtest-style create, stat, readdir, rename, unlink through libglory
 # against one shard of three metadata servers (raft, same machine), with 1 and 8 client
-# threads, the client cache off and on; RocksDB bytes per file; time to a new leader after
-# kill -9 of the leader; beside the same create/stat/unlink on the local filesystem and a
-# reference of the fsync rate the raft log needs.
+# threads, the client cache off and on; then three shards of three, one volume (and one mdtest)
+# per shard; RocksDB bytes per file; time to a new leader after kill -9 of the leader; beside
+# the same create/stat/unlink on the local filesystem, a shard of one member, and the fsync rate
+# of one and of three writers (what raft logs on one disk need).
 #
 #   tools/bench/metadata.sh [FILES_PER_THREAD (default 2000)]
 # Prints a Markdown block for docs/performance.md. Needs a built tree (make build) and fio.
@@ -14,7 +15,7 @@ BUILD=${BUILD:-build}
 G=$BUILD/bin/glory
 M=$BUILD/bin/mdtest
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/glory-mdbench.XXXXXX")
-trap '$G dev down --dir $W/c >/dev/null 2>&1 || true; rm -rf $W' EXIT
+trap 'for c in c one three; do $G dev down --dir $W/$c >/dev/null 2>&1 || true; done; rm -rf $W' EXIT
 
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),"
 echo "$(free -g | awk '/Mem:/ {print $2}') GiB RAM, filesystem $(df -T "$W" | awk 'NR==2 {print $2}')."
@@ -25,6 +26,10 @@ fs=$(fio --name=ref --directory="$W" --rw=write --bs=4k --size=8M --fsync=1 --io
 	--output-format=json 2>/dev/null | /usr/bin/python3 -c "import json,sys; print('%.0f' % json.load(sys.stdin)['jobs'][0]['write']['iops'])")
 rm -f "$W"/ref.*
 echo "reference: 4 KiB writes each followed by fsync on this filesystem: $fs/s"
+fs3=$(fio --name=ref --directory="$W" --rw=write --bs=4k --size=4M --fsync=1 --ioengine=psync \
+	--numjobs=3 --group_reporting --output-format=json 2>/dev/null | /usr/bin/python3 -c "import json,sys; print('%.0f' % json.load(sys.stdin)['jobs'][0]['write']['iops'])")
+rm -f "$W"/ref.*
+echo "reference: the same with three writers at once (three raft logs on one disk): $fs3/s in all"
 # local filesystem: 8 threads creating, stating, unlinking files (a shell loop per thread)
 mkdir -p "$W/local"
 t0=$(date +%s.%N)
@@ -33,6 +38,41 @@ wait
 t1=$(date +%s.%N)
 echo "reference: local filesystem, 8 shell loops creating $((8 * N)) files: $(echo "8 * $N / ($t1 - $t0)" | bc) creates/s (bounded by the shell)"
 rm -rf "$W/local"
+
+# a shard of one member: the same code without replication
+"$G" dev up --dir "$W/one" --ds 3 --mds 1 >/dev/null 2>&1
+(
+	# shellcheck disable=SC1091
+	. "$W/one/env"
+	export GLORY_MASTER
+	"$G" tenant create bench >/dev/null
+	"$G" volume create md --tenant bench --redundancy rep:1 >/dev/null
+	echo "--- reference: 1 shard of 1 member, 8 threads, client cache off, $N files per thread"
+	GLORY_MDCACHE=0 "$M" run --volume md --tenant bench --threads 8 --files "$N" | grep create
+)
+"$G" dev down --dir "$W/one" >/dev/null 2>&1
+
+# three shards of three: a volume on each, one mdtest per volume at once
+"$G" dev up --dir "$W/three" --ds 3 --shards 3 --mds 3 >/dev/null 2>&1
+(
+	# shellcheck disable=SC1091
+	. "$W/three/env"
+	export GLORY_MASTER
+	"$G" tenant create bench >/dev/null
+	for v in s0 s1 s2; do "$G" volume create $v --tenant bench --redundancy rep:1 >/dev/null; done
+	for threads in 1 8; do
+		echo "--- 3 shards of 3, a volume on each, $threads thread(s) per volume, client cache off, $N files per thread"
+		for v in s0 s1 s2; do
+			GLORY_MDCACHE=0 "$M" run --volume $v --tenant bench --threads $threads --files "$N" >"$W/$v.out" &
+		done
+		wait
+		for op in create stat rename unlink; do
+			awk -v op=$op '$1 == op {s += $2} END {printf "%s %d/s   ", op, s}' "$W"/s?.out
+		done
+		echo "(sums of the three)"
+	done
+)
+"$G" dev down --dir "$W/three" >/dev/null 2>&1
 
 "$G" dev up --dir "$W/c" --ds 3 --mds 3 >/dev/null 2>&1
 # shellcheck disable=SC1091
