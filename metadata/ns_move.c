@@ -180,8 +180,8 @@ static int import_records(struct op *o, struct gl_rbuf *r)
 		uint32_t vl = gl_get_u32(r);
 		const uint8_t *v = gl_get_bytes(r, vl);
 
-		if (gl_rbuf_check(r) || !k || !v || kl < 5 || kl > KEY_MAX || !memchr(vol_types, k[0], 8) ||
-		    rdbe32(k + 1) != vol)
+		if (gl_rbuf_check(r) || !k || !v || kl < 5 || kl > KEY_MAX ||
+		    !memchr(vol_types, k[0], 8) || rdbe32(k + 1) != vol)
 			return -GL_EPROTO; /* not a record of this volume */
 		if (k[0] == 'V') {
 			struct gl_ns_vol nv;
@@ -210,7 +210,8 @@ int ns_move_apply(struct op *o, uint16_t opc, struct gl_rbuf *r)
 	return opc == GL_NS_VOL_MOVE ? move_step(o, r) : import_records(o, r);
 }
 
-struct export {
+struct export
+{
 	struct gl_wbuf *out;
 	const uint8_t *after;
 	size_t al;

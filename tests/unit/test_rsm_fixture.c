@@ -2,7 +2,8 @@
  * (raft/fixture.h): simulated time and network. An election, a partitioned leader replaced and
  * healed, and a killed follower that misses more entries than the snapshot threshold and then
  * installs a snapshot (a RocksDB checkpoint fetched from another member's files); every
- * member's database ends identical. Injected disk faults (raft_fixture_io_fault) are left out:
+ * member's database ends identical. Disk faults: a follower's and then the leader's disk stalls
+ * (5 s per write) while the others commit. Failing writes (raft_fixture_io_fault) are left out:
  * libraft 0.22's fixture crashes on them (a double free inside the library). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -260,6 +261,29 @@ static void test_fixture(void **state)
 		raft_fixture_revive(fp, d);
 		assert_true(raft_fixture_step_until_applied(fp, N, last, 30000));
 		assert_true(fetches > 0); /* it did install a checkpoint */
+		assert_identical();
+	}
+
+	/* a stalled disk: a follower's writes take 5 s; the leader and the other follower commit
+	 * and apply within 1 s without it, and it catches up when its disk comes back. Then the
+	 * leader's disk stalls: the followers' acknowledgements still commit within 1 s. */
+	for (int who = 0; who < 2; who++) {
+		unsigned l = raft_fixture_leader_index(fp), d = who ? l : (l + 1) % N;
+		unsigned o = who ? (l + 1) % N : 3 - l - d; /* a member with a good disk */
+
+		raft_fixture_set_disk_latency(fp, d, 5000);
+		for (int i = 0; i < 10; i++) {
+			snprintf(key, sizeof(key), "k%04d", k++);
+			last = propose_on(fp, key, l);
+			assert_true(last > 0);
+			raft_fixture_step_n(fp, 3);
+		}
+		assert_true(raft_fixture_step_until_applied(fp, o, last, 1000));
+		assert_int_equal(raft_fixture_get(fp, l)->last_applied, last);
+		if (!who)
+			assert_true(raft_fixture_get(fp, d)->last_applied < last);
+		raft_fixture_set_disk_latency(fp, d, 10);
+		assert_true(raft_fixture_step_until_applied(fp, N, last, 30000));
 		assert_identical();
 	}
 

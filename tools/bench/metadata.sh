@@ -47,6 +47,13 @@ rm -rf "$W/local"
 	export GLORY_MASTER
 	"$G" tenant create bench >/dev/null
 	"$G" volume create md --tenant bench --redundancy rep:1 >/dev/null
+	# bytes per file: a fresh database, a storm that leaves files behind
+	before=$(du -sb "$W"/one/mds0/db | cut -f1)
+	GLORY_MDCACHE=0 "$M" storm --volume md --tenant bench --threads 8 --seconds 10 --log "$W/storm.log" >/dev/null
+	kept=$("$G" ls --tenant bench md/storm | wc -l)
+	sleep 2
+	after=$(du -sb "$W"/one/mds0/db | cut -f1)
+	echo "RocksDB: $(((after - before) / (kept > 0 ? kept : 1))) bytes per file kept ($kept files; WAL, memtable and request outcomes included)"
 	echo "--- reference: 1 shard of 1 member, 8 threads, client cache off, $N files per thread"
 	GLORY_MDCACHE=0 "$M" run --volume md --tenant bench --threads 8 --files "$N" | grep create
 )
@@ -86,15 +93,6 @@ for threads in 1 8; do
 		GLORY_MDCACHE=$cache "$M" run --volume md --tenant bench --threads $threads --files "$N" | tail -n 5
 	done
 done
-files=$("$G" volume usage md --tenant bench | awk '{for (i = 1; i <= NF; i++) if ($i == "inodes") print $(i-1)}')
-# bytes per file: a fresh population of files, the database flushed by a snapshot
-"$M" run --volume md --tenant bench --threads 8 --files "$N" >/dev/null # leaves no files
-before=$(du -sb "$W"/c/mds0/db | cut -f1)
-GLORY_MDCACHE=0 "$M" storm --volume md --tenant bench --threads 8 --seconds 10 --log "$W/storm.log" >/dev/null
-kept=$("$G" ls --tenant bench md/storm | wc -l)
-sleep 2
-after=$(du -sb "$W"/c/mds0/db | cut -f1)
-echo "RocksDB of one member: $(( (after - before) / (kept > 0 ? kept : 1) )) bytes per file kept ($kept files, WAL and memtable included)"
 # a new leader after kill -9 of the leader
 L=$("$G" shard status | awk '$5 == "leader" {print $2; exit}')
 "$G" dev kill --dir "$W/c" "mds$((L - 1))" >/dev/null
