@@ -8,11 +8,14 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -256,10 +259,31 @@ static void assert_all_equal(void)
 	}
 }
 
+/* Whether 127.0.0.1:port can be bound now. */
+static int port_free(int port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 static int setup(void **state)
 {
-	int base = 30000 + (int)(getpid() % 500) * 40;
+	/* 2 x N free ports (RPC and raft), between 10000 and 20000: below both the kernel's
+	 * ephemeral ports and the ports glory dev gives daemons of tests running beside us */
+	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	int base = 10000, k = 0;
 
+	for (int tries = 0; tries < 1000 && k < 2 * N; tries++) {
+		base = 10000 + (int)(rand_r(&seed) % 9990);
+		for (k = 0; k < 2 * N && port_free(base + k); k++)
+			;
+	}
 	(void)state;
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(root, sizeof(root), "/tmp/glory-rsm.XXXXXX");
