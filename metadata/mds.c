@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "metadata/lease.h"
 #include "metadata/md_client.h"
+#include "metadata/md_sm.h"
 #include "metadata/ns.h"
 #include "metadata/rpc.h"
 
@@ -26,8 +27,7 @@
 #define KEY_CACHE      256
 #define KEY_TTL	       5.0 /* seconds a verified key is trusted without asking again */
 #define NS_HDR_LEN     14  /* u16 op, u32 tenant, i64 now */
-#define ENTRY_HDR      17  /* u8 has request id, u64 client, u64 request id */
-#define REQ_GC_BATCH   16  /* forgotten requests dropped per write */
+#define ENTRY_HDR      GL_MD_ENTRY_HDR
 
 struct key_entry {
 	char access[64];
@@ -47,6 +47,7 @@ struct mds {
 	struct gl_leases *leases;
 	double leader_since; /* when we noticed we lead this term (0: not leader) */
 	volatile int stopping;
+	struct gl_md_sm sm;
 };
 
 void gl_mds_cfg_defaults(struct gl_mds_cfg *cfg)
@@ -622,123 +623,6 @@ static void *leader_main(void *arg)
 	return NULL;
 }
 
-/* ---- the shard's state machine: the namespace, and the outcomes of requests ----
- * Keys "\x01q" u64 client, u64 request (big-endian) -> i32 status, the reply; and
- * "\x01t" i64 time, u64 client, u64 request -> "" to forget them after GL_MD_REQ_KEEP_S. */
-
-static rocksdb_readoptions_t *shard_ro;
-static pthread_once_t shard_ro_once = PTHREAD_ONCE_INIT;
-
-static void shard_ro_make(void)
-{
-	shard_ro = rocksdb_readoptions_create(); /* shared, never freed */
-}
-
-static size_t req_key(uint8_t *k, uint64_t client, uint64_t id)
-{
-	k[0] = 1;
-	k[1] = 'q';
-	for (int i = 0; i < 8; i++) {
-		k[2 + i] = (uint8_t)(client >> (56 - 8 * i));
-		k[10 + i] = (uint8_t)(id >> (56 - 8 * i));
-	}
-	return 18;
-}
-
-static void forget_old_requests(rocksdb_t *db, rocksdb_writebatch_t *wb, int64_t now)
-{
-	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-	rocksdb_iterator_t *it = rocksdb_create_iterator(db, ro);
-	int n = 0;
-
-	for (rocksdb_iter_seek(it, "\x01t", 2); rocksdb_iter_valid(it) && n < REQ_GC_BATCH;
-	     rocksdb_iter_next(it)) {
-		size_t kl;
-		const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
-		uint64_t t = 0;
-		uint8_t qk[18];
-
-		if (kl != 26 || k[0] != 1 || k[1] != 't')
-			break;
-		for (int i = 0; i < 8; i++)
-			t = t << 8 | k[2 + i];
-		if ((int64_t)(t ^ (1ull << 63)) > now - (int64_t)GL_MD_REQ_KEEP_S * 1000000000)
-			break;
-		rocksdb_writebatch_delete(wb, (const char *)k, kl);
-		memcpy(qk, "\x01q", 2);
-		memcpy(qk + 2, k + 10, 16);
-		rocksdb_writebatch_delete(wb, (const char *)qk, 18);
-		n++;
-	}
-	rocksdb_iter_destroy(it);
-	rocksdb_readoptions_destroy(ro);
-}
-
-/* Deterministic like gl_ns_apply: the outcome of a known request is answered again; a new
- * one is applied and its outcome remembered in the same batch. */
-static int shard_apply(void *ctx, rocksdb_t *db, rocksdb_writebatch_t *wb, const uint8_t *op,
-		       size_t len, struct gl_wbuf *reply)
-{
-	uint64_t client, id;
-	uint8_t k[18], tk[26];
-	struct gl_wbuf scratch;
-	char *err = NULL, *v;
-	size_t vl;
-	int64_t now;
-	int rc;
-
-	if (len < ENTRY_HDR + NS_HDR_LEN)
-		return -GL_EPROTO;
-	if (!op[0])
-		return gl_ns_apply(ctx, db, wb, op + ENTRY_HDR, len - ENTRY_HDR, reply);
-	client = gl_rd64(op + 1);
-	id = gl_rd64(op + 9);
-	pthread_once(&shard_ro_once, shard_ro_make);
-	v = rocksdb_get(db, shard_ro, (const char *)k, req_key(k, client, id), &vl, &err);
-	if (err) {
-		rocksdb_free(err);
-		return -GL_EDB;
-	}
-	if (v) { /* a retry: the first attempt's outcome */
-		rc = vl >= 4 ? (int)gl_rd32((const uint8_t *)v) : -GL_ECORRUPT;
-		if (reply && vl > 4)
-			gl_put_bytes(reply, v + 4, vl - 4);
-		rocksdb_free(v);
-		return rc;
-	}
-	gl_wbuf_init(&scratch);
-	if (!reply)
-		reply = &scratch;
-	rc = gl_ns_apply(ctx, db, wb, op + ENTRY_HDR, len - ENTRY_HDR, reply);
-	now = (int64_t)gl_rd64(op + ENTRY_HDR + 6);
-	if (rc) {
-		/* nothing changed: a retry may simply run again */
-		gl_wbuf_free(&scratch);
-		return rc;
-	}
-	{
-		struct gl_wbuf val;
-		uint64_t t = (uint64_t)now ^ (1ull << 63); /* sorts like the signed time */
-
-		gl_wbuf_init(&val);
-		gl_put_u32(&val, (uint32_t)rc);
-		gl_put_bytes(&val, reply->p, reply->len);
-		rocksdb_writebatch_put(wb, (const char *)k, 18, (const char *)val.p, val.len);
-		gl_wbuf_free(&val);
-		tk[0] = 1;
-		tk[1] = 't';
-		for (int i = 0; i < 8; i++)
-			tk[2 + i] = (uint8_t)(t >> (56 - 8 * i));
-		memcpy(tk + 10, k + 2, 16);
-		rocksdb_writebatch_put(wb, (const char *)tk, 26, "", 0);
-	}
-	forget_old_requests(db, wb, now);
-	gl_wbuf_free(&scratch);
-	return 0;
-}
-
-static const struct gl_rsm_sm ns_sm = {NULL, shard_apply, NULL};
-
 int gl_mds_run(const struct gl_mds_cfg *cfg)
 {
 	struct mds *m = calloc(1, sizeof(*m));
@@ -773,7 +657,8 @@ int gl_mds_run(const struct gl_mds_cfg *cfg)
 	rcfg.dir = cfg->dir;
 	rcfg.id = cfg->id;
 	rcfg.rpc_addr = cfg->listen;
-	rcfg.sm = &ns_sm;
+	gl_md_sm_init(&m->sm);
+	rcfg.sm = &m->sm.sm;
 	rcfg.snapshot_threshold = cfg->snapshot_threshold;
 	rcfg.snapshot_trailing = cfg->snapshot_trailing;
 	rcfg.election_ms = cfg->election_ms;

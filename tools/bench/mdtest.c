@@ -4,6 +4,8 @@
  *   mdtest run    --volume V --tenant T [--threads N] [--files N]
  *       create, stat (each file 4 times), readdir, rename, unlink of N files per thread in its
  *       own directory; prints ops/s per phase. GLORY_MDCACHE=1 turns the client cache on.
+ *       --cpu PID,PID,... also prints the CPU time each of those processes (and mdtest itself)
+ *       spent per operation in each phase, read from /proc: what bounds the rate.
  *   mdtest storm  --volume V --tenant T --seconds S --log FILE [--threads N]
  *       each thread loops: create s<t>_<i>, rename it to r<t>_<i>, unlink every third; every
  *       acknowledged operation is appended to FILE ("C|R|U t i") before the next starts.
@@ -34,6 +36,8 @@ static struct glory_vol *vol;
 static FILE *storm_log;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile int stop;
+static int ncpu_pids;
+static int cpu_pids[16];
 
 static double now(void)
 {
@@ -48,6 +52,64 @@ static int retryable(int rc)
 	int e = -glory_errno(rc);
 
 	return e == EAGAIN || e == ETIMEDOUT || e == ECONNREFUSED || e == ECONNRESET;
+}
+
+/* ---- CPU accounting ---- */
+
+/* User plus system CPU seconds of process pid (0: this process). */
+static double cpu_of(int pid)
+{
+	unsigned long long ut = 0, st = 0;
+	char path[64], buf[1024], *p;
+	FILE *f;
+	size_t n;
+
+	if (pid == 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* the command name may hold spaces */
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void cpu_sample(double *out)
+{
+	out[0] = cpu_of(0);
+	for (int i = 0; i < ncpu_pids; i++)
+		out[i + 1] = cpu_of(cpu_pids[i]);
+}
+
+static void cpu_report(const double *a, const double *b, long ops)
+{
+	double sum = 0;
+
+	if (!ncpu_pids || ops <= 0)
+		return;
+	printf("         cpu per op:");
+	for (int i = 0; i <= ncpu_pids; i++) {
+		double us = (b[i] - a[i]) * 1e6 / (double)ops;
+
+		sum += us;
+		if (i == 0)
+			printf(" mdtest %.0f us", us);
+		else
+			printf(", pid %d %.0f us", cpu_pids[i - 1], us);
+	}
+	printf("; %.0f us in all, %.0f ops/s if %ld cores did nothing else\n", sum,
+	       sum > 0 ? sysconf(_SC_NPROCESSORS_ONLN) * 1e6 / sum : 0.0,
+	       sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 /* ---- run ---- */
@@ -130,8 +192,10 @@ static int cmd_run(void)
 	}
 	printf("%d threads x %ld files\n", nthreads, nfiles);
 	for (int ph = 0; ph < 5; ph++) {
-		double t0 = now(), dt;
+		double t0 = now(), dt, c0[17], c1[17];
 		long total = 0;
+
+		cpu_sample(c0);
 
 		for (int t = 0; t < nthreads; t++) {
 			w[t].phase = ph;
@@ -148,8 +212,10 @@ static int cmd_run(void)
 			}
 		}
 		dt = now() - t0;
+		cpu_sample(c1);
 		printf("%-8s %10.0f ops/s  (%ld ops in %.2f s)\n", phases[ph], total / dt, total,
 		       dt);
+		cpu_report(c0, c1, total);
 	}
 	for (int t = 0; t < nthreads; t++) {
 		snprintf(name, sizeof(name), "mdtest.%d.%d", (int)getpid(), t);
@@ -368,7 +434,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: mdtest run|storm|verify --volume V --tenant T [--threads N] [--files N] "
-		"[--seconds S] [--log FILE] [--master H:P]\n");
+		"[--seconds S] [--log FILE] [--master H:P] [--cpu PID,PID,...]\n");
 }
 
 int main(int argc, char **argv)
@@ -396,7 +462,13 @@ int main(int argc, char **argv)
 			log = argv[i + 1];
 		else if (strcmp(argv[i], "--master") == 0)
 			master = argv[i + 1];
-		else {
+		else if (strcmp(argv[i], "--cpu") == 0) {
+			char *save = NULL, *list = argv[i + 1];
+
+			for (char *t = strtok_r(list, ",", &save); t && ncpu_pids < 16;
+			     t = strtok_r(NULL, ",", &save))
+				cpu_pids[ncpu_pids++] = atoi(t);
+		} else {
 			usage();
 			return 2;
 		}
