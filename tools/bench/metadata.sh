@@ -36,6 +36,7 @@ t0=$(date +%s.%N)
 for t in $(seq 1 8); do (mkdir "$W/local/$t" && cd "$W/local/$t" && for i in $(seq 1 "$N"); do : >"f$i"; done) & done
 wait
 t1=$(date +%s.%N)
+echo "reference: $($BUILD/bin/bench_storage rpc-small)"
 echo "reference: local filesystem, 8 shell loops creating $((8 * N)) files: $(echo "8 * $N / ($t1 - $t0)" | bc) creates/s (bounded by the shell)"
 rm -rf "$W/local"
 
@@ -55,7 +56,8 @@ rm -rf "$W/local"
 	after=$(du -sb "$W"/one/mds0/db | cut -f1)
 	echo "RocksDB: $(((after - before) / (kept > 0 ? kept : 1))) bytes per file kept ($kept files; WAL, memtable and request outcomes included)"
 	echo "--- reference: 1 shard of 1 member, 8 threads, client cache off, $N files per thread"
-	GLORY_MDCACHE=0 "$M" run --volume md --tenant bench --threads 8 --files "$N" | grep create
+	GLORY_MDCACHE=0 "$M" run --volume md --tenant bench --threads 8 --files "$N" \
+		--cpu "$(pgrep -f "glory mds --dir $W/one/" | paste -sd,)" | grep -A1 create
 )
 "$G" dev down --dir "$W/one" >/dev/null 2>&1
 
@@ -90,7 +92,8 @@ export GLORY_MASTER
 for threads in 1 8; do
 	for cache in 0 1; do
 		echo "--- 1 shard of 3, $threads thread(s), client cache $([ $cache = 1 ] && echo on || echo off), $N files per thread"
-		GLORY_MDCACHE=$cache "$M" run --volume md --tenant bench --threads $threads --files "$N" | tail -n 5
+		GLORY_MDCACHE=$cache "$M" run --volume md --tenant bench --threads $threads --files "$N" \
+			--cpu "$(pgrep -f "glory mds --dir $W/c/" | paste -sd,)" | tail -n +2
 	done
 done
 # a new leader after kill -9 of the leader
