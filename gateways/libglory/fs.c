@@ -1563,7 +1563,8 @@ int glory_vol_md(struct glory_vol *v, struct gl_wbuf *a, struct gl_rpc_call *c, 
 
 void glory_vol_msg(struct glory_vol *v, struct gl_wbuf *a, uint16_t op)
 {
-	vol_msg(v, a, op, 1);
+	/* reads through here (layouts) are not cached: no lease, so no leading cacheable byte */
+	vol_msg(v, a, op, gl_ns_op_kind(op) == 0);
 }
 
 void glory_vol_invalidate(struct glory_vol *v, uint64_t ino)

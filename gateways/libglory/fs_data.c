@@ -290,6 +290,16 @@ int glory_close(struct glory_file *f)
 	return rc;
 }
 
+uint64_t glory_file_pending_end(struct glory_file *f)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->wlen ? f->woff + f->wlen : 0;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
 /* ---- reads ---- */
 
 /* Makes f->rbuf hold chunk e's bytes. Lock held. */
@@ -365,6 +375,8 @@ ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
 		rc = -GL_EPROTO;
 		goto out;
 	}
+	if (f->wlen && f->woff + f->wlen > at.size)
+		at.size = f->woff + f->wlen; /* our buffered writes (after the read) extend it */
 	end = off >= at.size ? off : GL_MIN(at.size, off + len);
 	if (end > off)
 		memset(out, 0, (size_t)(end - off)); /* holes read as zeros */

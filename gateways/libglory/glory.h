@@ -235,6 +235,9 @@ int glory_fsync(struct glory_file *f);
 /* Commits what is buffered (like glory_fsync) and frees f; returns the commit's status. */
 int glory_close(struct glory_file *f);
 int glory_truncate(struct glory_vol *v, uint64_t ino, uint64_t size);
+/* Where this handle's buffered (not yet committed) writes end, 0 if none: the file's size as
+ * a reader of this handle sees it is the larger of this and the committed size. */
+uint64_t glory_file_pending_end(struct glory_file *f);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,7 @@ static const struct {
     {"rm", cmd_rm, "remove a file (-r: a directory) of a volume"},
     {"stat", cmd_stat, "show a file's attributes"},
     {"mkdir", cmd_mkdir, "create a directory in a volume"},
+    {"mount", cmd_mount, "mount a volume with FUSE: mount VOL MOUNTPOINT"},
     {"status", cmd_status, "show servers, capacity, repair progress"},
     {"shard", cmd_shard, "metadata shards: status, dump, add and remove members"},
     {"server", cmd_server, "run a whole single-machine glory in the foreground"},

@@ -1,0 +1,53 @@
+/* The FUSE gateway's shared state: the volume, the table of open inodes, reply helpers. */
+#ifndef GLORY_GATEWAYS_FUSE_INTERNAL_H
+#define GLORY_GATEWAYS_FUSE_INTERNAL_H
+
+#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
+#include <fuse_lowlevel.h>
+
+#include "gateways/libglory/glory.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+/* One per inode open in this mount: every descriptor of the inode shares one glory_file, so
+ * all of them see the same buffered writes. */
+struct gf_open {
+	uint64_t ino;
+	struct glory_file *f;
+	int refs;     /* open descriptors (FUSE file handles) */
+	int orphaned; /* its last name went while open: forget it on the last release */
+	struct gf_open *next;
+};
+
+#define GF_OPEN_BUCKETS 1024
+
+struct gf {
+	struct glory_vol *vol;
+	pthread_mutex_t lock; /* guards the open table */
+	struct gf_open *open[GF_OPEN_BUCKETS];
+	double attr_timeout, entry_timeout;
+};
+
+/* fuse_ops_*.c fill their part of the operations table. */
+void gf_meta_ops(struct fuse_lowlevel_ops *ops);
+void gf_data_ops(struct fuse_lowlevel_ops *ops);
+void gf_dir_ops(struct fuse_lowlevel_ops *ops);
+
+struct gf *gf_of(fuse_req_t req);
+/* Answers req with the errno of a glory error. */
+void gf_reply_err(fuse_req_t req, int rc);
+void gf_stat_of(const struct glory_attr *a, struct stat *st);
+void gf_reply_entry(fuse_req_t req, const struct glory_attr *a);
+
+/* The open inode, referenced (gf_open_put drops it); NULL if not open here. */
+struct gf_open *gf_open_find(struct gf *fs, uint64_t ino);
+void gf_open_put(struct gf *fs, struct gf_open *o);
+/* Commits the buffered writes of ino if it is open here (before a truncate or a getattr). */
+int gf_open_sync(struct gf *fs, uint64_t ino);
+/* Marks ino orphaned if open here; returns whether it is open. */
+int gf_open_orphan(struct gf *fs, uint64_t ino);
+/* Commits and closes every open file (at unmount). */
+void gf_open_close_all(struct gf *fs);
+
+#endif

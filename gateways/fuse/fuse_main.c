@@ -1,0 +1,115 @@
+/* FUSE gateway: the session (mount, capabilities, the multithreaded loop, unmount). */
+#include "gateways/fuse/gfuse.h"
+#include "gateways/fuse/fuse_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void gf_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* 1 MiB requests both ways, the kernel's readahead up to 1 MiB */
+	conn->max_write = 1u << 20;
+	conn->max_readahead = 1u << 20;
+	/* a size or mtime that changed elsewhere drops the cached pages (with attributes asked
+	 * again at every access, this is close-to-open and then some) */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	/* POSIX ACLs: the kernel evaluates the system.posix_acl_* xattrs we store */
+	if (conn->capable & FUSE_CAP_POSIX_ACL)
+		conn->want |= FUSE_CAP_POSIX_ACL;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+}
+
+static void gf_destroy(void *userdata)
+{
+	gf_open_close_all(userdata);
+}
+
+static int add_opts(struct fuse_args *args, const struct gl_fuse_cfg *cfg)
+{
+	/* the kernel checks permissions from the mode bits (and ACLs); as root, other users may
+	 * use the mount like any local filesystem */
+	char o[512];
+
+	snprintf(o, sizeof(o), "default_permissions,fsname=glory,subtype=glory%s%s%s",
+		 geteuid() == 0 ? ",allow_other" : "", cfg->options ? "," : "",
+		 cfg->options ? cfg->options : "");
+	if (fuse_opt_add_arg(args, "glory") || fuse_opt_add_arg(args, "-o") ||
+	    fuse_opt_add_arg(args, o))
+		return -ENOMEM;
+	if (cfg->debug && fuse_opt_add_arg(args, "-d"))
+		return -ENOMEM;
+	return 0;
+}
+
+int gl_fuse_run(const struct gl_fuse_cfg *cfg)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_lowlevel_ops ops;
+	struct fuse_loop_config *lc = NULL;
+	struct fuse_session *se = NULL;
+	struct gf *fs = calloc(1, sizeof(*fs));
+	int rc;
+
+	if (!fs)
+		return -ENOMEM;
+	fs->vol = cfg->vol;
+	pthread_mutex_init(&fs->lock, NULL);
+	/* attributes and names are asked again at every access: the daemon answers from the
+	 * lease cache of libglory, which another client's change invalidates */
+	fs->attr_timeout = 0;
+	fs->entry_timeout = 0;
+	memset(&ops, 0, sizeof(ops));
+	ops.init = gf_init;
+	ops.destroy = gf_destroy;
+	gf_meta_ops(&ops);
+	gf_data_ops(&ops);
+	gf_dir_ops(&ops);
+	rc = add_opts(&args, cfg);
+	if (rc)
+		goto out;
+	se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+	if (!se) {
+		rc = -EINVAL; /* libfuse said why on stderr */
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se)) {
+		rc = -EIO;
+		goto out_se;
+	}
+	if (fuse_session_mount(se, cfg->mountpoint)) {
+		rc = -EIO;
+		goto out_sig;
+	}
+	fprintf(stderr, "glory mount: serving on %s\n", cfg->mountpoint);
+	fuse_daemonize(cfg->foreground);
+	lc = fuse_loop_cfg_create();
+	if (!lc) {
+		rc = -ENOMEM;
+		goto out_mount;
+	}
+	fuse_loop_cfg_set_clone_fd(lc, 1);
+	fuse_loop_cfg_set_idle_threads(lc, 8);
+	if (cfg->max_threads > 0)
+		fuse_loop_cfg_set_max_threads(lc, (unsigned)cfg->max_threads);
+	rc = fuse_session_loop_mt(se, lc);
+	rc = rc < 0 ? rc : 0;
+	fuse_loop_cfg_destroy(lc);
+out_mount:
+	fuse_session_unmount(se);
+out_sig:
+	fuse_remove_signal_handlers(se);
+out_se:
+	fuse_session_destroy(se); /* calls destroy: open files are committed */
+out:
+	fuse_opt_free_args(&args);
+	pthread_mutex_destroy(&fs->lock);
+	free(fs);
+	return rc;
+}
