@@ -101,7 +101,7 @@ static void md_reset(void *ctx, rocksdb_t *db)
 /* Deterministic like gl_ns_apply: the outcome of a known request is answered again; a new
  * one is applied and its outcome remembered in the same batch. */
 static int md_apply(void *ctx, rocksdb_t *db, rocksdb_writebatch_t *wb, const uint8_t *op,
-		       size_t len, struct gl_wbuf *reply)
+		    size_t len, struct gl_wbuf *reply)
 {
 	struct gl_md_sm *m = ctx;
 	uint64_t client, id;
@@ -115,7 +115,8 @@ static int md_apply(void *ctx, rocksdb_t *db, rocksdb_writebatch_t *wb, const ui
 	if (len < GL_MD_ENTRY_HDR + MD_NS_HDR_LEN)
 		return -GL_EPROTO;
 	if (!op[0])
-		return gl_ns_apply(NULL, db, wb, op + GL_MD_ENTRY_HDR, len - GL_MD_ENTRY_HDR, reply);
+		return gl_ns_apply(NULL, db, wb, op + GL_MD_ENTRY_HDR, len - GL_MD_ENTRY_HDR,
+				   reply);
 	client = gl_rd64(op + 1);
 	id = gl_rd64(op + 9);
 	pthread_once(&shard_ro_once, shard_ro_make);
@@ -163,8 +164,6 @@ static int md_apply(void *ctx, rocksdb_t *db, rocksdb_writebatch_t *wb, const ui
 	gl_wbuf_free(&scratch);
 	return 0;
 }
-
-
 
 void gl_md_sm_init(struct gl_md_sm *s)
 {
