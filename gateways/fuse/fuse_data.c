@@ -286,8 +286,9 @@ static void gf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 		return gf_reply_err(req, rc);
 	size = a.size;
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
-		rc = (uint64_t)off < size ? write_zeros(o->f, (uint64_t)off, end < size ? end : size)
-					  : 0;
+		rc = (uint64_t)off < size
+			 ? write_zeros(o->f, (uint64_t)off, end < size ? end : size)
+			 : 0;
 		return gf_reply_err(req, rc);
 	}
 	/* space is thin provisioned: allocating only moves the size */

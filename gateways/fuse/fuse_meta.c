@@ -142,13 +142,16 @@ static void gf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	}
 	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
 		valid |= GLORY_SET_ATIME;
-		in.atime_ns = to_set & FUSE_SET_ATTR_ATIME_NOW ? ns_of(&now) : ns_of(&attr->st_atim);
+		in.atime_ns =
+		    to_set & FUSE_SET_ATTR_ATIME_NOW ? ns_of(&now) : ns_of(&attr->st_atim);
 	}
 	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
 		valid |= GLORY_SET_MTIME;
-		in.mtime_ns = to_set & FUSE_SET_ATTR_MTIME_NOW ? ns_of(&now) : ns_of(&attr->st_mtim);
+		in.mtime_ns =
+		    to_set & FUSE_SET_ATTR_MTIME_NOW ? ns_of(&now) : ns_of(&attr->st_mtim);
 	}
-	rc = valid ? glory_setattr(fs->vol, ino, valid, &in, &out) : glory_getattr(fs->vol, ino, &out);
+	rc = valid ? glory_setattr(fs->vol, ino, valid, &in, &out)
+		   : glory_getattr(fs->vol, ino, &out);
 	if (rc)
 		return gf_reply_err(req, rc);
 	gf_stat_of(&out, &st);
