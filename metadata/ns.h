@@ -189,6 +189,7 @@ enum gl_ns_op {
 
 #define GL_NS_RENAME_NOREPLACE 1u
 #define GL_NS_RENAME_EXCHANGE  2u
+#define GL_NS_RENAME_KEEP      4u /* a replaced file losing its last link stays as an orphan */
 
 #define GL_NS_SET_MODE	0x01u
 #define GL_NS_SET_UID	0x02u

@@ -679,7 +679,7 @@ static int op_rename(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
 	flags = gl_get_u32(r);
 	if (gl_rbuf_check(r))
 		return -GL_EPROTO;
-	if ((flags & ~(GL_NS_RENAME_NOREPLACE | GL_NS_RENAME_EXCHANGE)) ||
+	if ((flags & ~(GL_NS_RENAME_NOREPLACE | GL_NS_RENAME_EXCHANGE | GL_NS_RENAME_KEEP)) ||
 	    flags == (GL_NS_RENAME_NOREPLACE | GL_NS_RENAME_EXCHANGE))
 		return -GL_EINVAL;
 	if ((rc = vol_access(o, vid, &v)) || (rc = dir_get(o, vid, sp, &sdir)) ||
@@ -754,7 +754,7 @@ static int op_rename(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
 			dst.a.nlink = 0;
 			rc = inode_free(o, &v, &dst);
 		} else {
-			rc = drop_link(o, &v, &dst, 0);
+			rc = drop_link(o, &v, &dst, (flags & GL_NS_RENAME_KEEP) != 0);
 		}
 		if (rc)
 			return rc;

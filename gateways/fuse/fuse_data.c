@@ -154,12 +154,22 @@ static void set_open_flags(struct fuse_file_info *fi)
 	fi->direct_io = (fi->flags & O_DIRECT) != 0;
 }
 
+/* O_TRUNC arrives with the open (atomic_o_trunc): what is buffered lands, then goes. */
+static int open_trunc(struct gf *fs, struct gf_open *o)
+{
+	int rc = glory_fsync(o->f);
+
+	return rc ? rc : glory_truncate(fs->vol, o->ino, 0);
+}
+
 static void gf_open_op(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gf *fs = gf_of(req);
 	struct gf_open *o;
 	int rc = open_get(fs, ino, &o);
 
+	if (!rc && (fi->flags & O_TRUNC) && (rc = open_trunc(fs, o)))
+		open_put(fs, o);
 	if (rc)
 		return gf_reply_err(req, rc);
 	fi->fh = (uintptr_t)o;
@@ -184,6 +194,12 @@ static void gf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		rc = S_ISDIR(a.mode) ? -EISDIR : -EEXIST;
 	if (!rc)
 		rc = open_get(fs, a.ino, &o);
+	if (!rc && (fi->flags & O_TRUNC) && a.size > 0) { /* it existed */
+		if ((rc = open_trunc(fs, o)) == 0)
+			rc = glory_getattr(fs->vol, a.ino, &a);
+		if (rc)
+			open_put(fs, o);
+	}
 	if (rc)
 		return gf_reply_err(req, rc);
 	memset(&e, 0, sizeof(e));

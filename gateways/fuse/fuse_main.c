@@ -3,6 +3,7 @@
 #include "gateways/fuse/fuse_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ static void gf_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	/* the kernel clears setuid/setgid on write, truncate and chown (glory does not) */
+	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
 }
 
 static void gf_destroy(void *userdata)
@@ -89,6 +92,15 @@ int gl_fuse_run(const struct gl_fuse_cfg *cfg)
 	}
 	fprintf(stderr, "glory mount: serving on %s\n", cfg->mountpoint);
 	fuse_daemonize(cfg->foreground);
+	if (!cfg->foreground && cfg->log_file) {
+		/* detached: whatever still goes to stderr (libfuse, sanitizers) lands in the log */
+		int fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+	}
 	lc = fuse_loop_cfg_create();
 	if (!lc) {
 		rc = -ENOMEM;

@@ -241,10 +241,16 @@ static void gf_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	gf_reply_err(req, glory_rmdir(gf_of(req)->vol, parent, name));
 }
 
+/* A file replaced by the rename that is open here lives on (an orphan) until its last release;
+ * if the name turned out to hold another file than the one open here, that one is freed. */
 static void gf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
+	struct gf *fs = gf_of(req);
+	struct glory_attr dst, gone;
+	struct gf_open *o = NULL;
 	unsigned gflags = 0;
+	int rc;
 
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return (void)fuse_reply_err(req, EINVAL);
@@ -252,7 +258,20 @@ static void gf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		gflags |= GLORY_RENAME_NOREPLACE;
 	if (flags & RENAME_EXCHANGE)
 		gflags |= GLORY_RENAME_EXCHANGE;
-	gf_reply_err(req, glory_rename(gf_of(req)->vol, parent, name, newparent, newname, gflags));
+	if (!(flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)) &&
+	    glory_lookup(fs->vol, newparent, newname, &dst) == 0 && S_ISREG(dst.mode) &&
+	    (o = gf_open_find(fs, dst.ino)))
+		gflags |= GLORY_RENAME_KEEP;
+	rc = glory_rename_ex(fs->vol, parent, name, newparent, newname, gflags, &gone);
+	if (!rc && gone.ino && gone.nlink == 0 && (gflags & GLORY_RENAME_KEEP)) {
+		if (o && gone.ino == o->ino)
+			gf_open_orphan(fs, gone.ino);
+		else /* another file took the name meanwhile: nobody here holds it open */
+			glory_forget(fs->vol, gone.ino);
+	}
+	if (o)
+		gf_open_put(fs, o);
+	gf_reply_err(req, rc);
 }
 
 static void gf_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -277,10 +296,71 @@ static void gf_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &st);
 }
 
+/* POSIX ACL xattr (v2): u32 version, then entries u16 tag, u16 perm, u32 id. */
+#define ACL_XATTR     "system.posix_acl_access"
+#define ACL_USER_OBJ  0x01
+#define ACL_GROUP_OBJ 0x04
+#define ACL_MASK      0x10
+#define ACL_OTHER     0x20
+
+/* The permission bits an access ACL implies (the mask, if any, stands for the group class);
+ * *extended is set when it says more than the bits can. -EINVAL when malformed. */
+static int acl_mode(const uint8_t *v, size_t len, uint32_t *bits, int *extended)
+{
+	uint32_t u = 0, g = 0, o = 0, m = 0;
+	int have_mask = 0, n = 0;
+
+	if (len < 4 || (len - 4) % 8 || v[0] != 2 || v[1] || v[2] || v[3])
+		return -EINVAL;
+	for (size_t at = 4; at < len; at += 8, n++) {
+		uint16_t tag = (uint16_t)(v[at] | v[at + 1] << 8);
+		uint32_t perm = (uint32_t)(v[at + 2] | v[at + 3] << 8) & 7;
+
+		if (tag == ACL_USER_OBJ)
+			u = perm;
+		else if (tag == ACL_GROUP_OBJ)
+			g = perm;
+		else if (tag == ACL_OTHER)
+			o = perm;
+		else if (tag == ACL_MASK) {
+			m = perm;
+			have_mask = 1;
+		}
+	}
+	*bits = u << 6 | (have_mask ? m : g) << 3 | o;
+	*extended = n > 3;
+	return 0;
+}
+
+/* With POSIX ACLs the kernel checks a file's ACL only when its group bits are set, and leaves
+ * keeping the mode in step with the ACL to us: an access ACL sets the permission bits, and one
+ * that says no more than the bits is not kept. */
+static int set_access_acl(struct gf *fs, uint64_t ino, const void *value, size_t size, int flags)
+{
+	struct glory_attr a, in;
+	uint32_t bits;
+	int extended, rc = acl_mode(value, size, &bits, &extended);
+
+	if (rc || (rc = glory_getattr(fs->vol, ino, &a)))
+		return rc;
+	memset(&in, 0, sizeof(in));
+	in.mode = (a.mode & 07000) | bits;
+	if ((rc = glory_setattr(fs->vol, ino, GLORY_SET_MODE, &in, &a)))
+		return rc;
+	if (extended)
+		return glory_setxattr(fs->vol, ino, ACL_XATTR, value, size, (unsigned)flags);
+	rc = glory_removexattr(fs->vol, ino, ACL_XATTR);
+	return rc && glory_errno(rc) == -ENODATA ? 0 : rc;
+}
+
 static void gf_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
-	gf_reply_err(req, glory_setxattr(gf_of(req)->vol, ino, name, value, size, (unsigned)flags));
+	struct gf *fs = gf_of(req);
+
+	if (strcmp(name, ACL_XATTR) == 0)
+		return gf_reply_err(req, set_access_acl(fs, ino, value, size, flags));
+	gf_reply_err(req, glory_setxattr(fs->vol, ino, name, value, size, (unsigned)flags));
 }
 
 static void gf_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)

@@ -12,6 +12,7 @@ struct gl_fuse_cfg {
 	int foreground;		/* 0: detach once mounted */
 	int debug;		/* libfuse's request trace on stderr */
 	int max_threads;	/* 0: libfuse's default */
+	const char *log_file;	/* detached: stderr goes here (NULL: /dev/null) */
 };
 
 /* Mounts, serves until unmounted (umount, fusermount3 -u) or SIGTERM/SIGINT/SIGHUP, then

@@ -1293,8 +1293,8 @@ int glory_rmdir(struct glory_vol *v, uint64_t parent, const char *name)
 	return attr_op(v, &a, &parent, 1, NULL);
 }
 
-int glory_rename(struct glory_vol *v, uint64_t sparent, const char *sname, uint64_t dparent,
-		 const char *dname, unsigned flags)
+int glory_rename_ex(struct glory_vol *v, uint64_t sparent, const char *sname, uint64_t dparent,
+		    const char *dname, unsigned flags, struct glory_attr *replaced)
 {
 	struct gl_wbuf a;
 	struct gl_rpc_call c;
@@ -1305,8 +1305,11 @@ int glory_rename(struct glory_vol *v, uint64_t sparent, const char *sname, uint6
 
 	f |= flags & GLORY_RENAME_NOREPLACE ? GL_NS_RENAME_NOREPLACE : 0;
 	f |= flags & GLORY_RENAME_EXCHANGE ? GL_NS_RENAME_EXCHANGE : 0;
-	if (flags & ~(unsigned)(GLORY_RENAME_NOREPLACE | GLORY_RENAME_EXCHANGE))
+	f |= flags & GLORY_RENAME_KEEP ? GL_NS_RENAME_KEEP : 0;
+	if (flags & ~(unsigned)(GLORY_RENAME_NOREPLACE | GLORY_RENAME_EXCHANGE | GLORY_RENAME_KEEP))
 		return -GL_EINVAL;
+	if (replaced)
+		memset(replaced, 0, sizeof(*replaced));
 	forget_name(v, sparent, sname);
 	forget_name(v, dparent, dname);
 	vol_msg(v, &a, GL_NS_RENAME, 1);
@@ -1316,9 +1319,26 @@ int glory_rename(struct glory_vol *v, uint64_t sparent, const char *sname, uint6
 	gl_put_str(&a, dname ? dname : "");
 	gl_put_u32(&a, f);
 	rc = vol_write(v, &a, &c, &r, inv, 2);
+	if (rc == 0 && gl_get_u8(&r)) {
+		struct gl_ns_attr at;
+
+		gl_ns_attr_get(&r, &at);
+		if (gl_rbuf_check(&r) == 0) {
+			if (replaced)
+				to_attr(&at, replaced);
+			if (v->g->cache)
+				gl_mdcache_invalidate(v->g->cache, v->v.shard, v->v.id, at.ino);
+		}
+	}
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
 	return rc;
+}
+
+int glory_rename(struct glory_vol *v, uint64_t sparent, const char *sname, uint64_t dparent,
+		 const char *dname, unsigned flags)
+{
+	return glory_rename_ex(v, sparent, sname, dparent, dname, flags, NULL);
 }
 
 int glory_readdir(struct glory_vol *v, uint64_t dir, uint64_t cookie, unsigned max, int plus,

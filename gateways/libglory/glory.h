@@ -189,8 +189,15 @@ int glory_forget(struct glory_vol *v, uint64_t ino);
 int glory_rmdir(struct glory_vol *v, uint64_t parent, const char *name);
 #define GLORY_RENAME_NOREPLACE 1
 #define GLORY_RENAME_EXCHANGE  2
+/* The replaced file is still open here: when its last name goes it stays (an orphan) until
+ * glory_forget, like glory_unlink_keep. */
+#define GLORY_RENAME_KEEP 4
 int glory_rename(struct glory_vol *v, uint64_t sparent, const char *sname, uint64_t dparent,
 		 const char *dname, unsigned flags);
+/* Like glory_rename; replaced (may be NULL) receives the attributes of the file the rename
+ * replaced, after it (ino 0 when nothing was replaced). */
+int glory_rename_ex(struct glory_vol *v, uint64_t sparent, const char *sname, uint64_t dparent,
+		    const char *dname, unsigned flags, struct glory_attr *replaced);
 
 /* Readdir: calls fn for each entry after cookie (0 = from the start), at most max entries (0 =
  * no limit) or until fn returns non-zero. Cookies are stable: resume with the last one seen.

@@ -74,7 +74,8 @@ int cmd_mount(int argc, char **argv)
 		return 1;
 	}
 	{
-		struct gl_fuse_cfg cfg = {v, pos[1], options, foreground, debug, (int)threads};
+		struct gl_fuse_cfg cfg = {v,	 pos[1],       options, foreground,
+					  debug, (int)threads, log_file};
 
 		rc = gl_fuse_run(&cfg);
 	}

@@ -1,0 +1,113 @@
+#!/bin/bash
+# The FUSE mount (glory mount) through the kernel: our POSIX suite errno by errno, a
+# random-operation exerciser against an in-memory model, two mounts (close-to-open, renames),
+# the same bytes through `glory get`, fsync'd data surviving kill -9 of the mount process and of
+# a data server during a large write, clean unmount by umount and by SIGTERM, and clear errors.
+. "$(dirname "$0")/lib.sh"
+
+BIN=${GLORY_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}/bin
+FSX_OPS=${FSX_OPS:-100000}
+M1=$T/m1
+M2=$T/m2
+mkdir -p "$M1" "$M2"
+
+unmount_all() {
+	for m in "$M1" "$M2"; do
+		if grep -q " $m " /proc/mounts; then
+			fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+		fi
+	done
+}
+trap 'rc=$?; unmount_all; (exit $rc); cleanup' EXIT
+
+mounted() { grep -q " $1 fuse.glory " /proc/mounts; }
+# mount_vol VOL DIR [more options]: mounts in the background, logs to $D/mount-<dir>/log
+# (where the cluster's cleanup looks for sanitizer reports)
+mount_vol() {
+	local vol=$1 dir=$2
+	shift 2
+	mkdir -p "$D/mount-$(basename "$dir")"
+	"$GLORY" mount "$vol" "$dir" --tenant t --log-file "$D/mount-$(basename "$dir")/log" "$@"
+	mounted "$dir"
+}
+mount_pid() { pgrep -f "glory mount $1 $2 " | head -n 1; }
+
+cluster_up --ds 7 --mds 3
+"$GLORY" tenant create t >/dev/null
+"$GLORY" volume create v --tenant t --redundancy rep:1 --dedup off >/dev/null
+"$GLORY" volume create e --tenant t --redundancy ec:4+2 --dedup on >/dev/null
+
+check "glory mount returns once the volume is mounted" mount_vol v "$M1"
+check "a second mount of the same volume (another process)" mount_vol v "$M2"
+
+# --- POSIX, errno by errno (the suite passes on a local directory too: its reference)
+check "the POSIX suite passes on a local directory (its reference)" \
+	"$BIN/posix_suite" "$T" >"$T/posix.local.out" 2>&1
+check "the POSIX suite passes on the mount" bash -c "'$BIN/posix_suite' '$M1' >'$T/posix.out' 2>&1"
+grep -E '^FAIL|posix_suite:' "$T/posix.out" || true
+
+# --- random operations against a model
+check "fsx: $FSX_OPS random read/write/truncate/mmap/fallocate operations match the model" \
+	"$BIN/fsx" "$M1/fsx.file" --ops "$FSX_OPS" --seed 7 --maxlen $((8 << 20)) \
+	--maxop $((64 << 10))
+rm -f "$M1/fsx.file"
+
+# --- two mounts: close-to-open and renames
+mkrand "$T/a" $((9 << 20))
+cp "$T/a" "$M1/a"
+check "a file written and closed on one mount reads back on the other" cmp -s "$T/a" "$M2/a"
+mkrand "$T/b" 5000
+cat "$T/b" >>"$M2/a"
+cat "$T/a" "$T/b" >"$T/ab"
+check "an append closed on the second mount is seen by the first" cmp -s "$T/ab" "$M1/a"
+mv "$M1/a" "$M1/renamed"
+check "a rename on one mount is seen on the other" \
+	bash -c "[ ! -e '$M2/a' ] && cmp -s '$T/ab' '$M2/renamed'"
+check "the same bytes through glory get" \
+	bash -c "'$GLORY' get v/renamed '$T/got' --tenant t && cmp -s '$T/ab' '$T/got'"
+"$GLORY" put v/put.bin "$T/b" --tenant t >/dev/null
+check "a file stored with glory put reads back through the mount" cmp -s "$T/b" "$M1/put.bin"
+
+# --- kill -9 of the mount process: what was fsync'd survives
+mkrand "$T/c" $((6 << 20))
+dd if="$T/c" of="$M1/synced" bs=1M conv=fsync status=none
+pid=$(mount_pid v "$M1")
+kill -9 "$pid"
+umount -l "$M1" 2>/dev/null || true
+check "mount again after kill -9 of the mount process" mount_vol v "$M1"
+check "fsync'd data survives kill -9 of the mount process" cmp -s "$T/c" "$M1/synced"
+
+# --- kill -9 of a data server during a large write through the mount (ec:4+2, dedup)
+fusermount3 -u "$M2"
+check "mount the ec:4+2 volume" mount_vol e "$M2"
+mkrand "$T/big" $((256 << 20))
+(dd if="$T/big" of="$M2/big" bs=1M conv=fsync status=none; echo $? >"$T/dd.rc") &
+sleep 0.5
+check "the write is still running when a data server is killed" test ! -e "$T/dd.rc"
+"$GLORY" dev kill --dir "$D" ds2 >/dev/null
+wait
+check "a large write through the mount completes while a data server is killed" \
+	test "$(cat "$T/dd.rc")" = 0
+check "the fsync'd file reads back exactly (degraded)" cmp -s "$T/big" "$M2/big"
+"$GLORY" dev start --dir "$D" >/dev/null 2>&1 || true
+
+# --- unmount: umount and SIGTERM
+fusermount3 -u "$M2"
+gone() { ! grep -q " $1 " /proc/mounts && ! pgrep -f "glory mount $2 $1 " >/dev/null; }
+wait_for 10 "the daemon to exit after fusermount3 -u" gone "$M2" e
+check "fusermount3 -u unmounts and the daemon exits" gone "$M2" e
+echo buffered >"$M1/term"
+kill -TERM "$(mount_pid v "$M1")"
+wait_for 10 "the mount to go after SIGTERM" gone "$M1" v
+check "SIGTERM unmounts cleanly and the daemon exits" gone "$M1" v
+check "what was written before SIGTERM is there" \
+	bash -c "'$GLORY' get v/term --tenant t | grep -qx buffered"
+
+# --- errors
+check "a missing mount point is refused with a hint" \
+	bash -c "! '$GLORY' mount v '$T/nowhere' --tenant t 2>'$T/err' && grep -q 'create it first' '$T/err'"
+check "an unknown volume is refused" \
+	bash -c "! '$GLORY' mount nosuch '$M1' --tenant t 2>/dev/null"
+check "glory mount --help explains it" bash -c "'$GLORY' mount --help | grep -q MOUNTPOINT"
+
+finish
