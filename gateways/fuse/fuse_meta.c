@@ -61,20 +61,20 @@ void gf_reply_entry(fuse_req_t req, const struct glory_attr *a)
 	fuse_reply_entry(req, &e);
 }
 
-/* The attributes as this mount sees them: writes still buffered here extend the size. */
+/* The attributes as this mount sees them: writes still buffered here extend the size. Where
+ * they end is read first: a commit running meanwhile (a read on another thread) then either
+ * has not started (we saw the end) or has finished, and the committed size is what we fetch. */
 static int attr_here(struct gf *fs, uint64_t ino, struct glory_attr *a)
 {
-	struct gf_open *o;
+	struct gf_open *o = gf_open_find(fs, ino);
+	uint64_t end = o ? glory_file_pending_end(o->f) : 0;
 	int rc = glory_getattr(fs->vol, ino, a);
 
-	if (rc || !S_ISREG(a->mode) || !(o = gf_open_find(fs, ino)))
-		return rc;
-	uint64_t end = glory_file_pending_end(o->f);
-
-	if (end > a->size)
+	if (o)
+		gf_open_put(fs, o);
+	if (!rc && S_ISREG(a->mode) && end > a->size)
 		a->size = end;
-	gf_open_put(fs, o);
-	return 0;
+	return rc;
 }
 
 static void gf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
