@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ int gl_fuse_run(const struct gl_fuse_cfg *cfg)
 	struct fuse_loop_config *lc = NULL;
 	struct fuse_session *se = NULL;
 	struct gf *fs = calloc(1, sizeof(*fs));
+	sigset_t sigs;
 	int rc;
 
 	if (!fs)
@@ -86,6 +88,11 @@ int gl_fuse_run(const struct gl_fuse_cfg *cfg)
 		rc = -EIO;
 		goto out_se;
 	}
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL); /* here and in the loop's threads only */
 	if (fuse_session_mount(se, cfg->mountpoint)) {
 		rc = -EIO;
 		goto out_sig;

@@ -16,7 +16,10 @@ struct gl_fuse_cfg {
 };
 
 /* Mounts, serves until unmounted (umount, fusermount3 -u) or SIGTERM/SIGINT/SIGHUP, then
- * commits every open file's buffered writes and returns 0, or -errno when the mount fails. */
+ * commits every open file's buffered writes and returns 0, or -errno when the mount fails.
+ * Block those three signals before starting other threads (glory_connect starts libglory's):
+ * a signal taken by a thread outside the FUSE loop would not end it. gl_fuse_run unblocks
+ * them for the loop's threads. */
 int gl_fuse_run(const struct gl_fuse_cfg *cfg);
 
 #endif

@@ -18,7 +18,7 @@ unmount_all() {
 		fi
 	done
 }
-trap 'rc=$?; unmount_all; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; unmount_all; (exit $rc); cleanup' EXIT
 
 mounted() { grep -q " $1 fuse.glory " /proc/mounts; }
 # mount_vol VOL DIR [more options]: mounts in the background, logs to $D/mount-<dir>/log

@@ -5,9 +5,14 @@
 #include "gateways/libglory/glory.h"
 #include "tools/glory/cmd.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int cmd_mount(int argc, char **argv)
 {
@@ -52,6 +57,17 @@ int cmd_mount(int argc, char **argv)
 		fprintf(stderr, "glory mount: say VOL and MOUNTPOINT (see --help)\n");
 		return 2;
 	}
+	if (stat(pos[1], &st) && errno == ENOTCONN) {
+		/* a mount here whose process died: clear it away (root), or say how */
+		if (umount2(pos[1], MNT_DETACH)) {
+			fprintf(stderr,
+				"glory mount: %s is a dead mount (its process died): run "
+				"`fusermount3 -u -z %s` and mount again\n",
+				pos[1], pos[1]);
+			return 1;
+		}
+		fprintf(stderr, "glory mount: cleared the dead mount at %s\n", pos[1]);
+	}
 	if (stat(pos[1], &st) || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "glory mount: %s is not a directory: create it first (mkdir -p)\n",
 			pos[1]);
@@ -64,10 +80,33 @@ int cmd_mount(int argc, char **argv)
 	}
 	if ((rc = cmd_log_setup("mount", log_level, log_file)))
 		return rc;
+	{
+		/* libglory's threads must not take the signals that end the mount (see gfuse.h) */
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	}
 	if ((rc = cmd_connect_as("mount", &c, &g)))
 		return rc;
 	glory_set_cache(g, !no_cache);
-	rc = glory_vol_open(g, c.key ? NULL : c.tenant, pos[0], &v);
+	/* a cluster still starting (as at boot, or under `glory server`) gets 30 s */
+	for (int waited = 0;; waited++) {
+		int e;
+
+		rc = glory_vol_open(g, c.key ? NULL : c.tenant, pos[0], &v);
+		e = -glory_errno(rc);
+		if (!rc || waited == 60 ||
+		    (e != ECONNREFUSED && e != EAGAIN && e != ETIMEDOUT && e != ECONNRESET))
+			break;
+		if (waited == 0)
+			fprintf(stderr, "glory mount: waiting for the metadata service (%s)\n",
+				glory_strerror(rc));
+		usleep(500 * 1000);
+	}
 	if (rc) {
 		fprintf(stderr, "glory mount: volume %s: %s\n", pos[0], cmd_err_text(rc));
 		glory_disconnect(g);

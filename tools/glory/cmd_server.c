@@ -7,6 +7,9 @@
 #include "tools/glory/cmd_dev_internal.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +193,68 @@ static int first_start(const char *dir, long nds)
 	return 0;
 }
 
+/* Mounts volume "default" at DIR/mnt with FUSE as the supervised daemon "mount" (stopped,
+ * and so unmounted, with the rest). 0 when mounted; a note and -1 when it cannot be. */
+static int start_mount(const char *dir)
+{
+	static struct dev_cmdline cl;
+	char mnt[DEV_PATH_MAX], envp[DEV_PATH_MAX], self[PATH_MAX], master[512] = "", line[512];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	struct stat st;
+	int in_env = 0;
+	pid_t pid;
+	FILE *f;
+
+	if (n <= 0 || access("/dev/fuse", R_OK | W_OK)) {
+		fprintf(stderr, "glory server: no FUSE here (/dev/fuse): not mounting; use "
+				"`glory get`/`glory put`\n");
+		return -1;
+	}
+	self[n] = '\0';
+	dev_path(envp, dir, "env", NULL);
+	if ((f = fopen(envp, "r"))) {
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "GLORY_MOUNT=", 12) == 0)
+				in_env = 1;
+			else if (strncmp(line, "GLORY_MASTER=", 13) == 0)
+				snprintf(master, sizeof(master), "%.*s",
+					 (int)strcspn(line + 13, "\n"), line + 13);
+		fclose(f);
+	}
+	dev_path(mnt, dir, "mnt", NULL);
+	if (stat(mnt, &st) && errno == ENOTCONN) /* left by a mount that was killed */
+		umount2(mnt, MNT_DETACH);	 /* (glory mount clears it too) */
+	if (dev_mkdir_p(mnt) || !master[0])
+		return -1;
+	char *argv[] = {self,	"mount",    "default", mnt,  "--master",
+			master, "--tenant", "default", "-f", NULL};
+	if (dev_save_cmdline(dir, "mount", argv, &cl) || dev_spawn(dir, "mount", &cl, &pid))
+		return -1;
+	for (double end = dev_now() + DEV_START_SECS; dev_now() < end; dev_sleep_ms(100)) {
+		char m[DEV_PATH_MAX + 64];
+		int found = 0;
+
+		if ((f = fopen("/proc/mounts", "r"))) {
+			snprintf(m, sizeof(m), " %s fuse.glory ", mnt);
+			while (!found && fgets(line, sizeof(line), f))
+				found = strstr(line, m) != NULL;
+			fclose(f);
+		}
+		if (found) {
+			if (!in_env && (f = fopen(envp, "a"))) {
+				fprintf(f, "GLORY_MOUNT=%s\nexport GLORY_MOUNT\n", mnt);
+				fclose(f);
+			}
+			printf("volume \"default\" is mounted at %s (FUSE)\n", mnt);
+			return 0;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid) /* it gave up: its log says why */
+			break;
+	}
+	fprintf(stderr, "glory server: the FUSE mount did not come up: see %s/mount/log\n", dir);
+	return -1;
+}
+
 int cmd_server(int argc, char **argv)
 {
 	const char *dir = NULL, *host = "127.0.0.1";
@@ -209,8 +274,9 @@ int cmd_server(int argc, char **argv)
 	const struct gl_cmd_help help = {
 	    "glory server --dir DIR [--host IPV4] [--ds N] [--mds N] [--detach]",
 	    "Runs a single-machine glory: a cluster master, a metadata shard and N data servers, "
-	    "each a process with its own directory, log and port under DIR. Writes DIR/env with "
-	    "what clients need. Stays in the foreground, restarts a daemon that dies, and stops "
+	    "each a process with its own directory, log and port under DIR, and mounts the "
+	    "default volume at DIR/mnt with FUSE. Writes DIR/env with what clients need. Stays in "
+	    "the foreground, restarts a daemon that dies, and stops "
 	    "everything on Ctrl-C or SIGTERM. Running it again on the same DIR keeps the data.",
 	};
 
@@ -235,8 +301,8 @@ int cmd_server(int argc, char **argv)
 	rc = dev_up((int)GL_ARRAY_SIZE(up_argv) - 1, up_argv);
 	if (rc)
 		return rc;
-	if (nmds > 0)
-		first_start(dir, nds);
+	if (nmds > 0 && first_start(dir, nds) == 0)
+		start_mount(dir);
 	fflush(stdout);
 	if (detach)
 		return 0;
