@@ -77,6 +77,16 @@ umount -l "$M1" 2>/dev/null || true
 check "mount again after kill -9 of the mount process" mount_vol v "$M1"
 check "fsync'd data survives kill -9 of the mount process" cmp -s "$T/c" "$M1/synced"
 
+# --- kill -9 of the metadata leader: what was fsync'd is there, and the mount goes on
+leader() { "$GLORY" shard status | awk '$5 == "leader" {print $2; exit}'; }
+mkrand "$T/d" $((3 << 20))
+dd if="$T/d" of="$M1/before-leader-kill" bs=1M conv=fsync status=none
+"$GLORY" dev kill --dir "$D" "mds$(($(leader) - 1))" >/dev/null
+check "fsync'd data survives kill -9 of the metadata leader" cmp -s "$T/d" "$M1/before-leader-kill"
+check "the mount writes again through the new leader" \
+	bash -c "cp '$T/d' '$M1/after-leader-kill' && cmp -s '$T/d' '$M1/after-leader-kill'"
+for m in mds0 mds1 mds2; do "$GLORY" dev start --dir "$D" $m >/dev/null 2>&1 || true; done
+
 # --- kill -9 of a data server during a large write through the mount (ec:4+2, dedup)
 fusermount3 -u "$M2"
 check "mount the ec:4+2 volume" mount_vol e "$M2"
@@ -89,7 +99,7 @@ wait
 check "a large write through the mount completes while a data server is killed" \
 	test "$(cat "$T/dd.rc")" = 0
 check "the fsync'd file reads back exactly (degraded)" cmp -s "$T/big" "$M2/big"
-"$GLORY" dev start --dir "$D" >/dev/null 2>&1 || true
+"$GLORY" dev start --dir "$D" ds2 >/dev/null 2>&1 || true
 
 # --- unmount: umount and SIGTERM
 fusermount3 -u "$M2"

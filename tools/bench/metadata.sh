@@ -37,6 +37,7 @@ for t in $(seq 1 8); do (mkdir "$W/local/$t" && cd "$W/local/$t" && for i in $(s
 wait
 t1=$(date +%s.%N)
 echo "reference: $($BUILD/bin/bench_storage rpc-small)"
+echo "reference: $($BUILD/bin/md_apply --files 100000 --dir "$W")"
 echo "reference: local filesystem, 8 shell loops creating $((8 * N)) files: $(echo "8 * $N / ($t1 - $t0)" | bc) creates/s (bounded by the shell)"
 rm -rf "$W/local"
 
