@@ -35,8 +35,24 @@ int gl_ms_call(struct gl_rpc_pool *p, const char *master, uint16_t op, const str
 	memset(c, 0, sizeof(*c));
 	if (args && args->err)
 		return args->err;
-	if (!strchr(master, ','))
-		return call_one(p, master, op, args, c, GL_MS_TIMEOUT_MS);
+	if (!strchr(master, ',')) {
+		/* one master: if it is electing itself (just restarted), wait for that */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (;;) {
+			struct timespec ts = {0, 100 * 1000 * 1000};
+
+			rc = call_one(p, master, op, args, c, GL_MS_TIMEOUT_MS);
+			if (rc != -GL_ENOTLEADER)
+				return rc;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >
+			    GL_MS_TIMEOUT_MS)
+				return -GL_EUNAVAIL;
+			gl_rpc_call_done(c);
+			memset(c, 0, sizeof(*c));
+			nanosleep(&ts, NULL);
+		}
+	}
 	while (s && *s && n < GL_MS_MAX_MASTERS) {
 		const char *comma = strchr(s, ',');
 		size_t len = comma ? (size_t)(comma - s) : strlen(s);
