@@ -172,6 +172,7 @@ static void gf_open_op(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		open_put(fs, o);
 	if (rc)
 		return gf_reply_err(req, rc);
+	glory_file_invalidate(o->f); /* close-to-open: see what others committed */
 	fi->fh = (uintptr_t)o;
 	set_open_flags(fi);
 	if (fuse_reply_open(req, fi) == -ENOENT) /* the opener was interrupted */
@@ -202,6 +203,7 @@ static void gf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	if (rc)
 		return gf_reply_err(req, rc);
+	glory_file_invalidate(o->f);
 	memset(&e, 0, sizeof(e));
 	e.ino = a.ino;
 	e.attr_timeout = fs->attr_timeout;
@@ -312,6 +314,7 @@ static void gf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 		memset(&in, 0, sizeof(in));
 		in.size = end;
 		rc = glory_setattr(fs->vol, ino, GLORY_SET_SIZE, &in, &a);
+		glory_file_invalidate(o->f);
 	}
 	gf_reply_err(req, rc);
 }

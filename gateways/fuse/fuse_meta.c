@@ -152,6 +152,14 @@ static void gf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	}
 	rc = valid ? glory_setattr(fs->vol, ino, valid, &in, &out)
 		   : glory_getattr(fs->vol, ino, &out);
+	if (valid & GLORY_SET_SIZE) { /* reads of an open handle must not use the old layout */
+		struct gf_open *o = gf_open_find(fs, ino);
+
+		if (o) {
+			glory_file_invalidate(o->f);
+			gf_open_put(fs, o);
+		}
+	}
 	if (rc)
 		return gf_reply_err(req, rc);
 	gf_stat_of(&out, &st);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct glory_file {
@@ -34,7 +35,18 @@ struct glory_file {
 	uint8_t *rbuf;
 	int rvalid;
 	int err; /* a failed background commit: reported by the next fsync/close */
+	/* the layout of [loff, lend) as last fetched (the file was lsize bytes then): reads
+	 * inside it ask the shard nothing. Dropped by our own commits, glory_file_invalidate
+	 * (a gateway calls it at every open: close-to-open) and after LAYOUT_KEEP_S. */
+	struct gl_ns_extent *lx;
+	uint32_t nlx;
+	uint64_t loff, lend, lsize;
+	double lat;
+	int lvalid;
 };
+
+#define LAYOUT_AHEAD  (64ull * GL_NS_SLICE) /* asked for at once: the shard's bound */
+#define LAYOUT_KEEP_S 1.0
 
 /* ---- storing chunks ---- */
 
@@ -216,6 +228,7 @@ static int commit_locked(struct glory_file *f)
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
 	glory_vol_invalidate(f->v, f->ino);
+	f->lvalid = 0;
 	if (!rc) {
 		f->wlen = 0;
 		if (f->rvalid && memcmp(f->rid, id[0], 32) == 0)
@@ -285,6 +298,7 @@ int glory_close(struct glory_file *f)
 	rc = glory_fsync(f);
 	free(f->wbuf);
 	free(f->rbuf);
+	free(f->lx);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 	return rc;
@@ -338,69 +352,108 @@ static int load_chunk(struct glory_file *f, const struct gl_ns_extent *e)
 	return 0;
 }
 
-ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void glory_file_invalidate(struct glory_file *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->lvalid = 0;
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Makes f->lx the layout of a range holding [off, off + len) (as far as the file goes). */
+static int layout_get(struct glory_file *f, uint64_t off, size_t len)
 {
 	struct gl_wbuf a;
 	struct gl_rpc_call c;
 	struct gl_rbuf r;
 	struct gl_ns_attr at;
-	uint8_t *out = buf;
-	uint64_t end;
+	struct gl_ns_extent *x = NULL;
+	uint64_t want = len > LAYOUT_AHEAD ? len : LAYOUT_AHEAD;
 	uint32_t n;
-	ssize_t got = 0;
 	int rc;
 
-	if (len > 64ull * GL_NS_SLICE)
-		len = 64ull * GL_NS_SLICE; /* a short read: the layout answer is bounded */
-	pthread_mutex_lock(&f->lock);
-	/* our own buffered bytes first: commit them if the read overlaps */
-	if (f->wlen && off < f->woff + f->wlen && off + len > f->woff) {
-		rc = commit_locked(f);
-		if (rc) {
-			pthread_mutex_unlock(&f->lock);
-			return rc;
-		}
-	}
+	if (f->lvalid && off >= f->loff && GL_MIN(off + len, f->lsize) <= f->lend &&
+	    mono_s() - f->lat < LAYOUT_KEEP_S)
+		return 0;
+	f->lvalid = 0;
 	glory_vol_msg(f->v, &a, GL_NS_LAYOUT);
 	gl_put_u64(&a, f->ino);
 	gl_put_u64(&a, off);
-	gl_put_u64(&a, len);
+	gl_put_u64(&a, want);
 	rc = glory_vol_md(f->v, &a, &c, &r, 1);
 	gl_wbuf_free(&a);
 	if (rc)
 		goto out;
 	gl_ns_attr_get(&r, &at);
 	n = gl_get_u32(&r);
-	if (gl_rbuf_check(&r) || n > 1000000) {
+	if (gl_rbuf_check(&r) || n > 1000000 || (n && !(x = calloc(n, sizeof(*x))))) {
+		rc = n > 1000000 || gl_rbuf_check(&r) ? -GL_EPROTO : -GL_ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		gl_ns_extent_get(&r, &x[i]);
+	if (gl_rbuf_check(&r)) {
+		free(x);
 		rc = -GL_EPROTO;
 		goto out;
 	}
-	if (f->wlen && f->woff + f->wlen > at.size)
-		at.size = f->woff + f->wlen; /* our buffered writes (after the read) extend it */
-	end = off >= at.size ? off : GL_MIN(at.size, off + len);
-	if (end > off)
-		memset(out, 0, (size_t)(end - off)); /* holes read as zeros */
-	for (uint32_t i = 0; i < n && !rc; i++) {
-		struct gl_ns_extent e;
-		uint64_t a0, a1;
-
-		gl_ns_extent_get(&r, &e);
-		if (gl_rbuf_check(&r)) {
-			rc = -GL_EPROTO;
-			break;
-		}
-		a0 = GL_MAX(e.off, off);
-		a1 = GL_MIN(e.off + e.len, end);
-		if (a0 >= a1)
-			continue;
-		rc = load_chunk(f, &e);
-		if (!rc)
-			memcpy(out + (a0 - off), f->rbuf + e.chunk_off + (a0 - e.off), a1 - a0);
-	}
-	if (!rc)
-		got = (ssize_t)(end - off);
+	free(f->lx);
+	f->lx = x;
+	f->nlx = n;
+	f->loff = off;
+	f->lsize = at.size;
+	/* the shard answers at most LAYOUT_AHEAD from off */
+	f->lend = GL_MIN(at.size, off + GL_MIN(want, LAYOUT_AHEAD));
+	if (f->lend < off)
+		f->lend = off;
+	f->lat = mono_s();
+	f->lvalid = 1;
 out:
 	gl_rpc_call_done(&c);
+	return rc;
+}
+
+ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *out = buf;
+	uint64_t end = off, size;
+	int rc;
+
+	if (len > LAYOUT_AHEAD)
+		len = LAYOUT_AHEAD; /* a short read: the layout answer is bounded */
+	pthread_mutex_lock(&f->lock);
+	/* our own buffered bytes first: commit them if the read overlaps */
+	if (f->wlen && off < f->woff + f->wlen && off + len > f->woff) {
+		rc = commit_locked(f);
+		if (rc)
+			goto out;
+	}
+	if ((rc = layout_get(f, off, len)))
+		goto out;
+	size = f->lsize;
+	if (f->wlen && f->woff + f->wlen > size)
+		size = f->woff + f->wlen; /* our buffered writes (after the read) extend it */
+	end = off >= size ? off : GL_MIN(size, off + len);
+	if (end > off)
+		memset(out, 0, (size_t)(end - off)); /* holes read as zeros */
+	for (uint32_t i = 0; i < f->nlx && !rc; i++) {
+		const struct gl_ns_extent *e = &f->lx[i];
+		uint64_t a0 = GL_MAX(e->off, off), a1 = GL_MIN(e->off + e->len, end);
+
+		if (a0 >= a1)
+			continue;
+		rc = load_chunk(f, e);
+		if (!rc)
+			memcpy(out + (a0 - off), f->rbuf + e->chunk_off + (a0 - e->off), a1 - a0);
+	}
+out:
 	pthread_mutex_unlock(&f->lock);
-	return rc ? rc : got;
+	return rc ? rc : (ssize_t)(end - off);
 }

@@ -245,6 +245,10 @@ int glory_truncate(struct glory_vol *v, uint64_t ino, uint64_t size);
 /* Where this handle's buffered (not yet committed) writes end, 0 if none: the file's size as
  * a reader of this handle sees it is the larger of this and the committed size. */
 uint64_t glory_file_pending_end(struct glory_file *f);
+/* Reads through f keep the file's layout for up to a second; this drops it, so the next read
+ * sees every change committed elsewhere (a gateway calls it at open, for close-to-open, and
+ * after changing the file by another path, e.g. a truncate). */
+void glory_file_invalidate(struct glory_file *f);
 
 #ifdef __cplusplus
 }

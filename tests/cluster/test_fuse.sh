@@ -60,6 +60,15 @@ mkrand "$T/b" 5000
 cat "$T/b" >>"$M2/a"
 cat "$T/a" "$T/b" >"$T/ab"
 check "an append closed on the second mount is seen by the first" cmp -s "$T/ab" "$M1/a"
+# the second mount keeps the file open while the first changes it: a new open there sees it
+exec 3<"$M2/a"
+head -c 4096 <&3 >/dev/null
+mkrand "$T/patch" 70000
+dd if="$T/patch" of="$M1/a" bs=70000 seek=1 conv=notrunc status=none
+check "an open on the other mount sees the change even while it holds the file open" \
+	cmp -s "$T/patch" <(dd if="$M2/a" bs=70000 skip=1 count=1 status=none)
+exec 3<&-
+dd if="$T/patch" of="$T/ab" bs=70000 seek=1 conv=notrunc status=none
 mv "$M1/a" "$M1/renamed"
 check "a rename on one mount is seen on the other" \
 	bash -c "[ ! -e '$M2/a' ] && cmp -s '$T/ab' '$M2/renamed'"
