@@ -216,7 +216,7 @@ static void fsync_dir(const char *path)
 
 /* Bloom filters, in the tables and the memtable: most reads of an apply look for a key that is
  * not there yet (a new name, a request not seen before). */
-static rocksdb_options_t *db_options(void)
+rocksdb_options_t *gl_rsm_db_options(void)
 {
 	rocksdb_options_t *o = rocksdb_options_create();
 	rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
@@ -1100,7 +1100,7 @@ int gl_rsm_open(const struct gl_rsm_cfg *cfg, struct gl_rsm **out)
 		rsm_free(r);
 		return rc;
 	}
-	r->dbopt = db_options();
+	r->dbopt = gl_rsm_db_options();
 	r->wopt = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(r->wopt, 0);
 	r->ropt = rocksdb_readoptions_create();
@@ -1354,7 +1354,7 @@ int gl_rsm_fsm_open(const struct gl_rsm_cfg *cfg, struct raft_fsm **fsm, struct 
 		rsm_free(r);
 		return rc;
 	}
-	r->dbopt = db_options();
+	r->dbopt = gl_rsm_db_options();
 	r->wopt = rocksdb_writeoptions_create();
 	r->ropt = rocksdb_readoptions_create();
 	rc = db_open(r);

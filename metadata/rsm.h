@@ -85,6 +85,10 @@ struct gl_rsm_cfg {
 
 struct gl_rsm;
 
+/* The RocksDB options of every member's database (bloom filters; create if missing). The
+ * caller owns them (rocksdb_options_destroy). */
+rocksdb_options_t *gl_rsm_db_options(void);
+
 /* Opens (or creates) the member's files and starts its loop thread. */
 int gl_rsm_open(const struct gl_rsm_cfg *cfg, struct gl_rsm **out);
 /* Stops the loop thread (libraft closes cleanly) and closes the database. */

@@ -371,14 +371,16 @@ static void gf_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	gf_reply_err(req, glory_setxattr(fs->vol, ino, name, value, size, (unsigned)flags));
 }
 
-static void gf_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+/* getxattr and listxattr: name NULL lists. size 0 asks the length only. */
+static void xattr_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	struct glory_vol *v = gf_of(req)->vol;
 	char *buf = size ? malloc(size) : NULL;
 	ssize_t n;
 
 	if (size && !buf)
 		return (void)fuse_reply_err(req, ENOMEM);
-	n = glory_getxattr(gf_of(req)->vol, ino, name, buf, size);
+	n = name ? glory_getxattr(v, ino, name, buf, size) : glory_listxattr(v, ino, buf, size);
 	if (n < 0)
 		gf_reply_err(req, (int)n);
 	else if (size == 0)
@@ -388,21 +390,14 @@ static void gf_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	free(buf);
 }
 
+static void gf_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	xattr_get(req, ino, name, size);
+}
+
 static void gf_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	char *buf = size ? malloc(size) : NULL;
-	ssize_t n;
-
-	if (size && !buf)
-		return (void)fuse_reply_err(req, ENOMEM);
-	n = glory_listxattr(gf_of(req)->vol, ino, buf, size);
-	if (n < 0)
-		gf_reply_err(req, (int)n);
-	else if (size == 0)
-		fuse_reply_xattr(req, (size_t)n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
-	free(buf);
+	xattr_get(req, ino, NULL, size);
 }
 
 static void gf_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)

@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "metadata/md_sm.h"
 #include "metadata/ns.h"
+#include "metadata/rsm.h"
 
 #include <rocksdb/c.h>
 #include <stdio.h>
@@ -93,15 +94,8 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/glory-md_apply.XXXXXX", dir);
 	if (!mkdtemp(path))
 		return 1;
-	rocksdb_options_t *o = rocksdb_options_create();
-	rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
+	rocksdb_options_t *o = gl_rsm_db_options(); /* as every member's */
 
-	rocksdb_options_set_create_if_missing(o, 1);
-	rocksdb_block_based_options_set_filter_policy(t,
-						      rocksdb_filterpolicy_create_bloom_full(10));
-	rocksdb_options_set_block_based_table_factory(o, t);
-	rocksdb_options_set_memtable_prefix_bloom_size_ratio(o, 0.02);
-	rocksdb_options_set_memtable_whole_key_filtering(o, 1);
 	db = rocksdb_open(o, path, &err);
 	if (err) {
 		fprintf(stderr, "md_apply: %s\n", err);
