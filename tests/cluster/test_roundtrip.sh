@@ -45,4 +45,10 @@ for n in master ds0 ds1 ds2 ds3 ds4 ds5; do "$GLORY" dev stop --dir "$D" $n >/de
 for n in master ds0 ds1 ds2 ds3 ds4 ds5; do "$GLORY" dev start --dir "$D" $n >/dev/null; done
 wait_for 30 "all data servers up after restart" all_up
 check "everything reads back after a full restart" all_back
+
+say "glory dev down, then glory dev start with no name: the whole cluster on its ports"
+"$GLORY" dev down --dir "$D" >/dev/null 2>&1
+check "glory dev start --dir D starts every daemon" "$GLORY" dev start --dir "$D"
+wait_for 30 "all data servers up after dev start" all_up
+check "everything reads back after dev down and dev start" all_back
 finish

@@ -635,6 +635,26 @@ static int dev_start(const char *dir, const char *name)
 	return 1;
 }
 
+/* Every daemon of DIR that is not running (the master first): a whole dev cluster again on its
+ * own ports, after a reboot or `glory dev down`. */
+static int dev_start_all(const char *dir)
+{
+	static char names[DEV_MAX_NAMES][DEV_NAME_MAX];
+	static struct dev_cmdline c;
+	int n = dev_list_names(dir, names, DEV_MAX_NAMES), rc = 0;
+
+	if (n <= 0) {
+		fprintf(stderr, "glory dev start: no daemons in %s (glory dev up makes them)\n",
+			dir);
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		if (!dev_alive(dir, names[i]) && dev_load_cmdline(dir, names[i], &c) == 0 &&
+		    dev_arg_of(&c, "--listen") && dev_start(dir, names[i]))
+			rc = 1;
+	return rc;
+}
+
 static int dev_stop(const char *dir, const char *name)
 {
 	pid_t pid = dev_alive(dir, name);
@@ -724,10 +744,10 @@ static const struct dev_sub {
     {"status", 0, "list the daemons of DIR: pid, alive or dead, address",
      "glory dev status --dir DIR",
      "One line per daemon of the cluster in DIR: name, pid, alive or dead, address."},
-    {"start", 1, "start daemon NAME again with its saved command line",
-     "glory dev start --dir DIR NAME",
+    {"start", 1, "start daemon NAME (or every stopped one) again",
+     "glory dev start --dir DIR [NAME]",
      "Starts daemon NAME (master, ds0, ...) again with its saved command line and waits until "
-     "it accepts connections."},
+     "it accepts connections; without NAME, every daemon of DIR that is not running."},
     {"stop", 1, "stop daemon NAME (SIGTERM, then SIGKILL)", "glory dev stop --dir DIR NAME",
      "Stops daemon NAME: SIGTERM, SIGKILL after 10 s."},
     {"kill", 1, "send daemon NAME a signal (SIGKILL unless --signal)",
@@ -753,6 +773,8 @@ static int dev_simple(const struct dev_sub *sub, int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (!dir_ok(sub->name, dir))
 		return 2;
+	if (strcmp(sub->name, "start") == 0 && npos == 0)
+		return dev_start_all(dir);
 	if (sub->takes_name && (npos != 1 || !dev_valid_name(pos[0]))) {
 		fprintf(stderr,
 			"glory dev %s: name one daemon: master, ds0, ds1, ... (usage: %s)\n",
