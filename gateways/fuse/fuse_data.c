@@ -189,8 +189,18 @@ static void gf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct gf_open *o;
 	int rc;
 
-	rc = glory_create(fs->vol, parent, name, (mode & 07777) | S_IFREG, ctx->uid, ctx->gid,
-			  (fi->flags & O_EXCL) != 0, &a);
+	uint32_t m = ((uint32_t)mode & 07777u) | S_IFREG;
+	struct gf_inherit in;
+
+	/* created here (and then it inherits), or, without O_EXCL, found there */
+	rc = gf_inherit_prepare(req, parent, 0, &m, &in);
+	if (!rc)
+		rc = glory_create(fs->vol, parent, name, m, ctx->uid, ctx->gid, 1, &a);
+	if (!rc)
+		rc = gf_inherit_apply(fs, a.ino, &in);
+	else if (rc && glory_errno(rc) == -EEXIST && !(fi->flags & O_EXCL))
+		rc = glory_create(fs->vol, parent, name, m, ctx->uid, ctx->gid, 0, &a);
+	gf_inherit_free(&in);
 	if (!rc && !S_ISREG(a.mode))
 		rc = S_ISDIR(a.mode) ? -EISDIR : -EEXIST;
 	if (!rc)

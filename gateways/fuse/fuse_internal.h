@@ -27,7 +27,29 @@ struct gf {
 	pthread_mutex_t lock; /* guards the open table */
 	struct gf_open *open[GF_OPEN_BUCKETS];
 	double attr_timeout, entry_timeout;
+	int dont_mask; /* the kernel leaves the umask to us (for default ACLs) */
 };
+
+/* ---- POSIX ACLs (fuse_acl.c); the kernel evaluates them, we keep them ---- */
+#define GF_ACL_ACCESS  "system.posix_acl_access"
+#define GF_ACL_DEFAULT "system.posix_acl_default"
+
+/* What a new inode inherits from its directory's default ACL. */
+struct gf_inherit {
+	uint8_t *access; /* its access ACL (NULL: the mode says it all) */
+	uint8_t *dflt;	 /* a new directory's default ACL (NULL: none) */
+	size_t access_len, dflt_len;
+};
+
+/* Setting an access ACL: the permission bits follow it, an ACL the bits say all of is not kept. */
+int gf_acl_set_access(struct gf *fs, uint64_t ino, const void *value, size_t size, int flags);
+/* Before creating in parent: the mode the new inode gets (*mode in: as asked, out: to create)
+ * and what it inherits (free with gf_inherit_free). Without a default ACL the umask applies. */
+int gf_inherit_prepare(fuse_req_t req, uint64_t parent, int isdir, uint32_t *mode,
+		       struct gf_inherit *in);
+/* After creating ino: stores the inherited ACLs. */
+int gf_inherit_apply(struct gf *fs, uint64_t ino, const struct gf_inherit *in);
+void gf_inherit_free(struct gf_inherit *in);
 
 /* fuse_ops_*.c fill their part of the operations table. */
 void gf_meta_ops(struct fuse_lowlevel_ops *ops);

@@ -12,7 +12,8 @@
 
 static void gf_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct gf *fs = userdata;
+
 	/* 1 MiB requests both ways, the kernel's readahead up to 1 MiB */
 	conn->max_write = 1u << 20;
 	conn->max_readahead = 1u << 20;
@@ -23,6 +24,11 @@ static void gf_init(void *userdata, struct fuse_conn_info *conn)
 	/* POSIX ACLs: the kernel evaluates the system.posix_acl_* xattrs we store */
 	if (conn->capable & FUSE_CAP_POSIX_ACL)
 		conn->want |= FUSE_CAP_POSIX_ACL;
+	/* the umask is ours to apply: not when a default ACL decides (fuse_acl.c) */
+	if (conn->capable & FUSE_CAP_DONT_MASK) {
+		conn->want |= FUSE_CAP_DONT_MASK;
+		fs->dont_mask = 1;
+	}
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;

@@ -184,9 +184,19 @@ static void gf_readlink(fuse_req_t req, fuse_ino_t ino)
 static void gf_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	const struct fuse_ctx *c = fuse_req_ctx(req);
+	struct gf *fs = gf_of(req);
+	struct gf_inherit in;
 	struct glory_attr a;
-	int rc = glory_mknod(gf_of(req)->vol, parent, name, mode, c->uid, c->gid, rdev, &a);
+	uint32_t m = (uint32_t)mode;
+	int rc = gf_inherit_prepare(req, parent, 0, &m, &in);
 
+	if (!rc)
+		rc = glory_mknod(fs->vol, parent, name, m, c->uid, c->gid, rdev, &a);
+	if (!rc)
+		rc = gf_inherit_apply(fs, a.ino, &in);
+	if (!rc && in.access)
+		rc = glory_getattr(fs->vol, a.ino, &a);
+	gf_inherit_free(&in);
 	if (rc)
 		return gf_reply_err(req, rc);
 	gf_reply_entry(req, &a);
@@ -195,9 +205,19 @@ static void gf_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void gf_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	const struct fuse_ctx *c = fuse_req_ctx(req);
+	struct gf *fs = gf_of(req);
+	struct gf_inherit in;
 	struct glory_attr a;
-	int rc = glory_mkdir(gf_of(req)->vol, parent, name, mode & 07777, c->uid, c->gid, &a);
+	uint32_t m = (uint32_t)mode & 07777u;
+	int rc = gf_inherit_prepare(req, parent, 1, &m, &in);
 
+	if (!rc)
+		rc = glory_mkdir(fs->vol, parent, name, m, c->uid, c->gid, &a);
+	if (!rc)
+		rc = gf_inherit_apply(fs, a.ino, &in);
+	if (!rc && (in.access || in.dflt))
+		rc = glory_getattr(fs->vol, a.ino, &a);
+	gf_inherit_free(&in);
 	if (rc)
 		return gf_reply_err(req, rc);
 	gf_reply_entry(req, &a);
@@ -304,70 +324,13 @@ static void gf_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &st);
 }
 
-/* POSIX ACL xattr (v2): u32 version, then entries u16 tag, u16 perm, u32 id. */
-#define ACL_XATTR     "system.posix_acl_access"
-#define ACL_USER_OBJ  0x01
-#define ACL_GROUP_OBJ 0x04
-#define ACL_MASK      0x10
-#define ACL_OTHER     0x20
-
-/* The permission bits an access ACL implies (the mask, if any, stands for the group class);
- * *extended is set when it says more than the bits can. -EINVAL when malformed. */
-static int acl_mode(const uint8_t *v, size_t len, uint32_t *bits, int *extended)
-{
-	uint32_t u = 0, g = 0, o = 0, m = 0;
-	int have_mask = 0, n = 0;
-
-	if (len < 4 || (len - 4) % 8 || v[0] != 2 || v[1] || v[2] || v[3])
-		return -EINVAL;
-	for (size_t at = 4; at < len; at += 8, n++) {
-		uint16_t tag = (uint16_t)(v[at] | v[at + 1] << 8);
-		uint32_t perm = (uint32_t)(v[at + 2] | v[at + 3] << 8) & 7;
-
-		if (tag == ACL_USER_OBJ)
-			u = perm;
-		else if (tag == ACL_GROUP_OBJ)
-			g = perm;
-		else if (tag == ACL_OTHER)
-			o = perm;
-		else if (tag == ACL_MASK) {
-			m = perm;
-			have_mask = 1;
-		}
-	}
-	*bits = u << 6 | (have_mask ? m : g) << 3 | o;
-	*extended = n > 3;
-	return 0;
-}
-
-/* With POSIX ACLs the kernel checks a file's ACL only when its group bits are set, and leaves
- * keeping the mode in step with the ACL to us: an access ACL sets the permission bits, and one
- * that says no more than the bits is not kept. */
-static int set_access_acl(struct gf *fs, uint64_t ino, const void *value, size_t size, int flags)
-{
-	struct glory_attr a, in;
-	uint32_t bits;
-	int extended, rc = acl_mode(value, size, &bits, &extended);
-
-	if (rc || (rc = glory_getattr(fs->vol, ino, &a)))
-		return rc;
-	memset(&in, 0, sizeof(in));
-	in.mode = (a.mode & 07000) | bits;
-	if ((rc = glory_setattr(fs->vol, ino, GLORY_SET_MODE, &in, &a)))
-		return rc;
-	if (extended)
-		return glory_setxattr(fs->vol, ino, ACL_XATTR, value, size, (unsigned)flags);
-	rc = glory_removexattr(fs->vol, ino, ACL_XATTR);
-	return rc && glory_errno(rc) == -ENODATA ? 0 : rc;
-}
-
 static void gf_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
 	struct gf *fs = gf_of(req);
 
-	if (strcmp(name, ACL_XATTR) == 0)
-		return gf_reply_err(req, set_access_acl(fs, ino, value, size, flags));
+	if (strcmp(name, GF_ACL_ACCESS) == 0)
+		return gf_reply_err(req, gf_acl_set_access(fs, ino, value, size, flags));
 	gf_reply_err(req, glory_setxattr(fs->vol, ino, name, value, size, (unsigned)flags));
 }
 

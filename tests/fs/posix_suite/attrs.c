@@ -296,6 +296,38 @@ static int ck_xattr_posix_acl(void)
 	       ps_expect_mode("f", S_IFREG | 0660); /* group bits show the ACL mask */
 }
 
+/* A default ACL on a directory: owner rwx, uid 65534 r--, group r-x, mask r-x, other ---. */
+static const uint8_t ps_dacl[] = {
+    2,	  0, 0, 0,			   /* version */
+    0x01, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, /* ACL_USER_OBJ rwx */
+    0x02, 0, 4, 0, 0xfe, 0xff, 0,    0,	   /* ACL_USER 65534 r-- */
+    0x04, 0, 5, 0, 0xff, 0xff, 0xff, 0xff, /* ACL_GROUP_OBJ r-x */
+    0x10, 0, 5, 0, 0xff, 0xff, 0xff, 0xff, /* ACL_MASK r-x */
+    0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* ACL_OTHER --- */
+};
+
+/* New files take the directory's default ACL (masked by the create mode, the umask ignored);
+ * new directories also inherit it as their default. */
+static int ck_xattr_default_acl(void)
+{
+	int fd;
+
+	if (ps_mkdir("d") ||
+	    ps_ok(setxattr("d", "system.posix_acl_default", ps_dacl, sizeof(ps_dacl), 0),
+		  "setxattr(d, system.posix_acl_default)"))
+		return -1;
+	fd = open("d/f", O_CREAT | O_WRONLY, 0666);
+	if (ps_ok(fd, "create d/f under a default ACL") || ps_ok(close(fd), "close"))
+		return -1;
+	return ps_expect_mode("d/f", S_IFREG | 0640) || /* owner rw, mask r (r-x & rw-), other - */
+	       ps_ok(getxattr("d/f", "system.posix_acl_access", NULL, 0),
+		     "getxattr(d/f, system.posix_acl_access): inherited") ||
+	       ps_nobody_open("d/f", O_RDONLY, 0) || ps_nobody_open("d/f", O_WRONLY, EACCES) ||
+	       ps_mkdir("d/sub") ||
+	       ps_ok(getxattr("d/sub", "system.posix_acl_default", NULL, 0),
+		     "getxattr(d/sub, system.posix_acl_default): inherited");
+}
+
 /* ---- group statfs ---- */
 
 static int ck_statfs_fields(void)
@@ -335,6 +367,7 @@ static const struct ps_check ps_attrs_checks[] = {
     {"xattr", "big_value", ck_xattr_big_value},
     {"xattr", "dir", ck_xattr_dir},
     {"xattr", "posix_acl", ck_xattr_posix_acl},
+    {"xattr", "default_acl", ck_xattr_default_acl},
     {"statfs", "fields", ck_statfs_fields},
 };
 
