@@ -17,7 +17,7 @@
 #define ACL_MASK      0x10
 #define ACL_OTHER     0x20
 
-static int acl_valid(const uint8_t *v, size_t len)
+int gf_acl_valid(const uint8_t *v, size_t len)
 {
 	return len >= 4 && (len - 4) % 8 == 0 && v[0] == 2 && !v[1] && !v[2] && !v[3];
 }
@@ -27,14 +27,12 @@ static uint16_t tag_at(const uint8_t *e)
 	return (uint16_t)(e[0] | e[1] << 8);
 }
 
-/* The permission bits an access ACL implies (the mask, if any, stands for the group class);
- * *extended is set when it says more than the bits can. */
-static int acl_mode(const uint8_t *v, size_t len, uint32_t *bits, int *extended)
+int gf_acl_mode(const uint8_t *v, size_t len, uint32_t *bits, int *extended)
 {
 	uint32_t u = 0, g = 0, o = 0, m = 0;
 	int have_mask = 0, n = 0;
 
-	if (!acl_valid(v, len))
+	if (!gf_acl_valid(v, len))
 		return -EINVAL;
 	for (size_t at = 4; at < len; at += 8, n++) {
 		uint32_t perm = v[at + 2] & 7u;
@@ -64,7 +62,7 @@ int gf_acl_set_access(struct gf *fs, uint64_t ino, const void *value, size_t siz
 {
 	struct glory_attr a, in;
 	uint32_t bits;
-	int extended, rc = acl_mode(value, size, &bits, &extended);
+	int extended, rc = gf_acl_mode(value, size, &bits, &extended);
 
 	if (rc || (rc = glory_getattr(fs->vol, ino, &a)))
 		return rc;
@@ -78,9 +76,7 @@ int gf_acl_set_access(struct gf *fs, uint64_t ino, const void *value, size_t siz
 	return rc && glory_errno(rc) == -ENODATA ? 0 : rc;
 }
 
-/* Masks acl (a copy of the default) by the create mode, as the kernel does for local
- * filesystems; returns the mode bits and whether the ACL says more than they do. */
-static int create_masq(uint8_t *v, size_t len, uint32_t *mode)
+int gf_acl_create_masq(uint8_t *v, size_t len, uint32_t *mode)
 {
 	uint8_t *group_obj = NULL, *mask = NULL;
 	uint32_t m = *mode;
@@ -141,7 +137,7 @@ int gf_inherit_prepare(fuse_req_t req, uint64_t parent, int isdir, uint32_t *mod
 	if (!(d = malloc((size_t)n)))
 		return -ENOMEM;
 	if (glory_getxattr(fs->vol, parent, GF_ACL_DEFAULT, d, (size_t)n) != n ||
-	    !acl_valid(d, (size_t)n)) {
+	    !gf_acl_valid(d, (size_t)n)) {
 		free(d); /* changed meanwhile, or not an ACL: as if there were none */
 		*mode = type | (fs->dont_mask ? bits & ~(uint32_t)fuse_req_ctx(req)->umask : bits);
 		return 0;
@@ -154,7 +150,7 @@ int gf_inherit_prepare(fuse_req_t req, uint64_t parent, int isdir, uint32_t *mod
 		memcpy(in->dflt, d, (size_t)n);
 		in->dflt_len = (size_t)n;
 	}
-	if (create_masq(d, (size_t)n, &perm)) {
+	if (gf_acl_create_masq(d, (size_t)n, &perm)) {
 		in->access = d;
 		in->access_len = (size_t)n;
 	} else {

@@ -34,6 +34,16 @@ struct gf {
 #define GF_ACL_ACCESS  "system.posix_acl_access"
 #define GF_ACL_DEFAULT "system.posix_acl_default"
 
+/* The xattr form of an ACL (v2: u32 version, entries of u16 tag, u16 perm, u32 id), parsed
+ * from bytes any user may set: every length is checked. */
+int gf_acl_valid(const uint8_t *v, size_t len);
+/* The permission bits an access ACL implies (the mask, if any, stands for the group class);
+ * *extended is set when it says more than the bits can. -EINVAL when malformed. */
+int gf_acl_mode(const uint8_t *v, size_t len, uint32_t *bits, int *extended);
+/* Masks a valid ACL (a copy of a default ACL) by the create mode in place, as the kernel does
+ * for local filesystems; *mode gets the bits; returns whether the ACL says more than they do. */
+int gf_acl_create_masq(uint8_t *v, size_t len, uint32_t *mode);
+
 /* What a new inode inherits from its directory's default ACL. */
 struct gf_inherit {
 	uint8_t *access; /* its access ACL (NULL: the mode says it all) */
