@@ -80,4 +80,25 @@ run_all "glory rep:1, no dedup" "$W/g1"
 "$G" mount ec "$W/gec" --tenant bench --log-file "$W/gec.log" >/dev/null 2>&1
 MNTS+=("$W/gec")
 run_all "glory ec:4+2, dedup" "$W/gec"
+
+# Where the CPU goes per GiB written through each mount: the mount process (chunking, SHA-256,
+# EC, sending), the data servers (receiving, CRC, writing), the metadata server (commits).
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+per_gib() { echo "scale=2; ($2 - $1) / $(getconf CLK_TCK) / $3" | bc | sed 's/^\./0./'; }
+for v in g1:r1 gec:ec; do
+	dir=$W/${v%%:*}
+	mp=$(pgrep -f "glory mount ${v#*:} $dir " | head -n 1)
+	dps=$(pgrep -f "glory ds --dir $W/c/" | xargs)
+	mdp=$(pgrep -f "glory mds --dir $W/c/" | xargs)
+	m0=$(cpu_ticks $mp) d0=$(cpu_ticks $dps) x0=$(cpu_ticks $mdp)
+	dd if=/dev/urandom of="$W/rand.1g" bs=1M count=1024 status=none 2>/dev/null || true
+	m0=$(cpu_ticks $mp) d0=$(cpu_ticks $dps) x0=$(cpu_ticks $mdp)
+	dd if="$W/rand.1g" of="$dir/cpu.bin" bs=1M conv=fsync status=none
+	m1=$(cpu_ticks $mp) d1=$(cpu_ticks $dps) x1=$(cpu_ticks $mdp)
+	printf '%-34s CPU s per GiB written: mount %s, data servers %s, metadata %s\n' \
+		"${v#*:} ($([ "${v#*:}" = ec ] && echo 'ec:4+2, dedup' || echo 'rep:1'))" \
+		"$(per_gib "$m0" "$m1" 1)" "$(per_gib "$d0" "$d1" 1)" "$(per_gib "$x0" "$x1" 1)"
+	rm -f "$dir/cpu.bin"
+done
+echo "reference, one core: $("$BUILD/bin/bench_storage" stages | grep -E 'hmac|ec-4|crc32c' | awk '{printf "%s %s MB/s  ", $2, $3}')"
 echo '```'
