@@ -184,13 +184,12 @@ static void gf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 {
 	struct gf *fs = gf_of(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	uint32_t m = ((uint32_t)mode & 07777u) | S_IFREG;
 	struct fuse_entry_param e;
+	struct gf_inherit in;
 	struct glory_attr a;
 	struct gf_open *o;
 	int rc;
-
-	uint32_t m = ((uint32_t)mode & 07777u) | S_IFREG;
-	struct gf_inherit in;
 
 	/* created here (and then it inherits), or, without O_EXCL, found there */
 	rc = gf_inherit_prepare(req, parent, 0, &m, &in);
