@@ -24,9 +24,12 @@
 #define HDR_LEN                                                                                    \
 	24 /* u64 proposer id, u64 sequence, u64 op length; then op, zero padded                   \
 		    to a multiple of 8 (libraft 0.22 requires it) */
-#define DESC_MAGIC     0x50534e47u /* "GNSP" */
-#define MAX_SNAP_FILES 4096
-#define STATUS_MS      50
+#define DESC_MAGIC	 0x50534e47u /* "GNSP" */
+#define MAX_SNAP_FILES	 4096
+#define STATUS_MS	 50
+#define RSM_MAX_INFLIGHT 2	    /* entries proposed and not yet applied (GLORY_RSM_INFLIGHT) */
+#define RSM_MAX_BATCH	 256	    /* records per entry */
+#define RSM_MAX_ENTRY	 (4u << 20) /* bytes per entry (one record may be larger) */
 
 struct waiter {
 	pthread_cond_t cv; /* signalled when done: only its own thread wakes */
@@ -58,7 +61,8 @@ struct change {
 struct apply_req {
 	struct raft_apply req;
 	struct gl_rsm *r;
-	uint64_t seq;
+	unsigned n;	/* records (proposals) in the entry */
+	uint64_t seq[]; /* their sequence numbers */
 };
 
 struct gl_rsm {
@@ -71,7 +75,8 @@ struct gl_rsm {
 	rocksdb_options_t *dbopt;
 	rocksdb_writeoptions_t *wopt;
 	rocksdb_readoptions_t *ropt;
-	uint64_t applied; /* stored "\0applied" (loop thread) */
+	uint64_t applied;     /* stored "\0applied" (loop thread): entries done */
+	uint32_t applied_sub; /* and records of entry applied + 1 done */
 	/* raft, loop thread only */
 	uv_loop_t loop;
 	uv_async_t async;
@@ -85,6 +90,8 @@ struct gl_rsm {
 	struct raft_barrier barrier;
 	struct waiter *fence_now, *fence_next; /* in flight, waiting for the next */
 	int fence_busy;
+	struct job *pending, *pending_tail; /* proposals not yet in an entry */
+	unsigned inflight, max_inflight;    /* entries proposed, not yet applied here */
 	pthread_t thread;
 	/* shared, under lock */
 	pthread_mutex_t lock;
@@ -249,7 +256,8 @@ static int db_open(struct gl_rsm *r)
 		rocksdb_free(err);
 		return -GL_EDB;
 	}
-	r->applied = v && vl == 8 ? gl_rd64((const uint8_t *)v) : 0;
+	r->applied = v && vl >= 8 ? gl_rd64((const uint8_t *)v) : 0;
+	r->applied_sub = v && vl == 12 ? gl_rd32((const uint8_t *)v + 8) : 0;
 	rocksdb_free(v);
 	return 0;
 }
@@ -324,46 +332,43 @@ static int waiter_wait(struct gl_rsm *r, struct waiter *w, int timeout_ms)
 
 /* ---- the FSM ---- */
 
-static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+/* One record of an entry, applied: reads see every earlier record's writes. The stored applied
+ * position goes in the same batch: the entry's index after its last record, else the previous
+ * index and the records done so far (a restart in the middle of an entry resumes after them). */
+static void apply_record(struct gl_rsm *r, uint64_t index, uint32_t k, int last, const uint8_t *rec,
+			 size_t oplen)
 {
-	struct gl_rsm *r = fsm->data;
-	uint64_t index = raft_last_applied(r->rafp) + 1, proposer, seq, oplen;
-	const uint8_t *p = buf->base;
+	uint64_t proposer = gl_rd64(rec), seq = gl_rd64(rec + 8);
 	rocksdb_writebatch_t *wb;
 	struct gl_wbuf reply;
 	struct waiter *w = NULL;
-	uint8_t idx[8];
+	uint8_t pos[12];
 	char *err = NULL;
 	int status;
 
-	*result = NULL;
-	if (buf->len < HDR_LEN)
-		return 0; /* not ours: nothing to do, but never stop the log */
-	proposer = gl_rd64(p);
-	seq = gl_rd64(p + 8);
-	oplen = gl_rd64(p + 16);
-	if (oplen > buf->len - HDR_LEN)
-		return 0; /* malformed: never written by us */
 	if (proposer == r->cfg.id) {
 		pthread_mutex_lock(&r->lock);
 		w = waiter_take(r, seq);
 		pthread_mutex_unlock(&r->lock);
 	}
-	if (index <= r->applied) { /* replayed after a restart: already in the database */
+	if (index <= r->applied || (index == r->applied + 1 && k < r->applied_sub)) {
+		/* replayed after a restart: already in the database */
 		if (w) {
 			pthread_mutex_lock(&r->lock);
 			waiter_finish(r, w, -GL_ETIMEDOUT);
 			pthread_mutex_unlock(&r->lock);
 		}
-		return 0;
+		return;
 	}
 	gl_wbuf_init(&reply);
 	wb = rocksdb_writebatch_create();
-	status = r->cfg.sm->apply(r->cfg.sm->ctx, r->db, wb, p + HDR_LEN, (size_t)oplen, &reply);
+	status = r->cfg.sm->apply(r->cfg.sm->ctx, r->db, wb, rec + HDR_LEN, oplen, &reply);
 	if (status)
 		rocksdb_writebatch_clear(wb);
-	gl_le64(idx, index);
-	rocksdb_writebatch_put(wb, GL_RSM_APPLIED_KEY, GL_RSM_APPLIED_KLEN, (char *)idx, 8);
+	gl_le64(pos, last ? index : index - 1);
+	gl_le32(pos + 8, k + 1);
+	rocksdb_writebatch_put(wb, GL_RSM_APPLIED_KEY, GL_RSM_APPLIED_KLEN, (char *)pos,
+			       last ? 8 : 12);
 	rocksdb_write(r->db, r->wopt, wb, &err);
 	rocksdb_writebatch_destroy(wb);
 	if (err) {
@@ -372,7 +377,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 			 err);
 		abort();
 	}
-	r->applied = index;
+	r->applied = last ? index : index - 1;
+	r->applied_sub = last ? 0 : k + 1;
 	if (w) {
 		pthread_mutex_lock(&r->lock);
 		if (!w->abandoned && w->reply && !reply.err)
@@ -381,6 +387,34 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 		pthread_mutex_unlock(&r->lock);
 	}
 	gl_wbuf_free(&reply);
+}
+
+/* An entry is one or more records (rsm.h: batching), each HDR_LEN + op padded to 8. */
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+	struct gl_rsm *r = fsm->data;
+	uint64_t index = raft_last_applied(r->rafp) + 1;
+	const uint8_t *p = buf->base, *end = p + buf->len;
+	uint32_t n = 0, k = 0;
+
+	*result = NULL;
+	rocksdb_set_perf_level(rocksdb_disable); /* thread-local: no counters on the hot path */
+	/* count first: the applied position must know which record is the last */
+	for (const uint8_t *q = p; end - q >= HDR_LEN; n++) {
+		uint64_t oplen = gl_rd64(q + 16);
+
+		if (oplen > (uint64_t)(end - q) - HDR_LEN)
+			break; /* malformed: never written by us */
+		q += (HDR_LEN + oplen + 7) & ~(uint64_t)7;
+	}
+	if (n == 0)
+		return 0; /* not ours: nothing to do, but never stop the log */
+	for (; k < n; k++) {
+		uint64_t oplen = gl_rd64(p + 16);
+
+		apply_record(r, index, k, k + 1 == n, p, (size_t)oplen);
+		p += (HDR_LEN + oplen + 7) & ~(uint64_t)7;
+	}
 	return 0;
 }
 
@@ -682,6 +716,8 @@ static void fsm_fill(struct gl_rsm *r)
 
 /* ---- loop thread ---- */
 
+static void propose_pending(struct gl_rsm *r);
+
 static void apply_cb(struct raft_apply *req, int status, void *result)
 {
 	struct apply_req *a = (struct apply_req *)req;
@@ -689,17 +725,21 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
 
 	(void)result;
 	if (status) {
-		struct waiter *w;
-
 		pthread_mutex_lock(&r->lock);
-		/* still in the table: not applied here; maybe appended (outcome unknown) */
-		w = waiter_take(r, a->seq);
-		if (w)
-			waiter_finish(r, w,
-				      status == RAFT_NOTLEADER ? -GL_ENOTLEADER : -GL_ETIMEDOUT);
+		for (unsigned i = 0; i < a->n; i++) {
+			/* still in the table: not applied here; maybe appended (outcome unknown) */
+			struct waiter *w = waiter_take(r, a->seq[i]);
+
+			if (w)
+				waiter_finish(r, w,
+					      status == RAFT_NOTLEADER ? -GL_ENOTLEADER
+								       : -GL_ETIMEDOUT);
+		}
 		pthread_mutex_unlock(&r->lock);
 	}
 	free(a);
+	r->inflight--;
+	propose_pending(r);
 }
 
 static void fence_issue(struct gl_rsm *r);
@@ -778,36 +818,99 @@ static void change_cb(struct raft_change *req, int status)
 	free(c);
 }
 
+static void fail_job(struct gl_rsm *r, struct job *j, int rc)
+{
+	pthread_mutex_lock(&r->lock);
+	if (waiter_take(r, j->w->seq) == j->w)
+		waiter_finish(r, j->w, rc);
+	pthread_mutex_unlock(&r->lock);
+	raft_free(j->data);
+	free(j);
+}
+
+/* Proposals waiting while RSM_MAX_INFLIGHT entries are in flight go out together, as the
+ * records of one entry (up to RSM_MAX_BATCH of them): under load one raft round, one log write
+ * and one message per follower serve many operations. */
+static void propose_pending(struct gl_rsm *r)
+{
+	while (r->pending && r->inflight < r->max_inflight && !r->closing) {
+		struct job *j = r->pending, *last = j;
+		struct apply_req *a;
+		struct raft_buffer b;
+		unsigned n = 1;
+		size_t len = j->len;
+		int rv;
+
+		while (last->next && n < RSM_MAX_BATCH && len + last->next->len <= RSM_MAX_ENTRY) {
+			last = last->next;
+			len += last->len;
+			n++;
+		}
+		r->pending = last->next;
+		if (!r->pending)
+			r->pending_tail = NULL;
+		last->next = NULL;
+		if (raft_state(&r->raft) != RAFT_LEADER) {
+			/* libraft 0.22's raft_apply does not check leadership itself */
+			for (struct job *next; j; j = next) {
+				next = j->next;
+				fail_job(r, j, -GL_ENOTLEADER);
+			}
+			continue;
+		}
+		a = calloc(1, sizeof(*a) + n * sizeof(a->seq[0]));
+		b.len = len;
+		b.base = n == 1 ? j->data : raft_malloc(len);
+		if (!a || !b.base) {
+			if (b.base && b.base != j->data)
+				raft_free(b.base);
+			free(a);
+			for (struct job *next; j; j = next) {
+				next = j->next;
+				fail_job(r, j, -GL_ENOMEM);
+			}
+			continue;
+		}
+		a->r = r;
+		a->n = n;
+		a->req.data = a;
+		len = 0;
+		n = 0;
+		for (struct job *next; j; j = next) {
+			next = j->next;
+			a->seq[n++] = j->w->seq;
+			if (b.base != j->data) {
+				memcpy((uint8_t *)b.base + len, j->data, j->len);
+				raft_free(j->data);
+			}
+			len += j->len;
+			free(j);
+		}
+		/* libraft 0.22 owns the buffer from here on, even when it fails */
+		rv = raft_apply(&r->raft, &a->req, &b, 1, apply_cb);
+		if (rv) {
+			pthread_mutex_lock(&r->lock);
+			for (unsigned i = 0; i < a->n; i++) {
+				struct waiter *w = waiter_take(r, a->seq[i]);
+
+				if (w)
+					waiter_finish(r, w,
+						      rv == RAFT_NOTLEADER ? -GL_ENOTLEADER
+									   : -GL_EUNAVAIL);
+			}
+			pthread_mutex_unlock(&r->lock);
+			free(a);
+			continue;
+		}
+		r->inflight++;
+	}
+}
+
 static void run_job(struct gl_rsm *r, struct job *j)
 {
 	int rv = 0;
 
-	if (j->type == JOB_PROPOSE) {
-		struct apply_req *a = calloc(1, sizeof(*a));
-		struct raft_buffer b = {j->data, j->len};
-
-		if (!a || raft_state(&r->raft) != RAFT_LEADER) {
-			/* libraft 0.22's raft_apply does not check leadership itself */
-			rv = a ? RAFT_NOTLEADER : RAFT_NOMEM;
-			free(a);
-			raft_free(j->data);
-		} else {
-			a->r = r;
-			a->seq = j->w->seq;
-			a->req.data = a;
-			/* libraft 0.22 owns the buffer from here on, even when it fails */
-			rv = raft_apply(&r->raft, &a->req, &b, 1, apply_cb);
-			if (rv)
-				free(a);
-		}
-		if (rv) {
-			pthread_mutex_lock(&r->lock);
-			if (waiter_take(r, j->w->seq) == j->w)
-				waiter_finish(r, j->w,
-					      rv == RAFT_NOTLEADER ? -GL_ENOTLEADER : -GL_EUNAVAIL);
-			pthread_mutex_unlock(&r->lock);
-		}
-	} else if (j->type == JOB_FENCE) {
+	if (j->type == JOB_FENCE) {
 		pthread_mutex_lock(&r->lock);
 		j->w->next = r->fence_next;
 		r->fence_next = j->w;
@@ -922,11 +1025,28 @@ static void on_async(uv_async_t *h)
 			if (jobs->type == JOB_PROPOSE)
 				raft_free(jobs->data);
 			free(jobs);
+		} else if (jobs->type == JOB_PROPOSE) {
+			jobs->next = NULL;
+			if (r->pending_tail)
+				r->pending_tail->next = jobs;
+			else
+				r->pending = jobs;
+			r->pending_tail = jobs;
 		} else {
 			run_job(r, jobs);
 		}
 		jobs = next;
 	}
+	if (r->closing) {
+		while (r->pending) {
+			struct job *j = r->pending;
+
+			r->pending = j->next;
+			fail_job(r, j, -GL_ECLOSED);
+		}
+		r->pending_tail = NULL;
+	}
+	propose_pending(r);
 	if (r->closing == 1) {
 		r->closing = 2;
 		uv_timer_stop(&r->timer);
@@ -1090,6 +1210,11 @@ int gl_rsm_open(const struct gl_rsm_cfg *cfg, struct gl_rsm **out)
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	r->next_seq = 1;
+	r->max_inflight = getenv("GLORY_RSM_INFLIGHT")
+			      ? (unsigned)atoi(getenv("GLORY_RSM_INFLIGHT"))
+			      : RSM_MAX_INFLIGHT;
+	if (r->max_inflight < 1)
+		r->max_inflight = 1;
 	if (cfg->id == 0 || !cfg->sm || !cfg->sm->apply || strlen(cfg->dir) > 4000 ||
 	    gl_rsm_raft_addr(cfg->rpc_addr, r->raft_addr, sizeof(r->raft_addr))) {
 		rsm_free(r);
@@ -1103,6 +1228,7 @@ int gl_rsm_open(const struct gl_rsm_cfg *cfg, struct gl_rsm **out)
 	r->dbopt = gl_rsm_db_options();
 	r->wopt = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(r->wopt, 0);
+	rocksdb_writeoptions_disable_WAL(r->wopt, 1); /* the raft log is the record (rsm.h) */
 	r->ropt = rocksdb_readoptions_create();
 	rc = db_open(r);
 	if (rc) {
@@ -1249,6 +1375,7 @@ int gl_rsm_read_fence(struct gl_rsm *r, int timeout_ms)
 
 rocksdb_t *gl_rsm_read_begin(struct gl_rsm *r)
 {
+	rocksdb_set_perf_level(rocksdb_disable); /* thread-local: no counters on the hot path */
 	pthread_rwlock_rdlock(&r->dblock);
 	return r->db;
 }
@@ -1356,6 +1483,7 @@ int gl_rsm_fsm_open(const struct gl_rsm_cfg *cfg, struct raft_fsm **fsm, struct 
 	}
 	r->dbopt = gl_rsm_db_options();
 	r->wopt = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_disable_WAL(r->wopt, 1);
 	r->ropt = rocksdb_readoptions_create();
 	rc = db_open(r);
 	if (rc) {

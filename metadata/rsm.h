@@ -8,11 +8,16 @@
  *                    newest are kept, so a member fetching one never sees it vanish
  *   snap-in/         a checkpoint being fetched from another member (removed on success)
  *
- * Apply: each committed entry is one operation. sm->apply adds its writes to a write batch; the
- * rsm adds the key "\0applied" = u64 index (little-endian) to the same batch and writes it
- * (unsynced: the raft log is the durable record; RocksDB's WAL survives kill -9, and a crash of
- * the machine replays the log from the last snapshot). On restart entries at or below the
- * stored applied index are skipped, so replay never applies an entry twice.
+ * Apply: each committed entry holds one or more proposals ("records", in proposal order; under
+ * load the proposals that wait while RSM_MAX_INFLIGHT entries are in flight go out as one entry,
+ * so one raft round, one log write and one message per follower serve them all). Each record
+ * is one operation: sm->apply adds its writes to a write batch; the rsm adds the key
+ * "\0applied" to the same batch and writes it. The value is u64 index (little-endian) after an
+ * entry's last record, else u64 index - 1 and u32 records done, so a member stopped in the
+ * middle of an entry resumes after them. RocksDB's own WAL is off: the raft log is the durable
+ * record. After kill -9 the database is what RocksDB last flushed (every snapshot flushes), and
+ * libraft replays the log from the last snapshot; entries and records at or below the stored
+ * position are skipped, so replay never applies anything twice.
  *
  * Snapshots: libraft asks for one every cfg->snapshot_threshold entries. The rsm creates a
  * checkpoint of db/ (which flushes the memtable) and hands libraft only a small descriptor

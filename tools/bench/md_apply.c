@@ -102,6 +102,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	wo = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_disable_WAL(wo, 1); /* as metadata/rsm.c writes */
+	rocksdb_set_perf_level(rocksdb_disable);
 	gl_md_sm_init(&sm);
 	m = msg(GL_NS_TENANT_CREATE);
 	gl_put_str(&m, "t");

@@ -4,6 +4,7 @@
  *   mdtest run    --volume V --tenant T [--threads N] [--files N]
  *       create, stat (each file 4 times), readdir, rename, unlink of N files per thread in its
  *       own directory; prints ops/s per phase. GLORY_MDCACHE=1 turns the client cache on.
+ *       --phases create,stat runs only those (files created stay).
  *       --cpu PID,PID,... also prints the CPU time each of those processes (and mdtest itself)
  *       spent per operation in each phase, read from /proc: what bounds the rate.
  *   mdtest storm  --volume V --tenant T --seconds S --log FILE [--threads N]
@@ -122,6 +123,7 @@ struct worker {
 	int err;
 };
 
+static const char *only; /* --phases: a comma-separated subset, in this order */
 static const char *phases[] = {"create", "stat", "readdir", "rename", "unlink"};
 
 static int count_entry(void *arg, const struct glory_dirent *e)
@@ -195,6 +197,8 @@ static int cmd_run(void)
 		double t0 = now(), dt, c0[17], c1[17];
 		long total = 0;
 
+		if (only && !strstr(only, phases[ph]))
+			continue;
 		cpu_sample(c0);
 
 		for (int t = 0; t < nthreads; t++) {
@@ -434,7 +438,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: mdtest run|storm|verify --volume V --tenant T [--threads N] [--files N] "
-		"[--seconds S] [--log FILE] [--master H:P] [--cpu PID,PID,...]\n");
+		"[--phases P,P] [--seconds S] [--log FILE] [--master H:P] [--cpu PID,PID,...]\n");
 }
 
 int main(int argc, char **argv)
@@ -462,6 +466,8 @@ int main(int argc, char **argv)
 			log = argv[i + 1];
 		else if (strcmp(argv[i], "--master") == 0)
 			master = argv[i + 1];
+		else if (strcmp(argv[i], "--phases") == 0)
+			only = argv[i + 1];
 		else if (strcmp(argv[i], "--cpu") == 0) {
 			char *save = NULL, *list = argv[i + 1];
 
