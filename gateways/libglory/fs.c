@@ -516,6 +516,30 @@ int glory_key_rm(struct glory *g, const char *access)
 	return catalog_write_str(g, GL_NS_KEY_RM, access);
 }
 
+int glory_key_get(struct glory *g, const char *access, char tenant[64], char secret[64])
+{
+	struct gl_wbuf a;
+	struct gl_rpc_call c;
+	struct gl_rbuf r;
+	int rc;
+
+	gl_wbuf_init(&a);
+	auth_put(g, &a, 0);
+	hdr(&a, GL_NS_KEY_GET);
+	gl_put_str(&a, access);
+	rc = catalog_op(g, &a, &c, &r, 1);
+	if (!rc) {
+		(void)gl_get_u32(&r);
+		gl_get_str(&r, tenant, 64);
+		gl_get_str(&r, secret, 64);
+		if (gl_rbuf_check(&r))
+			rc = -GL_EPROTO;
+	}
+	gl_rpc_call_done(&c);
+	gl_wbuf_free(&a);
+	return rc;
+}
+
 /* ---- volumes ---- */
 
 static void vol_info(const struct gl_ns_vol *v, struct glory_volume_info *out)
