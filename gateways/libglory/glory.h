@@ -97,6 +97,9 @@ int glory_tenant_list(struct glory *g, struct glory_tenant **out, int *n); /* fr
 /* Creates an access key for tenant: access (20 chars) and secret (40 chars), NUL-terminated. */
 int glory_key_create(struct glory *g, const char *tenant, char access[32], char secret[64]);
 int glory_key_rm(struct glory *g, const char *access);
+/* Admin: the tenant name and secret of an access key (NUL-terminated); ENOENT when unknown.
+ * Gateways that check request signatures themselves (S3) use it. */
+int glory_key_get(struct glory *g, const char *access, char tenant[64], char secret[64]);
 
 struct glory_volume_info {
 	uint32_t id, tenant, shard;
