@@ -1,8 +1,9 @@
 #!/bin/bash
 # glory server (what `make run` starts): one command brings up master, metadata server and data
 # servers, makes the default tenant, volume and key, mounts the volume at DIR/mnt and writes
-# DIR/env; it restarts a daemon that dies (the mount too); SIGTERM stops everything and
-# unmounts; a second start keeps the data.
+# DIR/env; serves S3 (GLORY_S3_URL and the AWS_* variables in DIR/env); it restarts a daemon
+# that dies (the mount and the S3 gateway too); SIGTERM stops everything and unmounts; a second
+# start keeps the data.
 . "$(dirname "$0")/lib.sh"
 
 S=$T/s
@@ -15,7 +16,8 @@ stop_server() {
 trap 'rc=$?; set +e; stop_server; (exit $rc); cleanup' EXIT
 
 mounted() { grep -q " $S/mnt fuse.glory " /proc/mounts; }
-server_up() { grep -q "mounted at" "$T/server.out" 2>/dev/null && mounted; }
+server_up() { grep -q "S3 endpoint" "$T/server.out" 2>/dev/null && mounted; }
+s3() { (unset AWS_CA_BUNDLE; . "$S/env" && /usr/bin/aws --endpoint-url "$GLORY_S3_URL" "$@"); }
 
 "$GLORY" server --dir "$S" >"$T/server.out" 2>"$T/server.err" &
 SRV=$!
@@ -25,7 +27,15 @@ check "glory server prints the mount point" grep -q "mounted at $S/mnt" "$T/serv
 check "DIR/env has the master, the key and the mount" \
 	bash -c "grep -q GLORY_MASTER= '$S/env' && grep -q GLORY_ACCESS_KEY= '$S/env' && grep -qx 'GLORY_MOUNT=$S/mnt' '$S/env'"
 
+check "glory server prints the S3 endpoint" grep -q "S3 endpoint: http://127.0.0.1:" "$T/server.out"
+check "DIR/env has GLORY_S3_URL and the AWS_* variables" bash -c "grep -q '^GLORY_S3_URL=http://' '$S/env' &&
+	grep -q '^AWS_ACCESS_KEY_ID=' '$S/env' && grep -q '^AWS_SECRET_ACCESS_KEY=' '$S/env' && grep -q '^AWS_DEFAULT_REGION=' '$S/env'"
+check "aws cli with DIR/env makes a bucket" bash -c "$(declare -f s3); S=$S; s3 s3 mb s3://bkt >/dev/null"
+
 echo "through the mount" >"$S/mnt/hello.txt"
+mkdir -p "$S/mnt/bkt"
+echo "an object" >"$S/mnt/bkt/obj.txt"
+check "a file under the mount is an object over S3" bash -c "$(declare -f s3); S=$S; s3 s3 cp s3://bkt/obj.txt - | grep -qx 'an object'"
 check "a file written under the mount reads back with glory get" \
 	bash -c ". '$S/env' && '$GLORY' get default/hello.txt | grep -qx 'through the mount'"
 check "a file put with glory put shows under the mount" \
@@ -38,10 +48,14 @@ wait_for 30 "the mount to come back" bash -c "grep -q ' $S/mnt fuse.glory ' /pro
 check "after kill -9 of the mount process, the server mounts it again" \
 	grep -qx "through the mount" "$S/mnt/hello.txt"
 
+kill -9 "$(cat "$S/s3/pid")"
+wait_for 30 "the S3 gateway to come back" bash -c "$(declare -f s3); S=$S; s3 s3 ls s3://bkt >/dev/null 2>&1"
+check "after kill -9 of the S3 gateway, the server starts it again" bash -c "$(declare -f s3); S=$S; s3 s3 ls s3://bkt | grep -q obj.txt"
+
 kill -TERM "$SRV"
 wait "$SRV" || true
 SRV=
-none_left() { ! pgrep -f "[g]lory (master|ds|mds|mount) .*$S/" >/dev/null; }
+none_left() { ! pgrep -f "[g]lory (master|ds|mds|mount|s3) .*$S/" >/dev/null && ! pgrep -f "[g]lory s3 --listen .* --master" >/dev/null; }
 check "SIGTERM stops every daemon" none_left
 check "and unmounts" bash -c "! grep -q ' $S/mnt ' /proc/mounts"
 
@@ -50,5 +64,7 @@ SRV=$!
 wait_for 90 "glory server to come back" server_up
 check "a second start keeps the data" grep -qx "through the mount" "$S/mnt/hello.txt"
 check "DIR/env lists the mount once" test "$(grep -c GLORY_MOUNT= "$S/env")" = 1
+check "DIR/env lists GLORY_S3_URL once, and the gateway serves it again" bash -c \
+	"[ \$(grep -c GLORY_S3_URL= '$S/env') = 1 ] && $(declare -f s3); S=$S; s3 s3 cp s3://bkt/obj.txt - | grep -qx 'an object'"
 
 finish

@@ -255,6 +255,64 @@ static int start_mount(const char *dir)
 	return -1;
 }
 
+/* The value of NAME= in DIR/env (out empty when absent). */
+static void env_get(const char *dir, const char *name, char *out, size_t cap)
+{
+	char path[DEV_PATH_MAX], line[512];
+	size_t nl = strlen(name);
+	FILE *f;
+
+	out[0] = '\0';
+	dev_path(path, dir, "env", NULL);
+	if (!(f = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, name, nl) == 0 && line[nl] == '=')
+			snprintf(out, cap, "%.*s", (int)strcspn(line + nl + 1, "\n"),
+				 line + nl + 1);
+	fclose(f);
+}
+
+/* Serves S3 on a free port of host (the same one on later starts) as the supervised daemon
+ * "s3", and adds GLORY_S3_URL to DIR/env. */
+static int start_s3(const char *dir, const char *host)
+{
+	static struct dev_cmdline cl;
+	char self[PATH_MAX], master[512], url[128], listen[96], path[DEV_PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int port = 0;
+	pid_t pid;
+	FILE *f;
+
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	env_get(dir, "GLORY_MASTER", master, sizeof(master));
+	env_get(dir, "GLORY_S3_URL", url, sizeof(url));
+	if (strncmp(url, "http://", 7) == 0 && strrchr(url, ':') > url + 5)
+		port = atoi(strrchr(url, ':') + 1);
+	if (!master[0] || (port <= 0 && dev_free_ports(host, 0, NULL, 1, &port)))
+		return -1;
+	snprintf(listen, sizeof(listen), "%s:%d", host, port);
+	char *argv[] = {self, "s3", "--listen", listen, "--master", master, NULL};
+	if (dev_save_cmdline(dir, "s3", argv, &cl) || dev_spawn(dir, "s3", &cl, &pid) ||
+	    dev_wait_port(dir, "s3", pid, listen, dev_now() + DEV_START_SECS)) {
+		fprintf(stderr, "glory server: the S3 gateway did not come up: see %s/s3/log\n",
+			dir);
+		return -1;
+	}
+	if (!url[0]) {
+		dev_path(path, dir, "env", NULL);
+		if ((f = fopen(path, "a"))) {
+			fprintf(f, "GLORY_S3_URL=http://%s\nexport GLORY_S3_URL\n", listen);
+			fclose(f);
+		}
+	}
+	printf("S3 endpoint: http://%s (the access key above; region us-east-1)\n", listen);
+	printf("try:  . %s/env && aws --endpoint-url $GLORY_S3_URL s3 ls\n", dir);
+	return 0;
+}
+
 int cmd_server(int argc, char **argv)
 {
 	const char *dir = NULL, *host = "127.0.0.1";
@@ -274,8 +332,9 @@ int cmd_server(int argc, char **argv)
 	const struct gl_cmd_help help = {
 	    "glory server --dir DIR [--host IPV4] [--ds N] [--mds N] [--detach]",
 	    "Runs a single-machine glory: a cluster master, a metadata shard and N data servers, "
-	    "each a process with its own directory, log and port under DIR, and mounts the "
-	    "default volume at DIR/mnt with FUSE. Writes DIR/env with what clients need. Stays in "
+	    "each a process with its own directory, log and port under DIR, mounts the "
+	    "default volume at DIR/mnt with FUSE and serves S3 (its buckets: the directories of "
+	    "that volume). Writes DIR/env with what clients need. Stays in "
 	    "the foreground, restarts a daemon that dies, and stops "
 	    "everything on Ctrl-C or SIGTERM. Running it again on the same DIR keeps the data.",
 	};
@@ -301,8 +360,10 @@ int cmd_server(int argc, char **argv)
 	rc = dev_up((int)GL_ARRAY_SIZE(up_argv) - 1, up_argv);
 	if (rc)
 		return rc;
-	if (nmds > 0 && first_start(dir, nds) == 0)
+	if (nmds > 0 && first_start(dir, nds) == 0) {
 		start_mount(dir);
+		start_s3(dir, host);
+	}
 	fflush(stdout);
 	if (detach)
 		return 0;
