@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "metadata/lease.h"
 #include "metadata/md_client.h"
+#include "metadata/md_multi.h"
 #include "metadata/md_sm.h"
 #include "metadata/ns.h"
 #include "metadata/rpc.h"
@@ -309,24 +310,32 @@ static int ready(struct mds *m)
 	return __atomic_load_n(&m->rsm, __ATOMIC_ACQUIRE) != NULL;
 }
 
-static int md_h_op(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
-{
-	struct mds *m = ctx;
-
-	if (!ready(m))
-		return -GL_EUNAVAIL; /* still loading the raft log */
-	struct gl_rbuf r;
+/* One MD_OP request, parsed: the entry to propose (or the read to serve) and what the cache
+ * needs to know about it. */
+struct md_req {
+	uint8_t *msg; /* ENTRY_HDR + the ns message */
+	size_t len;   /* of the ns message */
+	int kind;     /* gl_ns_op_kind: 0 write, 1 read */
+	int lease;
+	uint64_t client;
 	struct gl_lease_obj objs[8];
+	int nobj;
+};
+
+/* Parses and authenticates an MD_OP request: 0 and q filled (free q->msg), or an error. */
+static int req_parse(struct mds *m, const uint8_t *args, size_t alen, struct md_req *q)
+{
+	struct gl_rbuf r;
 	uint32_t tenant = 0;
-	uint64_t client = 0, req_client = 0, req_id = 0;
-	uint8_t *msg;
-	size_t len;
-	int kind, rc, nobj = 0;
+	uint64_t req_client = 0, req_id = 0;
+	int rc;
 
-	gl_rbuf_init(&r, req->args, req->args_len);
+	memset(q, 0, sizeof(*q));
+	gl_rbuf_init(&r, args, alen);
 	uint8_t auth = gl_get_u8(&r);
-	int lease = (auth & GL_MD_F_LEASE) != 0, reqid = (auth & GL_MD_F_REQID) != 0;
+	int reqid = (auth & GL_MD_F_REQID) != 0;
 
+	q->lease = (auth & GL_MD_F_LEASE) != 0;
 	auth &= GL_MD_AUTH_MASK;
 	if (auth == GL_MD_AUTH_KEY) {
 		char access[64], secret[128];
@@ -341,76 +350,174 @@ static int md_h_op(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply 
 	} else if (auth != GL_MD_AUTH_ADMIN) {
 		return -GL_EPROTO;
 	}
-	if (lease)
-		client = gl_get_u64(&r);
+	if (q->lease)
+		q->client = gl_get_u64(&r);
 	if (reqid) {
 		req_client = gl_get_u64(&r);
 		req_id = gl_get_u64(&r);
 	}
 	if (gl_rbuf_check(&r) || gl_rbuf_left(&r) < NS_HDR_LEN)
 		return -GL_EPROTO;
-	len = gl_rbuf_left(&r);
+	q->len = gl_rbuf_left(&r);
 	/* the entry: u8 has request id, [u64 client, u64 request id], the ns message */
-	msg = malloc(len + ENTRY_HDR);
-	if (!msg)
+	q->msg = malloc(q->len + ENTRY_HDR);
+	if (!q->msg)
 		return -GL_ENOMEM;
-	memcpy(msg + ENTRY_HDR, r.p + r.off, len);
-	msg[0] = (uint8_t)reqid;
-	gl_le64(msg + 1, req_client);
-	gl_le64(msg + 9, req_id);
-	kind = gl_ns_op_kind(gl_rd16(msg + ENTRY_HDR));
-	gl_le32(msg + ENTRY_HDR + 2, tenant);
-	if (kind == 0) {
-		nobj = write_objects(m, msg + ENTRY_HDR, len, 1, NULL, objs);
-		gl_le64(msg + ENTRY_HDR + 6, (uint64_t)now_ns());
-		rc = gl_rsm_propose(m->rsm, msg, len + ENTRY_HDR, rep->args, MDS_PROPOSE_MS);
-		if (rc != -GL_ENOTLEADER) {
-			/* applied or maybe applied: either way no cache may keep the old state */
-			int n2 = write_objects(m, msg + ENTRY_HDR, len, 0,
-					       rc == 0 ? rep->args : NULL, objs + nobj);
-
-			gl_leases_invalidate(m->leases, client, objs, nobj + n2);
-			wait_inherited_leases(m);
-		}
-	} else if (kind == 1) {
-		uint16_t op = gl_rd16(msg + ENTRY_HDR);
-		int cacheable = 0;
-		uint64_t seq0 = gl_leases_seq(m->leases);
-		double t0 = now_mono();
-
-		if (lease)
-			gl_put_u8(rep->args, 0);
-		rc = gl_rsm_read_fence(m->rsm, MDS_FENCE_MS);
-		if (rc == 0) {
-			rocksdb_t *db = gl_rsm_read_begin(m->rsm);
-			size_t at = rep->args->len;
-
-			rc = gl_ns_read(db, msg + ENTRY_HDR, len, rep->args);
-			gl_rsm_read_end(m->rsm);
-			if (rc == 0 && lease && len >= NS_HDR_LEN + 12 &&
-			    (op == GL_NS_LOOKUP || op == GL_NS_GETATTR) &&
-			    rep->args->len >= at + 8) {
-				struct gl_rbuf q;
-
-				gl_rbuf_init(&q, msg + ENTRY_HDR + NS_HDR_LEN, len - NS_HDR_LEN);
-				objs[0].vol = gl_get_u32(&q);
-				objs[0].ino = gl_get_u64(&q);
-				objs[1].vol = objs[0].vol;
-				objs[1].ino = gl_rd64(rep->args->p + at);
-				cacheable = gl_leases_grant(m->leases, client, objs,
-							    op == GL_NS_LOOKUP ? 2 : 1, seq0, t0);
-				rep->args->p[0] = (uint8_t)cacheable;
-			}
-		}
-	} else {
-		rc = -GL_EBADOP;
+	memcpy(q->msg + ENTRY_HDR, r.p + r.off, q->len);
+	q->msg[0] = (uint8_t)reqid;
+	gl_le64(q->msg + 1, req_client);
+	gl_le64(q->msg + 9, req_id);
+	q->kind = gl_ns_op_kind(gl_rd16(q->msg + ENTRY_HDR));
+	gl_le32(q->msg + ENTRY_HDR + 2, tenant);
+	if (q->kind != 0 && q->kind != 1) {
+		free(q->msg);
+		q->msg = NULL;
+		return -GL_EBADOP;
 	}
-	free(msg);
+	return 0;
+}
+
+/* Before a write is proposed: what it will change (for the caches) and the leader's time. */
+static void write_before(struct mds *m, struct md_req *q)
+{
+	q->nobj = write_objects(m, q->msg + ENTRY_HDR, q->len, 1, NULL, q->objs);
+	gl_le64(q->msg + ENTRY_HDR + 6, (uint64_t)now_ns());
+}
+
+/* After it: applied or maybe applied, either way no cache may keep the old state. */
+static void write_after(struct mds *m, struct md_req *q, int rc, const struct gl_wbuf *reply)
+{
+	if (rc == -GL_ENOTLEADER)
+		return;
+	int n2 = write_objects(m, q->msg + ENTRY_HDR, q->len, 0, rc == 0 ? reply : NULL,
+			       q->objs + q->nobj);
+
+	gl_leases_invalidate(m->leases, q->client, q->objs, q->nobj + n2);
+	wait_inherited_leases(m);
+}
+
+/* A read, after a read fence (fenced: the caller made one after the request arrived). */
+static int req_read(struct mds *m, struct md_req *q, int fenced, struct gl_wbuf *out)
+{
+	uint16_t op = gl_rd16(q->msg + ENTRY_HDR);
+	uint64_t seq0 = gl_leases_seq(m->leases);
+	double t0 = now_mono();
+	size_t start = out->len;
+	int rc = 0;
+
+	if (q->lease)
+		gl_put_u8(out, 0);
+	if (!fenced)
+		rc = gl_rsm_read_fence(m->rsm, MDS_FENCE_MS);
+	if (rc == 0) {
+		rocksdb_t *db = gl_rsm_read_begin(m->rsm);
+		size_t at = out->len;
+
+		rc = gl_ns_read(db, q->msg + ENTRY_HDR, q->len, out);
+		gl_rsm_read_end(m->rsm);
+		if (rc == 0 && q->lease && q->len >= NS_HDR_LEN + 12 &&
+		    (op == GL_NS_LOOKUP || op == GL_NS_GETATTR) && out->len >= at + 8) {
+			struct gl_rbuf r;
+
+			gl_rbuf_init(&r, q->msg + ENTRY_HDR + NS_HDR_LEN, q->len - NS_HDR_LEN);
+			q->objs[0].vol = gl_get_u32(&r);
+			q->objs[0].ino = gl_get_u64(&r);
+			q->objs[1].vol = q->objs[0].vol;
+			q->objs[1].ino = gl_rd64(out->p + at);
+			out->p[start] = (uint8_t)gl_leases_grant(
+			    m->leases, q->client, q->objs, op == GL_NS_LOOKUP ? 2 : 1, seq0, t0);
+		}
+	}
+	return rc;
+}
+
+static int md_h_op(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct mds *m = ctx;
+	struct md_req q;
+	int rc;
+
+	if (!ready(m))
+		return -GL_EUNAVAIL; /* still loading the raft log */
+	rc = req_parse(m, req->args, req->args_len, &q);
+	if (rc)
+		return rc;
+	if (q.kind == 0) {
+		write_before(m, &q);
+		rc = gl_rsm_propose(m->rsm, q.msg, q.len + ENTRY_HDR, rep->args, MDS_PROPOSE_MS);
+		write_after(m, &q, rc, rep->args);
+	} else {
+		rc = req_read(m, &q, 0, rep->args);
+	}
+	free(q.msg);
 	if (rc == -GL_ENOTLEADER) {
 		rep->args->len = 0;
 		return not_leader(m, rep);
 	}
 	return rc;
+}
+
+/* MD_MULTI: independent MD_OPs of one client's threads in one message. The writes are proposed
+ * together (one raft entry while the group is busy), the reads share one read fence. */
+static int md_h_multi(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
+{
+	struct mds *m = ctx;
+	struct gl_md_part part[GL_MD_MULTI_MAX], ans[GL_MD_MULTI_MAX];
+	struct md_req q[GL_MD_MULTI_MAX];
+	struct gl_wbuf out[GL_MD_MULTI_MAX], *wout[GL_MD_MULTI_MAX];
+	const void *ops[GL_MD_MULTI_MAX];
+	size_t lens[GL_MD_MULTI_MAX];
+	int st[GL_MD_MULTI_MAX], wst[GL_MD_MULTI_MAX], nw = 0, fence = 1;
+	uint32_t n;
+
+	if (!ready(m))
+		return -GL_EUNAVAIL;
+	if (gl_md_multi_parse(req->args, req->args_len, part, &n))
+		return -GL_EPROTO;
+	for (uint32_t i = 0; i < n; i++) {
+		gl_wbuf_init(&out[i]);
+		st[i] = req_parse(m, part[i].p, part[i].len, &q[i]);
+		if (!st[i] && q[i].kind == 0) {
+			write_before(m, &q[i]);
+			ops[nw] = q[i].msg;
+			lens[nw] = q[i].len + ENTRY_HDR;
+			wout[nw++] = &out[i];
+		}
+	}
+	if (nw) {
+		int k = 0;
+
+		gl_rsm_propose_many(m->rsm, nw, ops, lens, wout, wst, MDS_PROPOSE_MS);
+		for (uint32_t i = 0; i < n; i++) {
+			if (st[i] || q[i].kind != 0)
+				continue;
+			st[i] = wst[k++];
+			write_after(m, &q[i], st[i], &out[i]);
+		}
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (st[i] || q[i].kind != 1)
+			continue;
+		if (fence == 1) /* one fence, after every read here arrived, serves them all */
+			fence = gl_rsm_read_fence(m->rsm, MDS_FENCE_MS);
+		st[i] = fence ? fence : req_read(m, &q[i], 1, &out[i]);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (st[i] == -GL_ENOTLEADER) {
+			struct gl_rpc_reply sub = {.args = &out[i]};
+
+			out[i].len = 0;
+			not_leader(m, &sub);
+		}
+		ans[i].status = st[i];
+		ans[i].p = out[i].p;
+		ans[i].len = (uint32_t)out[i].len;
+		free(q[i].msg);
+	}
+	gl_md_multi_put(rep->args, ans, n, 1);
+	for (uint32_t i = 0; i < n; i++)
+		gl_wbuf_free(&out[i]);
+	return 0;
 }
 
 static int md_h_watch(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)

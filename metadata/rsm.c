@@ -1286,51 +1286,85 @@ static int submit(struct gl_rsm *r, struct job *j)
 	return 0;
 }
 
+int gl_rsm_propose_many(struct gl_rsm *r, int n, const void *const *ops, const size_t *lens,
+			struct gl_wbuf *const *replies, int *status, int timeout_ms)
+{
+	struct waiter *w[GL_RSM_MAX_MANY];
+	struct job *j[GL_RSM_MAX_MANY];
+	struct timespec t0, t1;
+	int rc = 0, i;
+
+	if (n < 1 || n > GL_RSM_MAX_MANY)
+		return -GL_EINVAL;
+	for (i = 0; i < n; i++) {
+		w[i] = NULL;
+		j[i] = NULL;
+		status[i] = -GL_ENOMEM;
+	}
+	for (i = 0; i < n && !rc; i++) {
+		if (lens[i] > GL_RPC_MAX_ARGS) {
+			rc = -GL_E2BIG;
+			break;
+		}
+		w[i] = waiter_new();
+		j[i] = calloc(1, sizeof(*j[i]));
+		if (!w[i] || !j[i]) {
+			rc = -GL_ENOMEM;
+			break;
+		}
+		j[i]->len = (HDR_LEN + lens[i] + 7) & ~(size_t)7;
+		j[i]->data = raft_calloc(1, j[i]->len);
+		if (!j[i]->data) {
+			rc = -GL_ENOMEM;
+			break;
+		}
+		j[i]->type = JOB_PROPOSE;
+		gl_le64(j[i]->data + 16, lens[i]);
+		j[i]->w = w[i];
+		w[i]->reply = replies[i];
+		memcpy(j[i]->data + HDR_LEN, ops[i], lens[i]);
+	}
+	pthread_mutex_lock(&r->lock);
+	if (!rc && (r->closing || r->stopped))
+		rc = -GL_ECLOSED;
+	if (rc) {
+		pthread_mutex_unlock(&r->lock);
+		for (i = 0; i < n; i++) {
+			if (j[i] && j[i]->data)
+				raft_free(j[i]->data);
+			free(j[i]);
+			waiter_free(w[i]);
+			status[i] = rc;
+		}
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		w[i]->seq = r->next_seq++;
+		gl_le64(j[i]->data, r->cfg.id);
+		gl_le64(j[i]->data + 8, w[i]->seq);
+		submit(r, j[i]); /* cannot fail: checked above, under the same lock */
+		w[i]->next = r->waiters;
+		r->waiters = w[i];
+	}
+	/* records apply in order: once the last is done the others are too (one wake-up) */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = n - 1; i >= 0; i--) {
+		long spent;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		spent = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		status[i] = waiter_wait(r, w[i], spent < timeout_ms ? timeout_ms - (int)spent : 1);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
 int gl_rsm_propose(struct gl_rsm *r, const void *op, size_t len, struct gl_wbuf *reply,
 		   int timeout_ms)
 {
-	struct waiter *w;
-	struct job *j;
-	int rc;
+	int status, rc = gl_rsm_propose_many(r, 1, &op, &len, &reply, &status, timeout_ms);
 
-	if (len > GL_RPC_MAX_ARGS)
-		return -GL_E2BIG;
-	w = waiter_new();
-	j = calloc(1, sizeof(*j));
-	if (!w || !j) {
-		waiter_free(w);
-		free(j);
-		return -GL_ENOMEM;
-	}
-	j->len = (HDR_LEN + len + 7) & ~(size_t)7;
-	j->data = raft_calloc(1, j->len);
-	if (!j->data) {
-		waiter_free(w);
-		free(j);
-		return -GL_ENOMEM;
-	}
-	j->type = JOB_PROPOSE;
-	gl_le64(j->data + 16, len);
-	j->w = w;
-	w->reply = reply;
-	memcpy(j->data + HDR_LEN, op, len);
-	pthread_mutex_lock(&r->lock);
-	w->seq = r->next_seq++;
-	gl_le64(j->data, r->cfg.id);
-	gl_le64(j->data + 8, w->seq);
-	rc = submit(r, j);
-	if (rc) {
-		pthread_mutex_unlock(&r->lock);
-		raft_free(j->data);
-		free(j);
-		waiter_free(w);
-		return rc;
-	}
-	w->next = r->waiters;
-	r->waiters = w;
-	rc = waiter_wait(r, w, timeout_ms);
-	pthread_mutex_unlock(&r->lock);
-	return rc;
+	return rc ? rc : status;
 }
 
 static int simple_job(struct gl_rsm *r, enum job_type type, const struct gl_rsm_member *m,

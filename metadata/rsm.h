@@ -104,6 +104,13 @@ void gl_rsm_close(struct gl_rsm *r);
  * unknown: it may still be applied), -GL_E2BIG, -GL_ECLOSED (closing). */
 int gl_rsm_propose(struct gl_rsm *r, const void *op, size_t len, struct gl_wbuf *reply,
 		   int timeout_ms);
+/* Proposes n (1..GL_RSM_MAX_MANY) independent entries at once (they go out as the records of
+ * one entry when the group is busy) and waits for all: status[i] is what gl_rsm_propose would
+ * return for ops[i] (replies[i] filled). Returns 0, or an error that applies to every one
+ * (also copied to each status). */
+#define GL_RSM_MAX_MANY 64
+int gl_rsm_propose_many(struct gl_rsm *r, int n, const void *const *ops, const size_t *lens,
+			struct gl_wbuf *const *replies, int *status, int timeout_ms);
 /* A linearizable read: returns 0 once this member is the leader and has applied every entry
  * committed before the call (one barrier entry serves every reader waiting at the time). Then
  * read with gl_rsm_read_begin/end. -GL_ENOTLEADER otherwise. */

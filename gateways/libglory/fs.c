@@ -7,6 +7,7 @@
 #include "gateways/libglory/glory_internal.h"
 #include "gateways/libglory/mdcache.h"
 #include "metadata/lease.h"
+#include "metadata/md_multi.h"
 #include "metadata/ns.h"
 #include "metadata/rpc.h"
 #include "storage/client.h"
@@ -171,12 +172,154 @@ static void auth_put(struct glory *g, struct gl_wbuf *a, int lease)
 	auth_put_op(g, a, lease, 0);
 }
 
+/* ---- batching: MD_OPs of many threads to one shard in one MD_MULTI ----
+ * A thread calls at once while fewer than MD_SLOTS calls to the shard are in flight from this
+ * client; otherwise it queues. When a call ends and threads are queued, the first of them takes
+ * the slot and sends the whole queue (up to GL_MD_MULTI_MAX) as one MD_MULTI, then hands each
+ * its reply. An operation the MD_MULTI could not settle (leader change, timeout, transport
+ * error) is retried alone by its own thread through md_call: writes carry request ids, so a
+ * retry never applies one twice. One thread alone never waits: it always finds a slot free. */
+#define MD_SLOTS 2
+
+struct md_wait {
+	const struct gl_wbuf *a;
+	int done, sender, rc;
+	uint8_t *rep; /* malloc'd, NUL-terminated past rep_len */
+	uint32_t rep_len;
+	pthread_cond_t cv;
+	struct md_wait *next;
+};
+
+static int md_retry_alone(int rc)
+{
+	return transient(rc) || rc == -GL_EBADOP || rc == -GL_EPROTO;
+}
+
+/* Sends batch (n waiters) as one MD_MULTI and fills each one's rc/rep (rc 1: retry alone). */
+static void md_multi(struct glory *g, uint32_t shard, struct md_wait **batch, int n)
+{
+	struct gl_md_part part[GL_MD_MULTI_MAX];
+	struct gl_wbuf a;
+	struct gl_rpc_call c;
+
+	memset(&c, 0, sizeof(c));
+	for (int i = 0; i < n; i++) {
+		part[i].p = batch[i]->a->p;
+		part[i].len = (uint32_t)batch[i]->a->len;
+		batch[i]->rc = 1;
+	}
+	gl_wbuf_init(&a);
+	gl_md_multi_put(&a, part, (uint32_t)n, 0);
+	if (md_call(g, shard, GL_MD_MULTI, &a, &c, 1) == 0 &&
+	    gl_md_multi_parse_reply(c.rargs, c.rargs_len, (uint32_t)n, part) == 0) {
+		for (int i = 0; i < n; i++) {
+			if (md_retry_alone(part[i].status))
+				continue;
+			batch[i]->rep = malloc((size_t)part[i].len + 1);
+			if (!batch[i]->rep)
+				continue;
+			memcpy(batch[i]->rep, part[i].p, part[i].len);
+			batch[i]->rep[part[i].len] = 0;
+			batch[i]->rep_len = part[i].len;
+			batch[i]->rc = part[i].status;
+		}
+	}
+	gl_wbuf_free(&a);
+	gl_rpc_call_done(&c);
+}
+
+/* A call ended: its slot goes to the first queued thread (out of the queue), or is freed.
+ * Lock held. */
+static void md_slot_done(struct md_batcher *b)
+{
+	struct md_wait *w = b->head;
+
+	if (w) {
+		b->head = w->next;
+		if (!b->head)
+			b->tail = NULL;
+		w->next = NULL;
+		w->sender = 1;
+		pthread_cond_signal(&w->cv);
+	} else {
+		b->inflight--;
+	}
+}
+
+/* One MD_OP, batched with other threads' when the shard is busy (above). */
+static int md_call_op(struct glory *g, uint32_t shard, const struct gl_wbuf *a,
+		      struct gl_rpc_call *c, int idempotent)
+{
+	struct md_batcher *b = &g->batch[shard % MD_BATCHERS];
+	struct md_wait me, *batch[GL_MD_MULTI_MAX];
+	int n = 0, rc;
+
+	if (a->err)
+		return a->err;
+	if (g->md_nobatch)
+		return md_call(g, shard, GL_MD_OP, a, c, idempotent);
+	pthread_mutex_lock(&g->batch_lock);
+	if (b->shard != shard && (b->inflight || b->head)) {
+		/* another shard has this batcher now: go alone */
+		pthread_mutex_unlock(&g->batch_lock);
+		return md_call(g, shard, GL_MD_OP, a, c, idempotent);
+	}
+	b->shard = shard;
+	if (b->inflight < MD_SLOTS) {
+		b->inflight++;
+		pthread_mutex_unlock(&g->batch_lock);
+		rc = md_call(g, shard, GL_MD_OP, a, c, idempotent);
+		pthread_mutex_lock(&g->batch_lock);
+		md_slot_done(b);
+		pthread_mutex_unlock(&g->batch_lock);
+		return rc;
+	}
+	memset(&me, 0, sizeof(me));
+	me.a = a;
+	pthread_cond_init(&me.cv, NULL);
+	if (b->tail)
+		b->tail->next = &me;
+	else
+		b->head = &me;
+	b->tail = &me;
+	while (!me.done && !me.sender)
+		pthread_cond_wait(&me.cv, &g->batch_lock);
+	if (me.sender) {
+		/* the slot is ours: take the queue with us */
+		batch[n++] = &me;
+		while (b->head && n < GL_MD_MULTI_MAX) {
+			batch[n++] = b->head;
+			b->head = b->head->next;
+		}
+		if (!b->head)
+			b->tail = NULL;
+		pthread_mutex_unlock(&g->batch_lock);
+		md_multi(g, shard, batch, n);
+		pthread_mutex_lock(&g->batch_lock);
+		for (int i = 1; i < n; i++) {
+			batch[i]->done = 1;
+			pthread_cond_signal(&batch[i]->cv);
+		}
+		md_slot_done(b);
+	}
+	pthread_mutex_unlock(&g->batch_lock);
+	pthread_cond_destroy(&me.cv);
+	if (me.rc == 1) /* not settled by the MD_MULTI */
+		return md_call(g, shard, GL_MD_OP, a, c, idempotent);
+	memset(c, 0, sizeof(*c));
+	c->opcode = GL_MD_OP;
+	c->status = me.rc;
+	c->rargs = me.rep;
+	c->rargs_len = me.rep_len;
+	return me.rc;
+}
+
 /* An MD_OP: a is the prefix + ns message; *rep (rargs) is the ns reply (after the cacheable
  * byte when lease). */
 static int md_op(struct glory *g, uint32_t shard, const struct gl_wbuf *a, struct gl_rpc_call *c,
 		 struct gl_rbuf *rep, int idempotent)
 {
-	int rc = md_call(g, shard, GL_MD_OP, a, c, idempotent);
+	int rc = md_call_op(g, shard, a, c, idempotent);
 
 	gl_rbuf_init(rep, c->rargs, c->rargs_len);
 	return rc;

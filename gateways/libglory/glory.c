@@ -109,6 +109,8 @@ int glory_connect(const char *master, struct glory **out)
 		return -GL_ENOMEM;
 	snprintf(g->master, sizeof(g->master), "%s", master);
 	pthread_mutex_init(&g->lock, NULL);
+	pthread_mutex_init(&g->batch_lock, NULL);
+	g->md_nobatch = getenv("GLORY_MD_NOBATCH") && strcmp(getenv("GLORY_MD_NOBATCH"), "0");
 	rc = gl_sclient_new(&g->sc);
 	if (!rc)
 		rc = refresh_map(g);
@@ -134,6 +136,7 @@ void glory_disconnect(struct glory *g)
 	gl_map_free(&g->map);
 	gl_idctx_free(g->idctx);
 	pthread_mutex_destroy(&g->lock);
+	pthread_mutex_destroy(&g->batch_lock);
 	free(g);
 }
 

@@ -14,7 +14,8 @@
 struct gl_mdcache;
 struct md_watch;
 
-#define MD_LEADERS 64 /* shards whose leader is remembered */
+#define MD_LEADERS  64 /* shards whose leader is remembered */
+#define MD_BATCHERS 16 /* shards whose calls are batched at once (fs.c) */
 
 struct glory {
 	char master[512];
@@ -33,6 +34,15 @@ struct glory {
 		char addr[GL_ADDR_MAX];
 	} leaders[MD_LEADERS];
 	struct md_watch *watches;
+	/* calls to a shard that wait while MD_SLOTS calls to it are in flight go out as one
+	 * MD_MULTI (fs.c) */
+	pthread_mutex_t batch_lock;
+	int md_nobatch; /* GLORY_MD_NOBATCH=1: every call alone (benchmarks compare) */
+	struct md_batcher {
+		uint32_t shard;
+		int inflight;
+		struct md_wait *head, *tail;
+	} batch[MD_BATCHERS];
 	uint64_t rid_client, rid_next; /* request ids of retryable writes */
 	volatile int closing;
 };

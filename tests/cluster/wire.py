@@ -77,6 +77,15 @@ def main():
         "short args": frame(good_op, b"\x01\x02"),
         "garbage args": frame(good_op, os.urandom(300)),
     }
+    if good_op == 0x0305:  # MD_MULTI: u32 n, n x (u32 len, an MD_OP)
+        one = b"\x00" + b"\x01\x00" + b"\x00" * 20
+        cases.update({
+            "multi of none": frame(good_op, struct.pack("<I", 0)),
+            "multi count past the limit": frame(good_op, struct.pack("<I", 65) + struct.pack("<I", 0) * 65),
+            "multi length past the end": frame(good_op, struct.pack("<II", 1, 1000) + one),
+            "multi with bytes left over": frame(good_op, struct.pack("<II", 1, len(one)) + one + b"x"),
+            "multi count larger than its parts": frame(good_op, struct.pack("<II", 2, len(one)) + one),
+        })
     failed = 0
     for name, data in cases.items():
         s = conn(addr)
