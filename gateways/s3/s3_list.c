@@ -195,7 +195,8 @@ static void walk(struct lst *l, uint64_t dir, const char *path, int depth)
 		l->err = rc ? s3_from_glory(rc) : c.err;
 		goto out;
 	}
-	qsort(c.e, (size_t)c.n, sizeof(c.e[0]), ent_cmp);
+	if (c.n > 1)
+		qsort(c.e, (size_t)c.n, sizeof(c.e[0]), ent_cmp);
 	for (int i = 0; i < c.n && !l->stop && !l->err; i++) {
 		size_t sl = strlen(c.e[i].sort), cut;
 		char *k = malloc(pl + sl + 1);

@@ -443,7 +443,8 @@ static int names_read(struct s3_req *r, uint64_t dir, struct names *l)
 		rc = glory_readdir(r->vol->v, dir, l->cookie, 1000, 0, names_cb, l, &eof);
 	if (rc)
 		return s3_from_glory(rc);
-	qsort(l->n, (size_t)l->cnt, sizeof(l->n[0]), name_cmp);
+	if (l->cnt > 1)
+		qsort(l->n, (size_t)l->cnt, sizeof(l->n[0]), name_cmp);
 	return 0;
 }
 
