@@ -370,8 +370,11 @@ static void take_readdir(struct call *c, void *data)
 		return;
 	memcpy(p->verf, r->READDIR3res_u.resok.cookieverf, 8);
 	p->eof = r->READDIR3res_u.resok.reply.eof;
-	for (entry3 *e = r->READDIR3res_u.resok.reply.entries; e; e = e->nextentry)
-		page_add(p, e->name, e->cookie, NULL, NULL);
+	/* libnfs allocates entries unaligned: each is copied out before it is read */
+	for (entry3 *ep = r->READDIR3res_u.resok.reply.entries, e; ep; ep = e.nextentry) {
+		memcpy(&e, ep, sizeof(e));
+		page_add(p, e.name, e.cookie, NULL, NULL);
+	}
 }
 
 static void take_readdirplus(struct call *c, void *data)
@@ -385,11 +388,12 @@ static void take_readdirplus(struct call *c, void *data)
 		return;
 	memcpy(p->verf, r->READDIRPLUS3res_u.resok.cookieverf, 8);
 	p->eof = r->READDIRPLUS3res_u.resok.reply.eof;
-	for (entryplus3 *e = r->READDIRPLUS3res_u.resok.reply.entries; e; e = e->nextentry)
-		page_add(p, e->name, e->cookie,
-			 e->name_handle.handle_follows ? &e->name_handle.post_op_fh3_u.handle
-						       : NULL,
-			 &e->name_attributes);
+	for (entryplus3 *ep = r->READDIRPLUS3res_u.resok.reply.entries, e; ep; ep = e.nextentry) {
+		memcpy(&e, ep, sizeof(e));
+		page_add(p, e.name, e.cookie,
+			 e.name_handle.handle_follows ? &e.name_handle.post_op_fh3_u.handle : NULL,
+			 &e.name_attributes);
+	}
 }
 
 /* One page after cookie/verf (plus: READDIRPLUS with dircount = count / 4). */
