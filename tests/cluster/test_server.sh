@@ -2,8 +2,8 @@
 # glory server (what `make run` starts): one command brings up master, metadata server and data
 # servers, makes the default tenant, volume and key, mounts the volume at DIR/mnt and writes
 # DIR/env; serves S3 (GLORY_S3_URL and the AWS_* variables in DIR/env); it restarts a daemon
-# that dies (the mount and the S3 gateway too); SIGTERM stops everything and unmounts; a second
-# start keeps the data.
+# that dies (the mount and the S3 gateway too); serves NFSv3 (GLORY_NFS_URL in DIR/env, read with
+# libnfs's nfs-cat); SIGTERM stops everything and unmounts; a second start keeps the data.
 . "$(dirname "$0")/lib.sh"
 
 S=$T/s
@@ -17,6 +17,14 @@ trap 'rc=$?; set +e; stop_server; (exit $rc); cleanup' EXIT
 
 mounted() { grep -q " $S/mnt fuse.glory " /proc/mounts; }
 server_up() { grep -q "S3 endpoint" "$T/server.out" 2>/dev/null && mounted; }
+# nfsq FILE: a libnfs URL of FILE in volume default over the server's NFS gateway
+nfsq() {
+	local hp
+	hp=$(grep '^GLORY_NFS_URL=' "$S/env" | cut -d= -f2)
+	hp=${hp#nfs://}
+	hp=${hp%/}
+	echo "nfs://${hp%:*}/default/default/$1?nfsport=${hp##*:}&mountport=${hp##*:}"
+}
 s3() { (unset AWS_CA_BUNDLE; . "$S/env" && /usr/bin/aws --endpoint-url "$GLORY_S3_URL" "$@"); }
 
 "$GLORY" server --dir "$S" >"$T/server.out" 2>"$T/server.err" &
@@ -41,6 +49,11 @@ check "a file written under the mount reads back with glory get" \
 check "a file put with glory put shows under the mount" \
 	bash -c ". '$S/env' && '$GLORY' put default/put.txt /etc/hostname && cmp -s /etc/hostname '$S/mnt/put.txt'"
 
+wait_for 30 "the NFS gateway" grep -q "NFSv3 export: nfs://127.0.0.1:" "$T/server.out"
+check "DIR/env has GLORY_NFS_URL" grep -q '^GLORY_NFS_URL=nfs://127.0.0.1:[0-9]*/$' "$S/env"
+check "a file written under the mount reads back over NFS (nfs-cat)" \
+	bash -c "nfs-cat '$(nfsq hello.txt)' | grep -qx 'through the mount'"
+
 # the supervisor restarts a mount that dies (and the dead mount point is cleared)
 kill -9 "$(cat "$S/mount/pid")"
 sleep 0.5
@@ -52,10 +65,17 @@ kill -9 "$(cat "$S/s3/pid")"
 wait_for 30 "the S3 gateway to come back" bash -c "$(declare -f s3); S=$S; s3 s3 ls s3://bkt >/dev/null 2>&1"
 check "after kill -9 of the S3 gateway, the server starts it again" bash -c "$(declare -f s3); S=$S; s3 s3 ls s3://bkt | grep -q obj.txt"
 
+kill -9 "$(cat "$S/nfs/pid")"
+wait_for 30 "the NFS gateway to come back" bash -c "nfs-cat '$(nfsq hello.txt)' >/dev/null 2>&1"
+check "after kill -9 of the NFS gateway, the server starts it again" \
+	bash -c "nfs-cat '$(nfsq hello.txt)' | grep -qx 'through the mount'"
+
+MASTER=$(grep '^GLORY_MASTER=' "$S/env" | cut -d= -f2)
 kill -TERM "$SRV"
 wait "$SRV" || true
 SRV=
-none_left() { ! pgrep -f "[g]lory (master|ds|mds|mount|s3) .*$S/" >/dev/null && ! pgrep -f "[g]lory s3 --listen .* --master" >/dev/null; }
+none_left() { ! pgrep -f "[g]lory (master|ds|mds|mount|s3) .*$S/" >/dev/null && ! pgrep -f "[g]lory s3 --listen .* --master" >/dev/null &&
+	! pgrep -f "[g]lory nfs --listen .* --master $MASTER " >/dev/null; }
 check "SIGTERM stops every daemon" none_left
 check "and unmounts" bash -c "! grep -q ' $S/mnt ' /proc/mounts"
 
@@ -66,5 +86,8 @@ check "a second start keeps the data" grep -qx "through the mount" "$S/mnt/hello
 check "DIR/env lists the mount once" test "$(grep -c GLORY_MOUNT= "$S/env")" = 1
 check "DIR/env lists GLORY_S3_URL once, and the gateway serves it again" bash -c \
 	"[ \$(grep -c GLORY_S3_URL= '$S/env') = 1 ] && $(declare -f s3); S=$S; s3 s3 cp s3://bkt/obj.txt - | grep -qx 'an object'"
+wait_for 30 "the NFS gateway after the second start" bash -c "nfs-cat '$(nfsq hello.txt)' >/dev/null 2>&1"
+check "DIR/env lists GLORY_NFS_URL once, and the NFS gateway serves it again" bash -c \
+	"[ \$(grep -c GLORY_NFS_URL= '$S/env') = 1 ] && nfs-cat '$(nfsq hello.txt)' | grep -qx 'through the mount'"
 
 finish

@@ -313,6 +313,52 @@ static int start_s3(const char *dir, const char *host)
 	return 0;
 }
 
+/* Serves NFSv3 and MOUNT on one free port of host (the same one on later starts) as the
+ * supervised daemon "nfs", volume "default" writable by root clients, and adds GLORY_NFS_URL to
+ * DIR/env. */
+static int start_nfs(const char *dir, const char *host)
+{
+	static struct dev_cmdline cl;
+	char self[PATH_MAX], master[512], url[128], sport[16], listen[96], path[DEV_PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int port = 0;
+	pid_t pid;
+	FILE *f;
+
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	env_get(dir, "GLORY_MASTER", master, sizeof(master));
+	env_get(dir, "GLORY_NFS_URL", url, sizeof(url));
+	if (strncmp(url, "nfs://", 6) == 0 && strrchr(url, ':') > url + 5)
+		port = atoi(strrchr(url, ':') + 1);
+	if (!master[0] || (port <= 0 && dev_free_ports(host, 0, NULL, 1, &port)))
+		return -1;
+	snprintf(sport, sizeof(sport), "%d", port);
+	snprintf(listen, sizeof(listen), "%s:%d", host, port);
+	char *argv[] = {self,	    "nfs",  "--listen",	    (char *)host,
+			"--port",   sport,  "--mount-port", sport,
+			"--master", master, "--export",	    "default/default:no_root_squash",
+			NULL};
+	if (dev_save_cmdline(dir, "nfs", argv, &cl) || dev_spawn(dir, "nfs", &cl, &pid) ||
+	    dev_wait_port(dir, "nfs", pid, listen, dev_now() + DEV_START_SECS)) {
+		fprintf(stderr, "glory server: the NFS gateway did not come up: see %s/nfs/log\n",
+			dir);
+		return -1;
+	}
+	if (!url[0]) {
+		dev_path(path, dir, "env", NULL);
+		if ((f = fopen(path, "a"))) {
+			fprintf(f, "GLORY_NFS_URL=nfs://%s/\nexport GLORY_NFS_URL\n", listen);
+			fclose(f);
+		}
+	}
+	printf("NFSv3 export: nfs://%s/default/default (MOUNT on the same port)\n", listen);
+	printf("try:  nfs-ls 'nfs://%s/default/default/?nfsport=%d&mountport=%d'\n", host, port,
+	       port);
+	return 0;
+}
+
 int cmd_server(int argc, char **argv)
 {
 	const char *dir = NULL, *host = "127.0.0.1";
@@ -333,8 +379,9 @@ int cmd_server(int argc, char **argv)
 	    "glory server --dir DIR [--host IPV4] [--ds N] [--mds N] [--detach]",
 	    "Runs a single-machine glory: a cluster master, a metadata shard and N data servers, "
 	    "each a process with its own directory, log and port under DIR, mounts the "
-	    "default volume at DIR/mnt with FUSE and serves S3 (its buckets: the directories of "
-	    "that volume). Writes DIR/env with what clients need. Stays in "
+	    "default volume at DIR/mnt with FUSE, serves S3 (its buckets: the directories of "
+	    "that volume) and NFSv3 (export /default/default). Writes DIR/env with what clients "
+	    "need. Stays in "
 	    "the foreground, restarts a daemon that dies, and stops "
 	    "everything on Ctrl-C or SIGTERM. Running it again on the same DIR keeps the data.",
 	};
@@ -363,6 +410,7 @@ int cmd_server(int argc, char **argv)
 	if (nmds > 0 && first_start(dir, nds) == 0) {
 		start_mount(dir);
 		start_s3(dir, host);
+		start_nfs(dir, host);
 	}
 	fflush(stdout);
 	if (detach)
