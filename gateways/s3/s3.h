@@ -13,6 +13,7 @@ struct gl_s3_cfg {
 	const char *region; /* what GetBucketLocation says */
 	const char *domain; /* virtual-host style: "BUCKET.domain" (NULL: path style only) */
 	int max_conns;	    /* 0: 512 */
+	long tmp_max_age;   /* seconds: older files in /.s3/tmp are removed at start (0: a day) */
 };
 
 /* Serves until SIGTERM or SIGINT (block both before starting threads: gl_s3_run waits for

@@ -159,6 +159,39 @@ static int mkdir_sys(struct glory_vol *v, uint64_t parent, const char *name, uin
 	return rc;
 }
 
+struct sweep {
+	struct glory_vol *v;
+	uint64_t dir, cookie;
+	int64_t before_ns;
+	int removed;
+};
+
+static int sweep_cb(void *arg, const struct glory_dirent *e)
+{
+	struct sweep *s = arg;
+
+	s->cookie = e->cookie;
+	if (e->attr && e->attr->mtime_ns < s->before_ns && glory_unlink(s->v, s->dir, e->name) == 0)
+		s->removed++;
+	return 0;
+}
+
+/* Removes what gateways that died mid-write left in /.s3/tmp (older than tmp_max_age). */
+static void tmp_sweep(struct s3_gw *gw, struct s3_vol *sv)
+{
+	struct sweep s = {sv->v, sv->tmp, 0, 0, 0};
+	long age = gw->cfg.tmp_max_age > 0 ? gw->cfg.tmp_max_age : 86400;
+	struct timespec ts;
+	int eof = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s.before_ns = ((int64_t)ts.tv_sec - age) * 1000000000;
+	while (!eof && glory_readdir(sv->v, sv->tmp, s.cookie, 1000, 1, sweep_cb, &s, &eof) == 0)
+		;
+	if (s.removed)
+		gl_info("tenant %s: removed %d abandoned temporary files", sv->tenant, s.removed);
+}
+
 /* The tenant's volume, opened once. */
 static int vol_get(struct s3_gw *gw, const char *tenant, struct s3_vol **out)
 {
@@ -203,6 +236,7 @@ static int vol_get(struct s3_gw *gw, const char *tenant, struct s3_vol **out)
 	gw->vols[gw->nvols++] = sv;
 	*out = sv;
 	pthread_mutex_unlock(&gw->lock);
+	tmp_sweep(gw, sv);
 	return 0;
 }
 

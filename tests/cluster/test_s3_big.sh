@@ -15,7 +15,7 @@ BIG_MB=${S3_BIG_MB:-1024}
 mkdir -p "$D/s3"
 
 s3_start() {
-	"$GLORY" s3 --listen "127.0.0.1:$PORT" --log-file "$D/s3/log" >>"$D/s3/out" 2>&1 &
+	"$GLORY" s3 --listen "127.0.0.1:$PORT" --log-file "$D/s3/log" "$@" >>"$D/s3/out" 2>&1 &
 	echo $! >"$D/s3/pid"
 	wait_for 20 "the gateway" curl -s -o /dev/null "$EP/"
 }
@@ -71,15 +71,19 @@ c.put_object(Bucket="big", Key="cut", Body=os.urandom(150 << 20))
 PY
 PYPID=$!
 wait_for 60 "the part upload" grep -q . "$T/slow.out"
-sleep 0.5
+tmp_used() { [ -n "$("$GLORY" ls default/.s3/tmp --tenant t)" ]; }
+check "the 150 MiB PUT is being written to a temporary file" wait_for 60 "a temporary file" tmp_used
 kill -9 "$(cat "$D/s3/pid")"
 wait "$PYPID" 2>/dev/null || true
-s3_start
+check "the dead gateway left it in /.s3/tmp" tmp_used
+sleep 1
+s3_start --tmp-max-age 1
 check "an object cut off by the gateway's death is not visible" bash -c "! '$AWS' --endpoint-url '$EP' s3api head-object --bucket big --key cut >/dev/null 2>&1"
 check "nor is the incomplete multipart upload" bash -c "! '$AWS' --endpoint-url '$EP' s3api head-object --bucket big --key partial >/dev/null 2>&1"
 check "but it is still listed as an upload, and can be aborted" bash -c "U=\$(head -1 '$T/slow.out');
 	'$AWS' --endpoint-url '$EP' s3api list-multipart-uploads --bucket big | grep -q \$U &&
 	'$AWS' --endpoint-url '$EP' s3api abort-multipart-upload --bucket big --key partial --upload-id \$U"
+check "the restarted gateway removed the abandoned temporary file" bash -c "[ -z \"\$('$GLORY' ls default/.s3/tmp --tenant t)\" ]"
 check "objects written before the kill read back" bash -c "[ \"\$('$AWS' --endpoint-url '$EP' s3 cp s3://big/before -)\" = kept ]"
 check "the listing shows exactly the complete objects" bash -c \
 	"[ \"\$('$AWS' --endpoint-url '$EP' s3api list-objects-v2 --bucket big --query 'join(\`,\`, Contents[].Key)' --output text)\" = before,m ]"

@@ -16,7 +16,7 @@ int cmd_s3(int argc, char **argv)
 {
 	const char *master = NULL, *listen = NULL, *volume = "default", *region = "us-east-1";
 	const char *domain = NULL, *log_file = NULL, *log_level = "info";
-	long max_conns = 0;
+	long max_conns = 0, tmp_max_age = 86400;
 	struct glory *g = NULL;
 	sigset_t set;
 	int rc;
@@ -29,6 +29,8 @@ int cmd_s3(int argc, char **argv)
 	    {"domain", GL_OPT_STR, &domain, NULL, "D",
 	     "accept virtual-host style requests to BUCKET.D"},
 	    {"max-conns", GL_OPT_INT, &max_conns, NULL, "N", "at most N connections (512)"},
+	    {"tmp-max-age", GL_OPT_INT, &tmp_max_age, NULL, "SECS",
+	     "remove temporary files older than this left by a gateway that died (86400)"},
 	    {"log-file", GL_OPT_STR, &log_file, NULL, "FILE", "log here instead of stderr"},
 	    {"log-level", GL_OPT_STR, &log_level, NULL, "LEVEL", "debug, info, warn or error"},
 	};
@@ -71,7 +73,8 @@ int cmd_s3(int argc, char **argv)
 		return 1;
 	}
 	{
-		struct gl_s3_cfg cfg = {g, listen, volume, region, domain, (int)max_conns};
+		struct gl_s3_cfg cfg = {g,	listen,		volume,	    region,
+					domain, (int)max_conns, tmp_max_age};
 
 		rc = gl_s3_run(&cfg);
 	}
