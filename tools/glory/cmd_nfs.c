@@ -43,6 +43,7 @@ int cmd_nfs(int argc, char **argv)
 {
 	const char *master = NULL, *listen = NULL, *log_file = NULL, *log_level = "info";
 	long port = 2049, mount_port = 20048, threads = 0;
+	int no_cache = 0;
 	struct gl_nfs_cfg cfg = {0};
 	struct glory *g = NULL;
 	char msg[256];
@@ -55,6 +56,7 @@ int cmd_nfs(int argc, char **argv)
 	     "MOUNT port (default 20048; the NFS port serves MOUNT too)"},
 	    {"master", GL_OPT_STR, &master, "GLORY_MASTER", "H:P", "cluster master(s)"},
 	    {"threads", GL_OPT_INT, &threads, NULL, "N", "worker threads (default 16)"},
+	    {"no-cache", GL_OPT_FLAG, &no_cache, NULL, NULL, "no client metadata cache"},
 	    {"log-file", GL_OPT_STR, &log_file, NULL, "FILE", "log here instead of stderr"},
 	    {"log-level", GL_OPT_STR, &log_level, NULL, "LEVEL", "debug, info, warn or error"},
 	};
@@ -111,6 +113,7 @@ int cmd_nfs(int argc, char **argv)
 			glory_strerror(rc));
 		return 1;
 	}
+	glory_set_cache(g, !no_cache);
 	cfg.g = g;
 	cfg.host = listen;
 	cfg.port = (int)port;
