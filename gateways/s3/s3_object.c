@@ -486,7 +486,7 @@ struct reader {
 static ssize_t read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct reader *rd = cls;
-	ssize_t n = glory_pread(rd->f, buf, max, rd->start + pos);
+	ssize_t n = rd->f ? glory_pread(rd->f, buf, max, rd->start + pos) : -GL_EIO;
 
 	if (n <= 0) {
 		if (n < 0)
@@ -501,7 +501,8 @@ static void read_free(void *cls)
 {
 	struct reader *rd = cls;
 
-	glory_close(rd->f);
+	if (rd->f)
+		glory_close(rd->f);
 	free(rd);
 }
 
@@ -599,7 +600,8 @@ int s3_get_object(struct s3_req *r)
 			rc = -S3E_INTERNAL;
 			goto out;
 		}
-		rc = glory_open(r->vol->v, o.a.ino, &rd->f);
+		/* HEAD: the length alone (MHD sends no body, so nothing is read) */
+		rc = strcmp(r->method, "HEAD") ? glory_open(r->vol->v, o.a.ino, &rd->f) : 0;
 		if (rc) {
 			free(rd);
 			rc = s3_from_glory(rc);

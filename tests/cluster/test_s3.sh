@@ -141,6 +141,9 @@ check "s3cmd ls" bash -c "$S3CMD ls s3://photos/s3cmd/ | grep -q s3://photos/s3c
 check "s3cmd info (acl, policy, cors sub-resources)" bash -c "$S3CMD info s3://photos/s3cmd/one | grep -q 'MD5 sum: *$(md5sum "$T/one" | cut -d' ' -f1)'"
 check "s3cmd put of 20 MiB (its multipart)" bash -c "head -c 20000000 '$T/big' >'$T/b20' && $S3CMD put '$T/b20' s3://photos/s3cmd/b20 >/dev/null &&
 	$S3CMD get --force s3://photos/s3cmd/b20 '$T/b20.back' >/dev/null && cmp -s '$T/b20' '$T/b20.back'"
+SIGNED=$($S3CMD signurl s3://photos/s3cmd/one +300)
+check "a SigV2 presigned URL (s3cmd signurl) with curl" bash -c "curl -sf -o '$T/v2pre' '$SIGNED' && cmp -s '$T/one' '$T/v2pre'"
+check "the same URL with another signature is refused" bash -c "curl -s '${SIGNED/Signature=/Signature=x}' | grep -q SignatureDoesNotMatch"
 check "s3cmd del" bash -c "$S3CMD del s3://photos/s3cmd/b20 >/dev/null && ! $S3CMD ls s3://photos/s3cmd/ | grep -q b20"
 export RCLONE_CONFIG_G_TYPE=s3 RCLONE_CONFIG_G_PROVIDER=Other RCLONE_CONFIG_G_ENV_AUTH=true \
 	RCLONE_CONFIG_G_ENDPOINT=$EP RCLONE_CONFIG_G_REGION=us-east-1
