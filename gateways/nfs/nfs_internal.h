@@ -47,6 +47,9 @@ struct nfs_open {
 	struct glory_file *f;
 	int refs;
 	double last_use;
+	/* where writes through f end (0: none): the size clients see, known without f's lock,
+	 * which a commit holds for as long as it takes */
+	_Atomic uint64_t end;
 	struct nfs_open *next;
 };
 

@@ -72,6 +72,7 @@ struct nfs_open *nfs_open_get(struct nfs_srv *s, struct nfs_vol *v, uint64_t ino
 	mine->f = f;
 	mine->refs = 2; /* the table's and the caller's */
 	mine->last_use = nfs_now();
+	atomic_init(&mine->end, 0);
 	mine->next = s->open[bucket(v->id, ino)];
 	s->open[bucket(v->id, ino)] = mine;
 	pthread_mutex_unlock(&s->olock);

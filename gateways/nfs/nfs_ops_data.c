@@ -98,6 +98,12 @@ void nfs3_write(struct nfs_req *r, union nfs3_args *a)
 		st = nfs_stat_of(rc);
 	if (st == NFS3_OK) {
 		n = glory_pwrite(o->f, a->write.data, a->write.count, a->write.offset);
+		if (n >= 0) {
+			uint64_t end = a->write.offset + (uint64_t)n, cur = atomic_load(&o->end);
+
+			while (cur < end && !atomic_compare_exchange_weak(&o->end, &cur, end))
+				;
+		}
 		if (n < 0)
 			st = nfs_stat_of((int)n);
 		else if (committed != NFS3_UNSTABLE && (rc = glory_fsync(o->f))) {

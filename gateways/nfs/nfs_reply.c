@@ -93,7 +93,7 @@ int nfs_getattr(struct nfs_srv *s, struct nfs_vol *v, uint64_t ino, struct glory
 	int rc = glory_getattr(v->v, ino, a);
 
 	if (!rc && (o = nfs_open_find(s, v->id, ino))) {
-		uint64_t end = glory_file_pending_end(o->f);
+		uint64_t end = atomic_load(&o->end);
 
 		if (end > a->size)
 			a->size = end;

@@ -86,6 +86,7 @@ check_nfs /t/ro rofs
 check_nfs /t/v sparse sparse.bin
 check_nfs /t/q fill big 8 NFS3ERR_DQUOT
 check_nfs /t/v bigdir big 10000
+NFS_STOP_PIDS="$(cat "$D"/ds*/pid | tr '\n' ' ')" check_nfs /t/v parallel parallel.bin 6
 
 # --- libnfs's tools and the same bytes through glory get/put
 mkrand "$T/a" $((20 << 20))

@@ -12,11 +12,13 @@
  *     savefh NAME FILE / checkfh FILE   handles across a gateway restart
  *     errno NAME STATUS... expects WRITE of 1 MiB FILE_SYNC to NAME to give one of STATUS
  *     exports              prints the export list (MOUNT EXPORT)
+ *     parallel NAME MiB    a GETATTR sent after a long COMMIT is answered before it
  * Prints "ok: ..." or "FAIL: ..." per check; exits 1 if anything failed.
  */
 #include "nfs_ops.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <unistd.h>
@@ -654,6 +656,54 @@ static int cmd_commit(const char *state, const char *local, const char *want)
 	return fails != 0;
 }
 
+/* ---- parallel: a COMMIT held up (its data servers stopped: $NFS_STOP_PIDS) does not hold up a
+ * GETATTR of the same file sent after it on the same connection ---- */
+static void signal_pids(int sig)
+{
+	char *list = getenv("NFS_STOP_PIDS") ? strdup(getenv("NFS_STOP_PIDS")) : NULL, *save;
+
+	for (char *p = list ? strtok_r(list, " ", &save) : NULL; p; p = strtok_r(NULL, " ", &save))
+		kill(atoi(p), sig);
+	free(list);
+}
+
+static int cmd_parallel(const char *name, int mib)
+{
+	struct fh root;
+	struct rpc_context *rpc = connect_nfs(0, 0, &root);
+	struct newobj o;
+	char verf[8];
+	COMMIT3args ca;
+	COMMIT3res cr;
+	GETATTR3args ga;
+	GETATTR3res gr;
+	struct call cc = {.out = &cr, .outsz = sizeof(cr)}, cg = {.out = &gr, .outsz = sizeof(gr)};
+	struct call *cs[1] = {&cg};
+	int rc;
+
+	if (!rpc)
+		return 1;
+	expect_st(t3_create(rpc, &root, name, UNCHECKED, 0644, NULL, &o), NFS3_OK, "CREATE");
+	expect(write_all(rpc, &o.fh, mib, 3, verf, NULL) == 0, "%d MiB UNSTABLE", mib);
+	fh_set(&ca.file, &o.fh);
+	ca.offset = 0;
+	ca.count = 0;
+	fh_set(&ga.object, &o.fh);
+	signal_pids(SIGSTOP);
+	rc = rpc_nfs3_commit_async(rpc, call_cb, &ca, &cc) ||
+	     rpc_nfs3_getattr_async(rpc, call_cb, &ga, &cg) || wait_calls(rpc, cs, 1);
+	expect(!rc && !cc.done && gr.status == NFS3_OK &&
+		   gr.GETATTR3res_u.resok.obj_attributes.size == (uint64_t)mib << 20,
+	       "while a COMMIT waits for stopped data servers, a GETATTR sent after it on the same "
+	       "connection is answered (with the size)");
+	signal_pids(SIGCONT);
+	cs[0] = &cc;
+	expect(wait_calls(rpc, cs, 1) == 0 && cr.status == NFS3_OK,
+	       "the COMMIT completes once they go on");
+	rpc_destroy_context(rpc);
+	return fails != 0;
+}
+
 /* ---- handles across restarts ---- */
 static int cmd_savefh(const char *name, const char *file)
 {
@@ -788,6 +838,8 @@ int main(int argc, char **argv)
 		return cmd_unstable(argv[0], atoi(argv[1]), strtoull(argv[2], NULL, 10), argv[3]);
 	if (!strcmp(cmd, "commit") && argc == 3)
 		return cmd_commit(argv[0], argv[1], argv[2]);
+	if (!strcmp(cmd, "parallel") && argc == 2)
+		return cmd_parallel(argv[0], atoi(argv[1]));
 	if (!strcmp(cmd, "savefh") && argc == 2)
 		return cmd_savefh(argv[0], argv[1]);
 	if (!strcmp(cmd, "checkfh") && argc == 1)
