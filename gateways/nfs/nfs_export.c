@@ -134,6 +134,9 @@ static int vols_refresh(struct nfs_srv *s)
 	struct glory_tenant *ti = NULL;
 	int nv = 0, nt = 0, rc;
 
+	if (s->refreshed && nfs_now() - s->refreshed < 1.0)
+		return 0; /* handles of unknown volumes must not make every call list them all */
+	s->refreshed = nfs_now();
 	if ((rc = glory_tenant_list(s->g, &ti, &nt)) ||
 	    (rc = glory_volume_list(s->g, NULL, &vi, &nv)))
 		goto out;

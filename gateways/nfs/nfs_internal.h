@@ -63,6 +63,7 @@ struct nfs_srv {
 	pthread_mutex_t vlock;
 	struct nfs_vol *vols[NFS_MAX_VOLS];
 	int nvols;
+	double refreshed; /* when the table was last listed (a miss lists again at most 1/s) */
 	pthread_mutex_t olock;
 	struct nfs_open *open[NFS_OPEN_BUCKETS];
 	uint64_t verf_base;	   /* boot time + random: differs on every start */

@@ -55,6 +55,7 @@ static const struct {
 };
 
 #define CONN_MAX_INFLIGHT 32
+#define MAX_CONNS	  1024 /* a thread each: more are refused */
 #define DEFAULT_THREADS	  16
 #define IDLE_COMMIT_S	  10.0
 
@@ -180,7 +181,7 @@ static void serve(struct nfs_srv *s, struct nfs_conn *c, const uint8_t *buf, siz
 		shutdown(c->fd, SHUT_RDWR);
 		return;
 	}
-	if (nx_out_init(&out, r.call.proc == NFS3_READ ? NFS_MAX_IO + 1024 : 4096))
+	if (nx_out_init(&out, 4096)) /* a READ grows it once, to what it reads */
 		return;
 	if (rc == -EBADMSG) {
 		rpc_put_denied(&out, r.call.xid, NR_MISMATCH, 0);
@@ -339,6 +340,14 @@ static void *acceptor(void *arg)
 			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE)
 				continue;
 			return NULL; /* the listener was shut down */
+		}
+		pthread_mutex_lock(&n->lock);
+		one = n->nconns < MAX_CONNS;
+		pthread_mutex_unlock(&n->lock);
+		if (!one) {
+			gl_warn("nfs: %d connections: refusing another", MAX_CONNS);
+			close(fd);
+			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c = calloc(1, sizeof(*c));
