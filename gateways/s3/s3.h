@@ -14,11 +14,12 @@ struct gl_s3_cfg {
 	const char *domain; /* virtual-host style: "BUCKET.domain" (NULL: path style only) */
 	int max_conns;	    /* 0: 512 */
 	long tmp_max_age;   /* seconds: older files in /.s3/tmp are removed at start (0: a day) */
+	const char *tls_cert, *tls_key; /* PEM files: serve HTTPS (both NULL: plain HTTP) */
 };
 
 /* Serves until SIGTERM or SIGINT (block both before starting threads: gl_s3_run waits for
  * them), then stops accepting, finishes nothing half-written, returns 0; or -errno when it
- * cannot listen. */
+ * cannot listen (or read the TLS files). */
 int gl_s3_run(const struct gl_s3_cfg *cfg);
 
 #endif

@@ -891,6 +891,28 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* The whole of a small file (a PEM certificate or key), NUL-terminated; NULL on failure. */
+static char *read_small_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = malloc(1 << 20);
+	if (buf) {
+		n = fread(buf, 1, (1 << 20) - 1, f);
+		buf[n] = '\0';
+		if (n == 0 || !feof(f)) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
 int gl_s3_run(const struct gl_s3_cfg *cfg)
 {
 	struct s3_gw *gw = calloc(1, sizeof(*gw));
@@ -898,6 +920,8 @@ int gl_s3_run(const struct gl_s3_cfg *cfg)
 	struct MHD_Daemon *d;
 	char host[256];
 	const char *colon = strrchr(cfg->listen, ':');
+	char *cert = NULL, *key = NULL;
+	unsigned tls = 0;
 	sigset_t set;
 	int sig, rc = 0;
 
@@ -920,20 +944,31 @@ int gl_s3_run(const struct gl_s3_cfg *cfg)
 	}
 	gw->cfg = *cfg;
 	pthread_mutex_init(&gw->lock, NULL);
+	if (cfg->tls_cert || cfg->tls_key) {
+		if (!cfg->tls_cert || !cfg->tls_key || !(cert = read_small_file(cfg->tls_cert)) ||
+		    !(key = read_small_file(cfg->tls_key))) {
+			rc = -ENOENT;
+			goto out;
+		}
+		tls = MHD_USE_TLS;
+	}
 	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				 MHD_USE_POLL | MHD_USE_ERROR_LOG,
+				 MHD_USE_POLL | MHD_USE_ERROR_LOG | tls,
 			     0, NULL, NULL, on_request, gw, MHD_OPTION_SOCK_ADDR, &sa,
 			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, gw, MHD_OPTION_NOTIFY_COMPLETED,
 			     on_done, gw, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(1u << 20),
 			     MHD_OPTION_CONNECTION_TIMEOUT, 300u, MHD_OPTION_CONNECTION_LIMIT,
 			     (unsigned)(cfg->max_conns > 0 ? cfg->max_conns : 512),
-			     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+			     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+			     tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
+			     MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
 	if (!d) {
 		rc = -EADDRINUSE;
 		goto out;
 	}
-	gl_info("serving S3 on http://%s (volume %s of each tenant)", cfg->listen, cfg->volume);
-	fprintf(stderr, "glory s3: serving on http://%s\n", cfg->listen);
+	gl_info("serving S3 on %s://%s (volume %s of each tenant)", tls ? "https" : "http",
+		cfg->listen, cfg->volume);
+	fprintf(stderr, "glory s3: serving on %s://%s\n", tls ? "https" : "http", cfg->listen);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -948,6 +983,8 @@ out:
 		free(gw->vols[i]);
 	}
 	pthread_mutex_destroy(&gw->lock);
+	free(cert);
+	free(key);
 	free(gw);
 	return rc;
 }

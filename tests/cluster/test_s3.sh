@@ -18,6 +18,7 @@ mkdir -p "$M" "$D/s3"
 
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 s3_stop() {
+	[ -n "${TLSPID:-}" ] && kill "$TLSPID" 2>/dev/null || true
 	[ -f "$D/s3/pid" ] && kill "$(cat "$D/s3/pid")" 2>/dev/null
 	for _ in $(seq 50); do [ -f "$D/s3/pid" ] && kill -0 "$(cat "$D/s3/pid")" 2>/dev/null || break; sleep 0.1; done
 	rm -f "$D/s3/pid"
@@ -189,6 +190,29 @@ if [ -w /dev/fuse ]; then
 	check "and changes when the file changes under the mount" [ "$E3" != "$E1" ]
 	unmount
 fi
+
+# --- HTTPS: a second gateway with a certificate; aws cli over TLS sends its checksums as
+# aws-chunked trailers (STREAMING-UNSIGNED-PAYLOAD-TRAILER)
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 2 \
+	-subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+TPORT=$(free_port)
+mkdir -p "$D/s3tls"
+"$GLORY" s3 --listen 127.0.0.1:$TPORT --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" \
+	--log-file "$D/s3tls/log" >"$D/s3tls/out" 2>&1 &
+TLSPID=$!
+wait_for 20 "the TLS gateway" curl -s --cacert "$T/tls.crt" -o /dev/null "https://127.0.0.1:$TPORT/"
+at() { $AWS --endpoint-url "https://127.0.0.1:$TPORT" --ca-bundle "$T/tls.crt" "$@"; }
+check "HTTPS: aws s3 cp up and down (30 MB, multipart)" bash -c "head -c 30000000 '$T/big' >'$T/t30' &&
+	$(declare -f at); AWS=$AWS TPORT=$TPORT T=$T; at s3 cp --no-progress '$T/t30' s3://photos/tls >/dev/null &&
+	at s3 cp --no-progress s3://photos/tls '$T/t30.back' >/dev/null && cmp -s '$T/t30' '$T/t30.back'"
+CRC=$($PY -c "import zlib,base64,sys; print(base64.b64encode(zlib.crc32(open(sys.argv[1],'rb').read()).to_bytes(4,'big')).decode())" "$T/one")
+check "HTTPS: aws put-object --checksum-algorithm CRC32 (a trailer) stores the checksum" bash -c \
+	"$(declare -f at); AWS=$AWS TPORT=$TPORT T=$T; at s3api put-object --bucket photos --key tlsck --body '$T/one' --checksum-algorithm CRC32 >/dev/null &&
+	[ \"\$(at s3api head-object --bucket photos --key tlsck --checksum-mode ENABLED --query ChecksumCRC32 --output text)\" = '$CRC' ]"
+check "plain HTTP to the TLS port is not served" bash -c "! curl -sf -o /dev/null http://127.0.0.1:$TPORT/"
+kill $TLSPID
+wait $TLSPID || true
+TLSPID=
 
 # --- the gateway stops on SIGTERM
 s3_stop

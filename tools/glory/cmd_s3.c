@@ -16,6 +16,7 @@ int cmd_s3(int argc, char **argv)
 {
 	const char *master = NULL, *listen = NULL, *volume = "default", *region = "us-east-1";
 	const char *domain = NULL, *log_file = NULL, *log_level = "info";
+	const char *tls_cert = NULL, *tls_key = NULL;
 	long max_conns = 0, tmp_max_age = 86400;
 	struct glory *g = NULL;
 	sigset_t set;
@@ -31,6 +32,8 @@ int cmd_s3(int argc, char **argv)
 	    {"max-conns", GL_OPT_INT, &max_conns, NULL, "N", "at most N connections (512)"},
 	    {"tmp-max-age", GL_OPT_INT, &tmp_max_age, NULL, "SECS",
 	     "remove temporary files older than this left by a gateway that died (86400)"},
+	    {"tls-cert", GL_OPT_STR, &tls_cert, NULL, "PEM", "serve HTTPS with this certificate"},
+	    {"tls-key", GL_OPT_STR, &tls_key, NULL, "PEM", "and this private key"},
 	    {"log-file", GL_OPT_STR, &log_file, NULL, "FILE", "log here instead of stderr"},
 	    {"log-level", GL_OPT_STR, &log_level, NULL, "LEVEL", "debug, info, warn or error"},
 	};
@@ -48,6 +51,10 @@ int cmd_s3(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (!listen) {
 		fprintf(stderr, "glory s3: --listen H:P is required (see --help)\n");
+		return 2;
+	}
+	if (!tls_cert != !tls_key) {
+		fprintf(stderr, "glory s3: --tls-cert and --tls-key go together\n");
 		return 2;
 	}
 	if (!master) {
@@ -73,13 +80,16 @@ int cmd_s3(int argc, char **argv)
 		return 1;
 	}
 	{
-		struct gl_s3_cfg cfg = {g,	listen,		volume,	    region,
-					domain, (int)max_conns, tmp_max_age};
+		struct gl_s3_cfg cfg = {g,	     listen,   volume,
+					region,	     domain,   (int)max_conns,
+					tmp_max_age, tls_cert, tls_key};
 
 		rc = gl_s3_run(&cfg);
 	}
 	if (rc)
-		fprintf(stderr, "glory s3: cannot serve on %s: %s\n", listen, strerror(-rc));
+		fprintf(stderr, "glory s3: cannot serve on %s: %s\n", listen,
+			rc == -ENOENT ? "cannot read --tls-cert and --tls-key (both are needed)"
+				      : strerror(-rc));
 	glory_disconnect(g);
 	return rc ? 1 : 0;
 }
