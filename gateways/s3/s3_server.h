@@ -93,7 +93,12 @@ int s3_respond_xml(struct s3_req *r, unsigned status, struct s3_buf *xml);
 int s3_respond_empty(struct s3_req *r, unsigned status);
 int s3_respond_error(struct s3_req *r, int e);
 
-/* s3_http.c: the volume of the request's tenant and its system directories. */
+/* s3_auth.c: checks the request's signature and sets r->tenant (and the body framing it
+ * announces); the tenant's volume, opened once (and its abandoned temporary files removed). */
+int s3_authenticate(struct s3_req *r);
+int s3_vol_get(struct s3_gw *gw, const char *tenant, struct s3_vol **out);
+
+/* s3_http.c: temporary files. */
 int s3_tmp_create(struct s3_req *r); /* opens r->f on a new file in /.s3/tmp */
 void s3_tmp_drop(struct s3_req *r);  /* closes and removes it (unless published) */
 /* Commits r->f and checks what the body said about itself (lengths, digests, checksums). */
