@@ -8,7 +8,7 @@ libisal-dev libssl-dev libxxhash-dev libuv1-dev librocksdb-dev libraft-dev
 libcmocka-dev libfuse3-dev fuse3 libnfs-dev libnfs-utils libtirpc-dev rpcsvc-proto rpcbind
 libmicrohttpd-dev nbdkit nbdkit-plugin-dev libnbd-bin qemu-utils fio libvirt-dev
 libs3-dev libs3-2 libcurl4-openssl-dev python3-pytest python3-boto3 awscli s3cmd rclone
-curl iproute2 procps psmisc xxd bc"
+curl openssl iproute2 procps psmisc xxd bc"
 
 missing=""
 for p in $PKGS; do
