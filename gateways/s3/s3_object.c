@@ -203,19 +203,29 @@ int s3_obj_publish(struct s3_req *r, const char *key, struct s3_meta *m)
 		rc = s3_from_glory(rc);
 		goto out;
 	}
-	if ((rc = s3_bucket_ino(r, r->bucket, &bucket)) ||
-	    (rc = s3_obj_parent(r, bucket, key, 1, &parent, &name)))
-		goto out;
-	nl = strcspn(name, "/");
-	if (nl == 0 || nl >= sizeof(last)) {
-		rc = -S3E_INVALID_ARGUMENT;
-		goto out;
+	/* a delete pruning the directories of another key may remove a parent between our
+	 * lookup and the rename: make the path again */
+	for (int attempt = 0;; attempt++) {
+		if ((rc = s3_bucket_ino(r, r->bucket, &bucket)))
+			goto out;
+		rc = s3_obj_parent(r, bucket, key, 1, &parent, &name);
+		if (rc == -S3E_NO_SUCH_KEY && attempt < 8)
+			continue; /* a directory went away while we walked */
+		if (rc)
+			goto out;
+		nl = strcspn(name, "/");
+		if (nl == 0 || nl >= sizeof(last)) {
+			rc = -S3E_INVALID_ARGUMENT;
+			goto out;
+		}
+		memcpy(last, name, nl);
+		last[nl] = '\0';
+		rc = glory_rename(r->vol->v, r->vol->tmp, r->tmpname, parent, last, 0);
+		if (rc != -GL_ENOENT || attempt == 8)
+			break;
 	}
-	memcpy(last, name, nl);
-	last[nl] = '\0';
-	rc = glory_rename(r->vol->v, r->vol->tmp, r->tmpname, parent, last, 0);
 	if (rc) {
-		rc = s3_from_glory(rc);
+		rc = rc == -GL_ENOENT ? -S3E_INTERNAL : s3_from_glory(rc);
 		goto out;
 	}
 	r->published = 1;
@@ -375,12 +385,37 @@ out:
 	return rc;
 }
 
+/* If-None-Match: * (create only) and If-Match: ETAG (replace only that version) on writes. */
+static int put_conditions(struct s3_req *r)
+{
+	const char *inm = s3_hdr(&r->h, "if-none-match"), *im = s3_hdr(&r->h, "if-match");
+	struct s3_obj o;
+	int rc;
+
+	if (!inm && !im)
+		return 0;
+	rc = s3_obj_get(r, r->bucket, r->key, &o);
+	if (rc == -S3E_NO_SUCH_KEY)
+		return im ? rc : 0;
+	if (rc)
+		return rc;
+	if (inm && strcmp(inm, "*") == 0)
+		rc = -S3E_PRECONDITION;
+	else if (im && strcmp(im, "*") != 0 && strcmp(im, o.etag) != 0 &&
+		 !(strlen(im) + 2 == strlen(o.etag) && strncmp(im, o.etag + 1, strlen(im)) == 0))
+		rc = -S3E_PRECONDITION;
+	s3_obj_free(&o);
+	return rc;
+}
+
 static int put_finish(struct s3_req *r)
 {
 	struct s3_meta m = {0};
 	char etag[72], hex[33];
 	int rc;
 
+	if ((rc = put_conditions(r)))
+		return rc;
 	if ((rc = s3_meta_from_headers(r, &m)) || (rc = meta_checksum(r, &m)) ||
 	    (rc = s3_obj_publish(r, r->key, &m)))
 		goto out;
@@ -410,6 +445,8 @@ int s3_put_begin(struct s3_req *r)
 		return rc;
 	if (r->key[kl - 1] == '/')
 		return s3_body_begin(r, S3_BODY_NONE, put_folder);
+	if ((rc = put_conditions(r))) /* before the body too: "Expect: 100-continue" saves it */
+		return rc;
 	if ((rc = s3_tmp_create(r)))
 		return rc;
 	return s3_body_begin(r, S3_BODY_FILE, put_finish);

@@ -121,6 +121,24 @@ ok("a wrong Content-MD5: 400 BadDigest",
 ok("a malformed Content-MD5: 400 InvalidDigest",
    err(c.put_object, Bucket=B, Key="md5bad", Body=b"abc", ContentMD5="notbase64!")[1] == "InvalidDigest")
 
+# ---- conditional writes
+def put_if(key, **h):
+    def add(request, **kw):
+        for k, v in h.items():
+            request.headers[k] = v
+    c.meta.events.register_first("before-sign.s3.PutObject", add)
+    try:
+        return err(c.put_object, Bucket=B, Key=key, Body=b"v2")
+    finally:
+        c.meta.events.unregister("before-sign.s3.PutObject", add)
+
+ok("PUT If-None-Match: * over an existing object: 412", put_if("dir/obj", **{"If-None-Match": "*"}) == (412, "PreconditionFailed"))
+ok("PUT If-None-Match: * of a new key: 200", put_if("created-once", **{"If-None-Match": "*"}) == (200, None))
+ok("PUT If-Match with another ETag: 412", put_if("created-once", **{"If-Match": '"0000"'}) == (412, "PreconditionFailed"))
+ok("PUT If-Match with the ETag: 200", put_if("created-once", **{"If-Match": md5(b"v2")}) == (200, None))
+ok("PUT If-Match of a missing key: 404 NoSuchKey", put_if("never-put", **{"If-Match": md5(b"v2")}) == (404, "NoSuchKey"))
+ok("the object kept the bytes of the write that passed", c.get_object(Bucket=B, Key="dir/obj")["Body"].read() == body)
+
 # ---- keys that are paths
 c.put_object(Bucket=B, Key="file", Body=b"1")
 ok("a key under an object: 409 KeyConflict", err(c.put_object, Bucket=B, Key="file/x", Body=b"2") == (409, "KeyConflict"))
@@ -198,6 +216,25 @@ ok("AbortMultipartUpload: 204", c.abort_multipart_upload(Bucket=B, Key="mp/abort
 ok("UploadPart after Abort: 404 NoSuchUpload", err(c.upload_part, Bucket=B, Key="mp/abort", UploadId=u3, PartNumber=1, Body=b"x") == (404, "NoSuchUpload"))
 ok("an unknown upload id: 404 NoSuchUpload", err(c.abort_multipart_upload, Bucket=B, Key="mp/abort", UploadId="0" * 32) == (404, "NoSuchUpload"))
 ok("a part number out of range: 400 InvalidArgument", err(c.upload_part, Bucket=B, Key="mp/x", UploadId=u3, PartNumber=10001, Body=b"x")[0] == 400)
+
+# ---- puts and deletes racing in one directory (a delete prunes the directory a put needs)
+import concurrent.futures as cf
+
+def churn(i):
+    bad = 0
+    for n in range(25):
+        try:
+            c.put_object(Bucket=B, Key="race/d/e/k%d" % i, Body=b"%d" % n)
+            c.delete_object(Bucket=B, Key="race/d/e/k%d" % i)
+        except ClientError as e:
+            print("   ", e)
+            bad += 1
+    return bad
+
+with cf.ThreadPoolExecutor(6) as ex:
+    bad = sum(ex.map(churn, range(6)))
+ok("puts and deletes racing in one directory: every request succeeds", bad == 0)
+ok("and leave nothing behind", c.list_objects_v2(Bucket=B, Prefix="race/")["KeyCount"] == 0)
 
 # ---- delete
 ok("DeleteBucket of a non-empty bucket: 409 BucketNotEmpty", err(c.delete_bucket, Bucket=B) == (409, "BucketNotEmpty"))
