@@ -354,15 +354,22 @@ static int put_folder(struct s3_req *r)
 
 	if (r->got)
 		return -S3E_INVALID_ARGUMENT; /* a "folder" key holds no data here */
-	if ((rc = s3_bucket_ino(r, r->bucket, &bucket)) ||
-	    (rc = s3_obj_parent(r, bucket, r->key, 1, &parent, &name)))
-		return rc;
-	snprintf(last, sizeof(last), "%.*s", (int)strcspn(name, "/"), name);
-	rc = glory_mkdir(r->vol->v, parent, last, 040755, 0, 0, &a);
-	if (rc == -GL_EEXIST)
-		rc = glory_lookup(r->vol->v, parent, last, &a);
+	for (int attempt = 0;; attempt++) {   /* a racing delete may prune the path: again */
+		if ((rc = s3_bucket_ino(r, r->bucket, &bucket)))
+			return rc;
+		rc = s3_obj_parent(r, bucket, r->key, 1, &parent, &name);
+		if (!rc) {
+			snprintf(last, sizeof(last), "%.*s", (int)strcspn(name, "/"), name);
+			rc = glory_mkdir(r->vol->v, parent, last, 040755, 0, 0, &a);
+			if (rc == -GL_EEXIST)
+				rc = glory_lookup(r->vol->v, parent, last, &a);
+			rc = s3_from_glory(rc);
+		}
+		if (rc != -S3E_NO_SUCH_KEY || attempt == 8)
+			break;
+	}
 	if (rc)
-		return s3_from_glory(rc);
+		return rc == -S3E_NO_SUCH_KEY ? -S3E_INTERNAL : rc;
 	if (!S_ISDIR(a.mode))
 		return -S3E_KEY_CONFLICT;
 	if ((rc = s3_meta_from_headers(r, &m)) ||
