@@ -2,6 +2,7 @@
  * on a file goes through its shared open glory_file (nfs_open.c), so reads see buffered writes
  * and COMMIT commits what UNSTABLE writes left buffered. */
 #include "common/errors.h"
+#include "common/log.h"
 #include "gateways/nfs/nfs_internal.h"
 
 #include <string.h>
@@ -64,6 +65,9 @@ void nfs3_read(struct nfs_req *r, union nfs3_args *a)
 	if (r->out->err)
 		return;
 	if (n < 0) { /* the reply becomes an error: rewind to the status */
+		gl_warn("nfs: READ of inode %llu (volume %u) at %llu: %s",
+			(unsigned long long)at.ino, v->id, (unsigned long long)a->read.offset,
+			glory_strerror((int)n));
 		r->out->len = start;
 		nx_put_u32(r->out, nfs_stat_of((int)n));
 		nfs_put_post_attr(r->out, v, &at);
@@ -105,10 +109,14 @@ void nfs3_write(struct nfs_req *r, union nfs3_args *a)
 				;
 		}
 		if (n < 0)
-			st = nfs_stat_of((int)n);
-		else if (committed != NFS3_UNSTABLE && (rc = glory_fsync(o->f))) {
+			rc = (int)n;
+		else if (committed != NFS3_UNSTABLE && (rc = glory_fsync(o->f)))
 			nfs_verf_bump(r->s); /* what earlier UNSTABLE writes left is lost too */
+		if (rc) {
 			st = nfs_stat_of(rc);
+			if (st != NFS3ERR_DQUOT && st != NFS3ERR_NOSPC && st != NFS3ERR_FBIG)
+				gl_warn("nfs: WRITE of inode %llu (volume %u): %s",
+					(unsigned long long)pre.ino, v->id, glory_strerror(rc));
 		}
 		if (committed != NFS3_UNSTABLE)
 			committed = NFS3_FILE_SYNC;
@@ -140,6 +148,8 @@ void nfs3_commit(struct nfs_req *r, union nfs3_args *a)
 		if ((rc = glory_fsync(o->f))) {
 			nfs_verf_bump(r->s);
 			st = nfs_stat_of(rc);
+			gl_warn("nfs: COMMIT of inode %llu (volume %u): %s",
+				(unsigned long long)pre.ino, v->id, glory_strerror(rc));
 		}
 		nfs_open_put(r->s, o);
 	}

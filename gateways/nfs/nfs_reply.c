@@ -46,12 +46,14 @@ uint32_t nfs_stat_of(int rc)
 	case -GL_ETIMEDOUT:
 	case -GL_ECONN:
 	case -GL_ECLOSED:
-	case -GL_EUNAVAIL:
 	case -GL_EAGAIN:
 	case -GL_ENOTLEADER:
 	case -GL_EMOVED:
 	case -GL_EBUSY:
 		return NFS3ERR_JUKEBOX; /* the cluster is busy: the client retries later */
+	case -GL_EUNAVAIL: /* a chunk's fragments cannot be gathered even after libglory asked
+			    * for a fresh cluster map: lost or corrupt, not busy */
+		return NFS3ERR_IO;
 	case -GL_ENOMEM:
 		return NFS3ERR_SERVERFAULT;
 	default:

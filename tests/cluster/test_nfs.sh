@@ -4,8 +4,9 @@
 # files past 4 GiB, 10,000 entries paged by READDIR and READDIRPLUS), exports (read-only, root
 # squash, client lists, the export list), the same bytes through `glory get`/`glory put`, a
 # gateway killed between UNSTABLE writes and COMMIT (the verifier changes, the client resends,
-# nothing is lost), handles that outlive a restart, and hostile RPC records. The Linux kernel
-# client is used where the kernel has one.
+# nothing is lost), handles that outlive a restart, a COMMIT held up by stopped data servers,
+# corrupted data (NFS3ERR_IO), registration with rpcbind, and hostile RPC records. The Linux
+# kernel client is used where the kernel has one.
 . "$(dirname "$0")/lib.sh"
 
 BIN=${GLORY_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}/bin
@@ -18,7 +19,8 @@ stop_nfs() {
 		NFS_PID=
 	fi
 }
-trap 'rc=$?; set +e; stop_nfs; (exit $rc); cleanup' EXIT
+RPCB_PID=
+trap 'rc=$?; set +e; stop_nfs; [ -n "$RPCB_PID" ] && kill "$RPCB_PID"; (exit $rc); cleanup' EXIT
 
 read -r PORT MPORT < <(python3 -c 'import socket
 s=[socket.socket() for _ in range(2)]
@@ -31,7 +33,8 @@ start_nfs() {
 	mkdir -p "$D/nfs"
 	"$GLORY" nfs --listen 127.0.0.1 --port "$PORT" --mount-port "$MPORT" \
 		--log-file "$D/nfs/log" --export t/v:no_root_squash --export t/ro:ro,no_root_squash \
-		--export t/q:no_root_squash --export t/sq --export t/far:clients=10.9.9.0/24 &
+		--export t/q:no_root_squash --export t/sq --export t/far:clients=10.9.9.0/24 \
+		--export t/bad:no_root_squash &
 	NFS_PID=$!
 	wait_for 30 "the NFS gateway to answer" nfs_alive
 }
@@ -48,7 +51,7 @@ check_nfs() { # check_nfs EXPORT CMD ARGS...: nfs_check's own checks, shown on f
 
 cluster_up --ds 3 --mds 1
 "$GLORY" tenant create t >/dev/null
-for v in v ro sq far; do "$GLORY" volume create $v --tenant t --redundancy rep:1 >/dev/null; done
+for v in v ro sq far bad; do "$GLORY" volume create $v --tenant t --redundancy rep:1 >/dev/null; done
 "$GLORY" volume create q --tenant t --redundancy rep:1 --quota-bytes 4M >/dev/null
 echo hello >"$T/hello.txt"
 "$GLORY" put ro/hello.txt "$T/hello.txt" --tenant t >/dev/null
@@ -112,7 +115,7 @@ check "a client outside the export's list cannot mount it" \
 "$BIN/nfs_check" 127.0.0.1 "$PORT" "$MPORT" /t/v exports >"$T/exports"
 check "the export list (showmount -e) shows each export and its clients" \
 	bash -c "grep -qx '/t/v \*' '$T/exports' && grep -qx '/t/far 10.9.9.0/24' '$T/exports' && \
-		[ \"\$(wc -l <'$T/exports')\" = 5 ]"
+		[ \"\$(wc -l <'$T/exports')\" = 6 ]"
 if command -v showmount >/dev/null && command -v rpcinfo >/dev/null && rpcinfo -p >/dev/null 2>&1; then
 	check "showmount -e lists the exports (rpcbind)" bash -c "showmount -e 127.0.0.1 | grep -q /t/v"
 else
@@ -135,14 +138,49 @@ check_nfs /t/v commit "$T/state2" "$T/unstable2.expected" same
 check "an UNSTABLE file committed without a restart reads back" \
 	bash -c "'$GLORY' get v/unstable2.bin '$T/u2.got' --tenant t && cmp -s '$T/unstable2.expected' '$T/u2.got'"
 
+# --- data that cannot be read: the only replica's fragment corrupted on disk
+touch "$T/marker"
+sleep 1
+mkrand "$T/c" $((1 << 20))
+"$GLORY" put bad/c.bin "$T/c" --tenant t >/dev/null
+for f in $(find "$D"/ds*/store/frag -type f -newer "$T/marker" -size +100k); do
+	printf '\xde\xad\xbe\xef\xde\xad\xbe\xef' | dd of="$f" bs=1 seek=$(($(stat -c %s "$f") / 2)) \
+		conv=notrunc status=none
+done
+check_nfs /t/bad read c.bin NFS3ERR_IO
+
 # --- hostile RPC records
 check "hostile and malformed RPC records get the right replies" \
 	bash -c "python3 '$SRC/tests/nfs/hostile_rpc.py' 127.0.0.1 $PORT $MPORT >'$T/hostile.out' 2>&1 || { cat '$T/hostile.out'; false; }"
 check "the gateway is still serving" nfs_alive
 
-# --- SIGTERM: buffered writes are committed, the daemon exits
+# --- rpcbind: registered when it runs (ours, if none is running), found by libnfs without ports
+registered() { rpcinfo -p 127.0.0.1 2>/dev/null | grep -Eq "^ *$1 +$2 +tcp +$3 "; }
+if command -v rpcbind >/dev/null && ! rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
+	rpcbind -f &
+	RPCB_PID=$!
+	wait_for 10 "rpcbind to answer" rpcinfo -p 127.0.0.1
+fi
+if rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
+	stop_nfs
+	start_nfs
+	check "the gateway registers NFS v3 and MOUNT v1 and v3 with rpcbind" \
+		bash -c "$(declare -f registered); registered 100003 3 $PORT && registered 100005 3 $MPORT && registered 100005 1 $MPORT"
+	check "libnfs finds both ports through rpcbind (no ports in the URL)" \
+		bash -c "nfs-cat '$URL/t/v/hello.txt' | grep -qx hello"
+else
+	say "SKIP: rpcbind registration: no rpcbind on this machine"
+fi
+
+# --- SIGTERM: buffered writes are committed, the daemon exits (and leaves rpcbind)
 kill -TERM "$NFS_PID"
 check "SIGTERM stops the gateway cleanly" wait "$NFS_PID"
 NFS_PID=
+if [ -n "$RPCB_PID" ]; then
+	check "and unregisters from rpcbind" bash -c "$(declare -f registered); ! registered 100003 3 $PORT"
+	kill "$RPCB_PID"
+	wait "$RPCB_PID" 2>/dev/null || true
+	RPCB_PID=
+fi
 
 finish

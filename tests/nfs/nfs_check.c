@@ -11,6 +11,7 @@
  *     commit STATE LOCAL   COMMIT; a changed verifier: resend and COMMIT again; LOCAL = bytes
  *     savefh NAME FILE / checkfh FILE   handles across a gateway restart
  *     errno NAME STATUS... expects WRITE of 1 MiB FILE_SYNC to NAME to give one of STATUS
+ *     read NAME STATUS     reads NAME whole: expects it to end with STATUS
  *     exports              prints the export list (MOUNT EXPORT)
  *     parallel NAME MiB    a GETATTR sent after a long COMMIT is answered before it
  * Prints "ok: ..." or "FAIL: ..." per check; exits 1 if anything failed.
@@ -778,6 +779,29 @@ static int cmd_fill(const char *name, int mib, const char *want)
 }
 
 /* libnfs allocates these nodes unaligned: each is copied out before it is read. */
+/* ---- read: the whole of NAME, 1 MiB at a time: the status it ends with ---- */
+static int cmd_read(const char *name, const char *want)
+{
+	struct fh root;
+	struct rpc_context *rpc = connect_nfs(0, 0, &root);
+	struct lookup l;
+	struct rres rr = {0};
+	char *buf = malloc(1 << 20);
+	uint64_t off = 0;
+	int st;
+
+	if (!rpc || !buf)
+		return 1;
+	expect_st(t3_lookup(rpc, &root, name, &l), NFS3_OK, "LOOKUP");
+	while ((st = t3_read(rpc, &l.fh, off, 1 << 20, buf, &rr)) == NFS3_OK && !rr.eof)
+		off += rr.count;
+	expect(!strcmp(st_name(st), want), "READ of %s ends with %s (expected %s)", name,
+	       st_name(st), want);
+	free(buf);
+	rpc_destroy_context(rpc);
+	return fails != 0;
+}
+
 static void take_exports(struct call *c, void *data)
 {
 	exportnode *p, e;
@@ -846,6 +870,8 @@ int main(int argc, char **argv)
 		return cmd_checkfh(argv[0]);
 	if (!strcmp(cmd, "fill") && argc == 3)
 		return cmd_fill(argv[0], atoi(argv[1]), argv[2]);
+	if (!strcmp(cmd, "read") && argc == 2)
+		return cmd_read(argv[0], argv[1]);
 	if (!strcmp(cmd, "exports"))
 		return cmd_exports();
 	fprintf(stderr, "nfs_check: unknown command or arguments: %s\n", cmd);
