@@ -69,6 +69,7 @@ struct nfs_srv {
 	uint64_t verf_base;	   /* boot time + random: differs on every start */
 	_Atomic uint64_t verf_gen; /* bumped when buffered writes are lost (a failed commit) */
 	uint8_t cookie_verf[8];	   /* READDIR cookie verifier (our cookies stay valid: constant) */
+	struct nfs_nlm *nlm;	   /* NLM locks (nfs_nlm.c) */
 	pthread_mutex_t mlock;	   /* mount list (DUMP) */
 	struct nfs_mnt *mounts;
 };
@@ -168,6 +169,12 @@ void nfs3_fsstat(struct nfs_req *r, union nfs3_args *a);
 void nfs3_fsinfo(struct nfs_req *r, union nfs3_args *a);
 void nfs3_pathconf(struct nfs_req *r, union nfs3_args *a);
 void nfs3_commit(struct nfs_req *r, union nfs3_args *a);
+
+/* NLM 4 (nfs_nlm.c): the lock table, and a call (reply body written); an accept_stat. */
+struct nfs_nlm;
+int nfs_nlm_init(struct nfs_nlm **out);
+void nfs_nlm_fini(struct nfs_nlm *m);
+uint32_t nfs_nlm_call(struct nfs_req *r);
 
 /* MOUNT3: answers the call (accepted header included); returns 0 or an RPC accept_stat. */
 uint32_t nfs_mount_call(struct nfs_req *r);

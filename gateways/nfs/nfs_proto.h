@@ -264,6 +264,49 @@ enum mnt3_proc { MNT3_NULL, MNT3_MNT, MNT3_DUMP, MNT3_UMNT, MNT3_UMNTALL, MNT3_E
 /* The dirpath argument of MNT and UMNT; 0 or -EPROTO. */
 int mnt3_decode_path(struct nx_in *x, char path[MNT3_PATH_MAX + 1]);
 
+/* ---- NLM 4 (the lock manager of NFSv3 clients; X/Open XNFS, RFC 1813 appendix II) ---- */
+#define NLM_PROGRAM 100021
+#define NLM_V4	    4
+enum nlm4_proc {
+	NLM4_NULL = 0,
+	NLM4_TEST = 1,
+	NLM4_LOCK = 2,
+	NLM4_CANCEL = 3,
+	NLM4_UNLOCK = 4,
+	NLM4_SHARE = 20,
+	NLM4_UNSHARE = 21,
+	NLM4_NM_LOCK = 22,
+	NLM4_FREE_ALL = 23
+};
+enum nlm4_stat {
+	NLM4_GRANTED = 0,
+	NLM4_DENIED = 1,
+	NLM4_DENIED_NOLOCKS = 2,
+	NLM4_BLOCKED = 3,
+	NLM4_DENIED_GRACE_PERIOD = 4,
+	NLM4_DEADLCK = 5,
+	NLM4_ROFS = 6,
+	NLM4_STALE_FH = 7,
+	NLM4_FBIG = 8,
+	NLM4_FAILED = 9
+};
+#define NLM_MAXSTR 1024
+
+/* The arguments of TEST, LOCK, CANCEL, UNLOCK, NM_LOCK (fields a procedure lacks stay 0) and
+ * FREE_ALL (name and state only). A handle longer than ours decodes with fh.len 0. */
+struct nlm4_args {
+	uint32_t cookie_len, oh_len;
+	uint8_t cookie[NLM_MAXSTR], oh[NLM_MAXSTR];
+	int block, exclusive, reclaim;
+	int32_t state, svid;
+	char caller[NLM_MAXSTR + 1];
+	struct nfs_fh3 fh;
+	uint64_t offset, len; /* len 0: to the end of the file */
+};
+
+/* 0, -EPROTO on bad XDR, -ENOSYS for a procedure we do not decode. */
+int nlm4_decode_args(uint32_t proc, struct nx_in *x, struct nlm4_args *a);
+
 /* ---- File handles ----
  * 24 bytes, big-endian: u8 version (1), u8 reserved (0), u16 reserved (0), u32 volume id,
  * u64 inode number, u64 generation (the inode's birth time in ns: an inode number reused

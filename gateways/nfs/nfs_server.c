@@ -191,6 +191,8 @@ static void serve(struct nfs_srv *s, struct nfs_conn *c, const uint8_t *buf, siz
 		rpc_put_accepted(&out, r.call.xid, NR_SUCCESS);
 		if (r.call.prog == NFS_PROGRAM)
 			stat = nfs_call(&r);
+		else if (r.call.prog == NLM_PROGRAM)
+			stat = r.call.vers == NLM_V4 ? nfs_nlm_call(&r) : NR_PROG_MISMATCH;
 		else if (r.call.prog == MOUNT_PROGRAM)
 			stat = r.call.vers == MOUNT_V3 || r.call.vers == MOUNT_V1
 				   ? nfs_mount_call(&r)
@@ -202,10 +204,14 @@ static void serve(struct nfs_srv *s, struct nfs_conn *c, const uint8_t *buf, siz
 			out.err = 0;
 			rpc_put_accepted(&out, r.call.xid, stat);
 			if (stat == NR_PROG_MISMATCH) {
-				int nfs = r.call.prog == NFS_PROGRAM;
+				uint32_t p = r.call.prog;
 
-				nx_put_u32(&out, nfs ? NFS_V3 : MOUNT_V1);
-				nx_put_u32(&out, nfs ? NFS_V3 : MOUNT_V3);
+				nx_put_u32(&out, p == NFS_PROGRAM   ? NFS_V3
+						 : p == NLM_PROGRAM ? NLM_V4
+								    : MOUNT_V1);
+				nx_put_u32(&out, p == NFS_PROGRAM   ? NFS_V3
+						 : p == NLM_PROGRAM ? NLM_V4
+								    : MOUNT_V3);
 			}
 		}
 	}
@@ -430,11 +436,13 @@ static void rpcbind_set(int port, int mport, int on)
 	pmap_unset(NFS_PROGRAM, NFS_V3);
 	pmap_unset(MOUNT_PROGRAM, MOUNT_V3);
 	pmap_unset(MOUNT_PROGRAM, MOUNT_V1);
+	pmap_unset(NLM_PROGRAM, NLM_V4);
 	if (!on)
 		return;
 	if (!pmap_set(NFS_PROGRAM, NFS_V3, IPPROTO_TCP, (unsigned short)port) ||
 	    !pmap_set(MOUNT_PROGRAM, MOUNT_V3, IPPROTO_TCP, (unsigned short)mport) ||
-	    !pmap_set(MOUNT_PROGRAM, MOUNT_V1, IPPROTO_TCP, (unsigned short)mport))
+	    !pmap_set(MOUNT_PROGRAM, MOUNT_V1, IPPROTO_TCP, (unsigned short)mport) ||
+	    !pmap_set(NLM_PROGRAM, NLM_V4, IPPROTO_TCP, (unsigned short)port))
 		gl_warn("nfs: rpcbind refused our registration: clients must name the ports");
 	else
 		gl_info("nfs: registered with rpcbind");
@@ -464,7 +472,7 @@ static int srv_init(struct nfs_srv *s, const struct gl_nfs_cfg *cfg)
 	s->verf_base =
 	    ((uint64_t)ts.tv_sec << 32) ^ ((uint64_t)ts.tv_nsec << 2) ^ (rnd & 0xffffffffu);
 	atomic_init(&s->verf_gen, 0);
-	return 0;
+	return nfs_nlm_init(&s->nlm);
 }
 
 static void srv_fini(struct nfs_srv *s)
@@ -479,6 +487,7 @@ static void srv_fini(struct nfs_srv *s)
 		s->mounts = m->next;
 		free(m);
 	}
+	nfs_nlm_fini(s->nlm);
 	pthread_mutex_destroy(&s->vlock);
 	pthread_mutex_destroy(&s->olock);
 	pthread_mutex_destroy(&s->mlock);

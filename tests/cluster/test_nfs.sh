@@ -5,7 +5,7 @@
 # squash, client lists, the export list), the same bytes through `glory get`/`glory put`, a
 # gateway killed between UNSTABLE writes and COMMIT (the verifier changes, the client resends,
 # nothing is lost), handles that outlive a restart, a COMMIT held up by stopped data servers,
-# corrupted data (NFS3ERR_IO), registration with rpcbind, and hostile RPC records. The Linux
+# corrupted data (NFS3ERR_IO), NLM 4 locks, registration with rpcbind, and hostile RPC records. The Linux
 # kernel client is used where the kernel has one.
 . "$(dirname "$0")/lib.sh"
 
@@ -149,6 +149,10 @@ for f in $(find "$D"/ds*/store/frag -type f -newer "$T/marker" -size +100k); do
 done
 check_nfs /t/bad read c.bin NFS3ERR_IO
 
+# --- NLM 4: locks of several owners on one file
+check "NLM 4 locks: conflicts, shared locks, unlock splits, TEST holders, FREE_ALL, errors" \
+	bash -c "python3 '$SRC/tests/nfs/nlm_rpc.py' 127.0.0.1 $PORT $MPORT /t/v hello.txt >'$T/nlm.out' 2>&1 || { cat '$T/nlm.out'; false; }"
+
 # --- hostile RPC records
 check "hostile and malformed RPC records get the right replies" \
 	bash -c "python3 '$SRC/tests/nfs/hostile_rpc.py' 127.0.0.1 $PORT $MPORT >'$T/hostile.out' 2>&1 || { cat '$T/hostile.out'; false; }"
@@ -164,8 +168,9 @@ fi
 if rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
 	stop_nfs
 	start_nfs
-	check "the gateway registers NFS v3 and MOUNT v1 and v3 with rpcbind" \
-		bash -c "$(declare -f registered); registered 100003 3 $PORT && registered 100005 3 $MPORT && registered 100005 1 $MPORT"
+	check "the gateway registers NFS v3, MOUNT v1 and v3, NLM v4 with rpcbind" \
+		bash -c "$(declare -f registered); registered 100003 3 $PORT && registered 100005 3 $MPORT &&
+			registered 100005 1 $MPORT && registered 100021 4 $PORT"
 	check "libnfs finds both ports through rpcbind (no ports in the URL)" \
 		bash -c "nfs-cat '$URL/t/v/hello.txt' | grep -qx hello"
 else

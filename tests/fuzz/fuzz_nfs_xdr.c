@@ -1,8 +1,8 @@
 /* libFuzzer: what an NFS client sends (gateways/nfs): the byte stream is cut into records by
  * record marking, fed in pieces whose sizes the input chooses; each record is decoded as an RPC
- * call (AUTH_SYS credentials) and its NFSv3 or MOUNT arguments, handles included. Invariants:
- * nothing is read past a record, decoded lengths stay within their limits, a decoded handle
- * encodes back to the same bytes. */
+ * call (AUTH_SYS credentials) and its NFSv3, NLM 4 or MOUNT arguments, handles included.
+ * Invariants: nothing is read past a record, decoded lengths stay within their limits, a decoded
+ * handle encodes back to the same bytes. */
 #include "common/compiler.h"
 #include "gateways/nfs/nfs_proto.h"
 
@@ -38,6 +38,15 @@ static void decode_record(const uint8_t *rec, size_t len)
 		return;
 	if (x.pos > len || c.cred.ngids > NR_AUTH_SYS_GIDS)
 		__builtin_trap();
+	if (c.prog == NLM_PROGRAM) {
+		static struct nlm4_args n;
+
+		if (nlm4_decode_args(c.proc % 24, &x, &n) == 0 &&
+		    (x.pos > len || n.fh.len > NFS3_FHSIZE || n.oh_len > NLM_MAXSTR ||
+		     n.cookie_len > NLM_MAXSTR || strlen(n.caller) > NLM_MAXSTR))
+			__builtin_trap();
+		return;
+	}
 	if (c.prog == MOUNT_PROGRAM) {
 		if (mnt3_decode_path(&x, path) == 0 && strlen(path) > MNT3_PATH_MAX)
 			__builtin_trap();

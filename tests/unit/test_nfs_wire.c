@@ -373,6 +373,41 @@ static void test_mnt_path(void **state)
 	assert_int_equal(mnt3_decode_path(&x, path), -EPROTO);
 }
 
+static void test_nlm_args(void **state)
+{
+	struct enc e = {0};
+	struct nlm4_args *a = malloc(sizeof(*a));
+	struct nx_in x;
+
+	(void)state;
+	eopaque(&e, "ck", 2); /* cookie */
+	e32(&e, 1);	      /* block */
+	e32(&e, 1);	      /* exclusive */
+	eopaque(&e, "client", 6);
+	efh(&e, 1, 42, 7);
+	eopaque(&e, "owner", 5);
+	e32(&e, 1234); /* svid */
+	e64(&e, 4096);
+	e64(&e, 0); /* to the end */
+	e32(&e, 0); /* reclaim */
+	e32(&e, 3); /* state */
+	nx_in_init(&x, e.b, e.n);
+	assert_int_equal(nlm4_decode_args(NLM4_LOCK, &x, a), 0);
+	assert_true(a->block && a->exclusive && !a->reclaim);
+	assert_string_equal(a->caller, "client");
+	assert_int_equal(a->fh.len, NFS_FH_LEN);
+	assert_int_equal(a->oh_len, 5);
+	assert_int_equal(a->svid, 1234);
+	assert_true(a->offset == 4096 && a->len == 0 && a->state == 3);
+	for (size_t cut = 0; cut < e.n; cut += 4) { /* every truncation refused */
+		nx_in_init(&x, e.b, cut);
+		assert_int_equal(nlm4_decode_args(NLM4_LOCK, &x, a), -EPROTO);
+	}
+	nx_in_init(&x, e.b, e.n);
+	assert_int_equal(nlm4_decode_args(NLM4_SHARE, &x, a), -ENOSYS);
+	free(a);
+}
+
 static void test_xdr_out(void **state)
 {
 	struct nx_out o;
@@ -453,8 +488,9 @@ int main(void)
 	    cmocka_unit_test(test_rm_fragments), cmocka_unit_test(test_rm_limit),
 	    cmocka_unit_test(test_rpc_call),	 cmocka_unit_test(test_args_write),
 	    cmocka_unit_test(test_args_names),	 cmocka_unit_test(test_args_create_setattr),
-	    cmocka_unit_test(test_mnt_path),	 cmocka_unit_test(test_xdr_out),
-	    cmocka_unit_test(test_export_parse), cmocka_unit_test(test_access_bits),
+	    cmocka_unit_test(test_mnt_path),	 cmocka_unit_test(test_nlm_args),
+	    cmocka_unit_test(test_xdr_out),	 cmocka_unit_test(test_export_parse),
+	    cmocka_unit_test(test_access_bits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,286 @@
+/* NLM 4: byte-range locks for NFSv3 clients (the Linux client's fcntl/flock over NFS), kept in
+ * this gateway's memory with POSIX semantics: a lock of an owner (caller name, svid, owner
+ * handle) replaces that owner's locks over its range, an unlock splits them, shared locks of
+ * different owners coexist, an exclusive one conflicts with any other owner's.
+ *
+ * Served synchronously (TEST, LOCK, CANCEL, UNLOCK, NM_LOCK, FREE_ALL). A blocking LOCK that
+ * conflicts answers BLOCKED and queues nothing: the Linux client asks again (every 30 s) until
+ * granted; no GRANTED callback is sent. Locks do not survive a gateway restart and there is no
+ * grace period (no NSM: a client that reboots frees its locks with FREE_ALL). */
+#include "common/errors.h"
+#include "common/log.h"
+#include "gateways/nfs/nfs_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NLM_MAX_LOCKS 100000
+
+struct nlm_lock {
+	uint32_t vol;
+	uint64_t ino;
+	char *caller;
+	uint8_t *oh;
+	uint32_t oh_len;
+	int32_t svid;
+	int excl;
+	uint64_t start, end; /* inclusive; end UINT64_MAX: to the end of the file */
+	struct nlm_lock *next;
+};
+
+/* Guarded by lock. */
+struct nfs_nlm {
+	pthread_mutex_t lock;
+	struct nlm_lock *head;
+	int n;
+};
+
+int nfs_nlm_init(struct nfs_nlm **out)
+{
+	struct nfs_nlm *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -GL_ENOMEM;
+	pthread_mutex_init(&m->lock, NULL);
+	*out = m;
+	return 0;
+}
+
+static void lock_free(struct nlm_lock *l)
+{
+	free(l->caller);
+	free(l->oh);
+	free(l);
+}
+
+void nfs_nlm_fini(struct nfs_nlm *m)
+{
+	if (!m)
+		return;
+	while (m->head) {
+		struct nlm_lock *l = m->head;
+
+		m->head = l->next;
+		lock_free(l);
+	}
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+static int same_owner(const struct nlm_lock *l, const struct nlm4_args *a)
+{
+	return l->svid == a->svid && l->oh_len == a->oh_len && !memcmp(l->oh, a->oh, a->oh_len) &&
+	       !strcmp(l->caller, a->caller);
+}
+
+static uint64_t range_end(const struct nlm4_args *a)
+{
+	if (a->len == 0 || a->offset + a->len - 1 < a->offset)
+		return UINT64_MAX;
+	return a->offset + a->len - 1;
+}
+
+/* The first lock of another owner that conflicts with a's range and mode; NULL if none. */
+static struct nlm_lock *conflict(struct nfs_nlm *m, const struct nfs_handle *h,
+				 const struct nlm4_args *a)
+{
+	uint64_t s = a->offset, e = range_end(a);
+
+	for (struct nlm_lock *l = m->head; l; l = l->next)
+		if (l->vol == h->vol && l->ino == h->ino && l->start <= e && s <= l->end &&
+		    (l->excl || a->exclusive) && !same_owner(l, a))
+			return l;
+	return NULL;
+}
+
+static struct nlm_lock *lock_new(const struct nfs_handle *h, const struct nlm4_args *a, uint64_t s,
+				 uint64_t e, int excl)
+{
+	struct nlm_lock *l = calloc(1, sizeof(*l));
+
+	if (!l || !(l->caller = strdup(a->caller)) || !(l->oh = malloc(a->oh_len + 1))) {
+		if (l)
+			free(l->caller);
+		free(l);
+		return NULL;
+	}
+	memcpy(l->oh, a->oh, a->oh_len);
+	l->oh_len = a->oh_len;
+	l->svid = a->svid;
+	l->vol = h->vol;
+	l->ino = h->ino;
+	l->excl = excl;
+	l->start = s;
+	l->end = e;
+	return l;
+}
+
+/* Removes a's owner's locks over [s, e] of the file, splitting those that stick out. */
+static int subtract(struct nfs_nlm *m, const struct nfs_handle *h, const struct nlm4_args *a,
+		    uint64_t s, uint64_t e)
+{
+	for (struct nlm_lock **pp = &m->head; *pp;) {
+		struct nlm_lock *l = *pp;
+
+		if (l->vol != h->vol || l->ino != h->ino || l->end < s || e < l->start ||
+		    !same_owner(l, a)) {
+			pp = &l->next;
+			continue;
+		}
+		if (l->start < s && l->end > e) { /* a hole in the middle: two pieces */
+			struct nlm_lock *tail = lock_new(h, a, e + 1, l->end, l->excl);
+
+			if (!tail)
+				return -1;
+			l->end = s - 1;
+			tail->next = l->next;
+			l->next = tail;
+			m->n++;
+			pp = &tail->next;
+		} else if (l->start < s) {
+			l->end = s - 1;
+			pp = &l->next;
+		} else if (l->end > e) {
+			l->start = e + 1;
+			pp = &l->next;
+		} else {
+			*pp = l->next;
+			lock_free(l);
+			m->n--;
+		}
+	}
+	return 0;
+}
+
+static uint32_t do_lock(struct nfs_nlm *m, const struct nfs_handle *h, const struct nlm4_args *a)
+{
+	struct nlm_lock *l;
+	uint32_t st = NLM4_GRANTED;
+
+	pthread_mutex_lock(&m->lock);
+	if (conflict(m, h, a))
+		st = a->block ? NLM4_BLOCKED : NLM4_DENIED;
+	else if (m->n >= NLM_MAX_LOCKS - 1 ||
+		 !(l = lock_new(h, a, a->offset, range_end(a), a->exclusive)) ||
+		 (subtract(m, h, a, a->offset, range_end(a)) && (lock_free(l), 1)))
+		st = NLM4_DENIED_NOLOCKS;
+	else {
+		l->next = m->head;
+		m->head = l;
+		m->n++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return st;
+}
+
+static void put_res(struct nfs_req *r, const struct nlm4_args *a, uint32_t st)
+{
+	nx_put_opaque(r->out, a->cookie, a->cookie_len);
+	nx_put_u32(r->out, st);
+}
+
+static void do_test(struct nfs_req *r, struct nfs_nlm *m, const struct nfs_handle *h,
+		    const struct nlm4_args *a)
+{
+	struct nlm_lock *l;
+
+	pthread_mutex_lock(&m->lock);
+	l = conflict(m, h, a);
+	put_res(r, a, l ? NLM4_DENIED : NLM4_GRANTED);
+	if (l) { /* nlm4_holder */
+		nx_put_u32(r->out, (uint32_t)l->excl);
+		nx_put_u32(r->out, (uint32_t)l->svid);
+		nx_put_opaque(r->out, l->oh, l->oh_len);
+		nx_put_u64(r->out, l->start);
+		nx_put_u64(r->out, l->end == UINT64_MAX ? 0 : l->end - l->start + 1);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void free_all(struct nfs_nlm *m, const char *caller)
+{
+	int freed = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (struct nlm_lock **pp = &m->head; *pp;) {
+		struct nlm_lock *l = *pp;
+
+		if (strcmp(l->caller, caller)) {
+			pp = &l->next;
+			continue;
+		}
+		*pp = l->next;
+		lock_free(l);
+		m->n--;
+		freed++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	gl_info("nfs: NLM FREE_ALL for %s: %d locks freed", caller, freed);
+}
+
+/* The file a lock names, if it is one the caller may see: NLM4_GRANTED or why not. */
+static uint32_t nlm_file(struct nfs_req *r, const struct nlm4_args *a, struct nfs_handle *h)
+{
+	struct glory_attr at;
+	struct nfs_vol *v;
+	uint32_t st = nfs_resolve(r, &a->fh, &v, &at);
+
+	if (st == NFS3_OK && (at.mode & 0170000) == 0040000)
+		return NLM4_FAILED; /* locks are on files */
+	if (st == NFS3ERR_BADHANDLE || st == NFS3ERR_STALE)
+		return NLM4_STALE_FH;
+	if (st != NFS3_OK)
+		return st == NFS3ERR_JUKEBOX ? NLM4_DENIED_GRACE_PERIOD : NLM4_FAILED;
+	nfs_fh_decode(&a->fh, h);
+	return NLM4_GRANTED;
+}
+
+uint32_t nfs_nlm_call(struct nfs_req *r)
+{
+	struct nfs_nlm *m = r->s->nlm;
+	struct nlm4_args *a = malloc(sizeof(*a));
+	struct nfs_handle h;
+	uint32_t st;
+	int rc;
+
+	if (!a)
+		return NR_SYSTEM_ERR;
+	if ((rc = nlm4_decode_args(r->call.proc, &r->in, a))) {
+		free(a);
+		return rc == -ENOSYS ? NR_PROC_UNAVAIL : NR_GARBAGE_ARGS;
+	}
+	switch (r->call.proc) {
+	case NLM4_NULL:
+		break;
+	case NLM4_FREE_ALL:
+		free_all(m, a->caller);
+		break;
+	case NLM4_TEST:
+		if ((st = nlm_file(r, a, &h)) == NLM4_GRANTED)
+			do_test(r, m, &h, a);
+		else
+			put_res(r, a, st);
+		break;
+	case NLM4_LOCK:
+	case NLM4_NM_LOCK:
+		if ((st = nlm_file(r, a, &h)) == NLM4_GRANTED)
+			st = do_lock(m, &h, a);
+		put_res(r, a, st);
+		break;
+	case NLM4_CANCEL: /* nothing is ever queued: nothing to cancel */
+		put_res(r, a, nlm_file(r, a, &h));
+		break;
+	case NLM4_UNLOCK:
+		if ((st = nlm_file(r, a, &h)) == NLM4_GRANTED) {
+			pthread_mutex_lock(&m->lock);
+			if (subtract(m, &h, a, a->offset, range_end(a)))
+				st = NLM4_DENIED_NOLOCKS;
+			pthread_mutex_unlock(&m->lock);
+		}
+		put_res(r, a, st);
+		break;
+	}
+	free(a);
+	return NR_SUCCESS;
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""NLM 4 against the glory NFS gateway over raw ONC RPC: locks of several owners on one file
+(conflicts, shared locks, splitting by unlock, lock to end of file, upgrades), TEST's holder,
+blocking requests, FREE_ALL, stale handles, directories, versions, and the cookie echoed.
+usage: nlm_rpc.py HOST NFSPORT MOUNTPORT EXPORT FILE   (FILE: an existing file in EXPORT)"""
+import socket
+import struct
+import sys
+
+HOST, PORT, MPORT, EXPORT, FILE = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+NFS, MOUNT, NLM = 100003, 100005, 100021
+GRANTED, DENIED, BLOCKED, STALE_FH, FAILED = 0, 1, 3, 7, 9
+fails = 0
+xid = 0
+
+
+def check(ok, what):
+    global fails
+    print(("ok: " if ok else "FAIL: ") + what, flush=True)
+    fails += not ok
+
+
+def u32(*v):
+    return b"".join(struct.pack(">I", x & 0xFFFFFFFF) for x in v)
+
+
+def u64(v):
+    return struct.pack(">Q", v)
+
+
+def opaque(b):
+    if isinstance(b, str):
+        b = b.encode()
+    return u32(len(b)) + b + b"\0" * ((4 - len(b) % 4) % 4)
+
+
+class Reader:
+    def __init__(self, b):
+        self.b, self.p = b, 0
+
+    def u32(self):
+        v = struct.unpack(">I", self.b[self.p:self.p + 4])[0]
+        self.p += 4
+        return v
+
+    def u64(self):
+        v = struct.unpack(">Q", self.b[self.p:self.p + 8])[0]
+        self.p += 8
+        return v
+
+    def opaque(self):
+        n = self.u32()
+        v = self.b[self.p:self.p + n]
+        self.p += n + (4 - n % 4) % 4
+        return v
+
+
+def rpc(port, prog, vers, proc, args):
+    """Returns (accept_stat, Reader at the results)."""
+    global xid
+    xid += 1
+    cred = u32(1) + opaque(u32(0) + opaque("nlm-test") + u32(0, 0, 0))
+    body = u32(xid, 0, 2, prog, vers, proc) + cred + u32(0, 0) + args
+    s = socket.create_connection((HOST, port), timeout=10)
+    s.sendall(u32(0x80000000 | len(body)) + body)
+    data = b""
+    while True:
+        hdr = s.recv(4, socket.MSG_WAITALL)
+        (w,) = struct.unpack(">I", hdr)
+        n = w & 0x7FFFFFFF
+        while n:
+            k = s.recv(n)
+            data += k
+            n -= len(k)
+        if w & 0x80000000:
+            break
+    s.close()
+    r = Reader(data)
+    assert r.u32() == xid and r.u32() == 1 and r.u32() == 0
+    r.u32()
+    r.opaque()
+    return r.u32(), r
+
+
+st, r = rpc(MPORT, MOUNT, 3, 1, opaque(EXPORT))
+assert st == 0 and r.u32() == 0, "MNT"
+root = r.opaque()
+st, r = rpc(PORT, NFS, 3, 3, opaque(root) + opaque(FILE))
+assert st == 0 and r.u32() == 0, "LOOKUP"
+fh = r.opaque()
+
+
+def alock(owner, off, length, handle=None):
+    return opaque(owner) + opaque(fh if handle is None else handle) + opaque("oh-" + owner) + \
+        u32(len(owner)) + u64(off) + u64(length)
+
+
+def lock(owner, off, length, excl=True, block=False, handle=None, cookie=b"ck"):
+    st, r = rpc(PORT, NLM, 4, 2, opaque(cookie) + u32(block, excl) +
+                alock(owner, off, length, handle) + u32(0, 1))
+    assert st == 0
+    ck = r.opaque()
+    return r.u32(), ck
+
+
+def test(owner, off, length, excl=True):
+    st, r = rpc(PORT, NLM, 4, 1, opaque(b"t") + u32(excl) + alock(owner, off, length))
+    assert st == 0
+    r.opaque()
+    s = r.u32()
+    holder = None
+    if s == DENIED:
+        holder = (r.u32(), r.u32(), r.opaque(), r.u64(), r.u64())
+    return s, holder
+
+
+def unlock(owner, off, length):
+    st, r = rpc(PORT, NLM, 4, 4, opaque(b"u") + alock(owner, off, length))
+    assert st == 0
+    r.opaque()
+    return r.u32()
+
+
+st, _ = rpc(PORT, NLM, 4, 0, b"")
+check(st == 0, "NLM4 NULL answers")
+s, ck = lock("hostA", 0, 100, cookie=b"cookie-1")
+check(s == GRANTED and ck == b"cookie-1", "LOCK exclusive [0,100) by A: GRANTED, the cookie echoed")
+s, h = test("hostB", 50, 10)
+check(s == DENIED and h == (1, 5, b"oh-hostA", 0, 100),
+      "TEST by B over it: DENIED, the holder is A's exclusive lock [0,100) (%s)" % (h,))
+check(lock("hostB", 50, 10)[0] == DENIED, "LOCK by B over it: DENIED")
+check(lock("hostB", 50, 10, block=True)[0] == BLOCKED, "blocking LOCK by B over it: BLOCKED")
+check(test("hostA", 0, 100)[0] == GRANTED, "TEST by A of its own range: GRANTED")
+check(lock("hostB", 100, 100, excl=False)[0] == GRANTED, "LOCK shared [100,200) by B: GRANTED")
+check(lock("hostC", 150, 100, excl=False)[0] == GRANTED,
+      "LOCK shared [150,250) by C over B's shared lock: GRANTED")
+check(lock("hostA", 120, 10)[0] == DENIED, "LOCK exclusive by A over shared locks: DENIED")
+check(unlock("hostA", 40, 20) == GRANTED, "UNLOCK [40,60) by A (splits its lock)")
+check(test("hostB", 40, 20)[0] == GRANTED, "the hole [40,60) is free")
+check(test("hostB", 0, 40)[0] == DENIED and test("hostB", 60, 40)[0] == DENIED,
+      "[0,40) and [60,100) stay A's")
+check(lock("hostA", 60, 40, excl=False)[0] == GRANTED, "A turns [60,100) into a shared lock")
+check(test("hostB", 60, 40, excl=False)[0] == GRANTED, "a shared TEST by B of [60,100): GRANTED")
+check(lock("hostD", 1000, 0)[0] == GRANTED, "LOCK by D from 1000 to the end of the file")
+check(test("hostB", 1 << 40, 1)[0] == DENIED, "... covers offset 2^40")
+st, r = rpc(PORT, NLM, 4, 23, opaque("hostA") + u32(2))
+check(st == 0, "FREE_ALL for hostA")
+check(test("hostB", 0, 40)[0] == GRANTED, "after FREE_ALL, A's locks are gone")
+check(test("hostB", 1000, 5)[0] == DENIED, "... and D's are not")
+check(unlock("hostD", 0, 0) == GRANTED and test("hostB", 1000, 5)[0] == GRANTED,
+      "UNLOCK of the whole file by D frees its lock")
+bad = bytearray(fh)
+bad[23] ^= 1
+check(lock("hostA", 0, 1, handle=bytes(bad))[0] == STALE_FH, "LOCK with another generation: STALE_FH")
+check(lock("hostA", 0, 1, handle=b"garbage")[0] == STALE_FH, "LOCK with a garbage handle: STALE_FH")
+check(lock("hostA", 0, 1, handle=root)[0] == FAILED, "LOCK of a directory: FAILED")
+st, r = rpc(PORT, NLM, 3, 0, b"")
+check(st == 2 and r.u32() == 4 and r.u32() == 4, "NLM version 3: PROG_MISMATCH 4..4")
+st, _ = rpc(PORT, NLM, 4, 20, b"")
+check(st == 3, "SHARE: PROC_UNAVAIL (not served)")
+st, _ = rpc(PORT, NLM, 4, 2, opaque(b"x") + u32(0, 1) + opaque("h"))
+check(st == 4, "a truncated LOCK: GARBAGE_ARGS")
+print("%d failed" % fails)
+sys.exit(1 if fails else 0)
