@@ -18,6 +18,7 @@ int cmd_s3(int argc, char **argv)
 	const char *domain = NULL, *log_file = NULL, *log_level = "info";
 	const char *tls_cert = NULL, *tls_key = NULL;
 	long max_conns = 0, tmp_max_age = 86400;
+	int no_cache = 0;
 	struct glory *g = NULL;
 	sigset_t set;
 	int rc;
@@ -32,6 +33,7 @@ int cmd_s3(int argc, char **argv)
 	    {"max-conns", GL_OPT_INT, &max_conns, NULL, "N", "at most N connections (512)"},
 	    {"tmp-max-age", GL_OPT_INT, &tmp_max_age, NULL, "SECS",
 	     "remove temporary files older than this left by a gateway that died (86400)"},
+	    {"no-cache", GL_OPT_FLAG, &no_cache, NULL, NULL, "no client metadata cache"},
 	    {"tls-cert", GL_OPT_STR, &tls_cert, NULL, "PEM", "serve HTTPS with this certificate"},
 	    {"tls-key", GL_OPT_STR, &tls_key, NULL, "PEM", "and this private key"},
 	    {"log-file", GL_OPT_STR, &log_file, NULL, "FILE", "log here instead of stderr"},
@@ -79,6 +81,9 @@ int cmd_s3(int argc, char **argv)
 			glory_strerror(rc));
 		return 1;
 	}
+	/* lookups and attributes under leases: never stale once another client's change is
+	 * acknowledged (docs/architecture.md), as for the FUSE mount */
+	glory_set_cache(g, !no_cache);
 	{
 		struct gl_s3_cfg cfg = {g,	     listen,   volume,
 					region,	     domain,   (int)max_conns,
