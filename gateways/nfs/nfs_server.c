@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,17 +57,31 @@ static const struct {
 
 #define CONN_MAX_INFLIGHT 32
 #define MAX_CONNS	  1024 /* a thread each: more are refused */
+#define SEND_TIMEOUT_S	  30
+#define IDLE_CONN_S	  900
 #define DEFAULT_THREADS	  16
 #define IDLE_COMMIT_S	  10.0
 
-/* A client connection: the reader thread and each queued call hold a reference. */
+/* A reply waiting for the connection's writer. */
+struct nfs_reply {
+	uint8_t *p;
+	size_t len;
+	struct nfs_reply *next;
+};
+
+/* A client connection: its reader and writer threads, and each call queued or being served
+ * or answered, hold a reference. Only the writer writes to the socket, so a client that stops
+ * reading holds up its own writer, never a worker. */
 struct nfs_conn {
 	int fd;
 	uint32_t peer;
 	char peer_str[64];
-	pthread_mutex_t lock; /* refs, inflight; and the socket's writes */
-	pthread_cond_t cond;
-	int refs, inflight;
+	pthread_mutex_t lock; /* refs, inflight, the reply queue, closing */
+	pthread_cond_t cond;  /* inflight went down, a reply queued, closing */
+	int refs;
+	int inflight; /* calls read and not yet answered (or dropped) */
+	int closing;  /* the reader is gone: the writer ends once inflight is 0 */
+	struct nfs_reply *rq_head, *rq_tail;
 	struct nfs_conn *next; /* srv_net.conns, under srv_net.lock */
 };
 
@@ -114,28 +129,98 @@ static void conn_put(struct srv_net *n, struct nfs_conn *c)
 	free(c);
 }
 
-static void send_reply(struct nfs_conn *c, struct nx_out *o)
+/* One call of c is answered (or dropped): the reader may read more, the writer may end. */
+static void call_done(struct srv_net *n, struct nfs_conn *c)
 {
-	size_t off = 0;
+	pthread_mutex_lock(&c->lock);
+	c->inflight--;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	conn_put(n, c);
+}
+
+/* Hands o's bytes (record mark filled in) to c's writer. */
+static int queue_reply(struct nfs_conn *c, struct nx_out *o)
+{
+	struct nfs_reply *rp = malloc(sizeof(*rp));
 	uint32_t mark = 0x80000000u | (uint32_t)(o->len - 4);
 
+	if (!rp)
+		return 0;
 	o->p[0] = (uint8_t)(mark >> 24);
 	o->p[1] = (uint8_t)(mark >> 16);
 	o->p[2] = (uint8_t)(mark >> 8);
 	o->p[3] = (uint8_t)mark;
+	rp->p = o->p;
+	rp->len = o->len;
+	rp->next = NULL;
+	o->p = NULL;
 	pthread_mutex_lock(&c->lock);
-	while (off < o->len) {
-		ssize_t k = send(c->fd, o->p + off, o->len - off, MSG_NOSIGNAL);
+	if (c->rq_tail)
+		c->rq_tail->next = rp;
+	else
+		c->rq_head = rp;
+	c->rq_tail = rp;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	return 1;
+}
+
+static int send_all(int fd, const uint8_t *p, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t k = send(fd, p + off, len - off, MSG_NOSIGNAL);
 
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k <= 0) {
-			shutdown(c->fd, SHUT_RDWR); /* the reader sees it and ends */
-			break;
-		}
+		if (k <= 0)
+			return -1;
 		off += (size_t)k;
 	}
+	return 0;
+}
+
+struct conn_arg {
+	struct srv_net *n;
+	struct nfs_conn *c;
+};
+
+/* Sends c's replies in the order they were made, until the reader is gone and every call is
+ * answered. A send that fails or times out (SEND_TIMEOUT_S) closes the connection; the replies
+ * still coming are dropped. */
+static void *writer(void *arg)
+{
+	struct conn_arg ca = *(struct conn_arg *)arg;
+	struct nfs_conn *c = ca.c;
+	int failed = 0;
+
+	free(arg);
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		struct nfs_reply *rp;
+
+		while (!c->rq_head && !(c->closing && c->inflight == 0))
+			pthread_cond_wait(&c->cond, &c->lock);
+		if (!(rp = c->rq_head))
+			break;
+		c->rq_head = rp->next;
+		if (!c->rq_head)
+			c->rq_tail = NULL;
+		pthread_mutex_unlock(&c->lock);
+		if (!failed && send_all(c->fd, rp->p, rp->len)) {
+			failed = 1;
+			shutdown(c->fd, SHUT_RDWR); /* the reader sees it and ends */
+		}
+		free(rp->p);
+		free(rp);
+		call_done(ca.n, c);
+		pthread_mutex_lock(&c->lock);
+	}
 	pthread_mutex_unlock(&c->lock);
+	conn_put(ca.n, c);
+	return NULL;
 }
 
 /* Serves an NFS call whose header is decoded; returns the accept_stat. */
@@ -161,13 +246,14 @@ static uint32_t nfs_call(struct nfs_req *r)
 	return NR_SUCCESS;
 }
 
-/* Decodes, serves and answers one record. */
-static void serve(struct nfs_srv *s, struct nfs_conn *c, const uint8_t *buf, size_t len)
+/* Decodes and serves one record; returns whether a reply went to the writer (which then
+ * finishes the call). */
+static int serve(struct nfs_srv *s, struct nfs_conn *c, const uint8_t *buf, size_t len)
 {
 	struct nfs_req r;
 	struct nx_out out;
 	uint32_t stat;
-	int rc;
+	int rc, queued = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.s = s;
@@ -179,10 +265,10 @@ static void serve(struct nfs_srv *s, struct nfs_conn *c, const uint8_t *buf, siz
 	if (rc == -EPROTO) { /* not an RPC call: nothing sensible to answer */
 		gl_warn("nfs: a record from %s is not an RPC call: closing", c->peer_str);
 		shutdown(c->fd, SHUT_RDWR);
-		return;
+		return 0;
 	}
 	if (nx_out_init(&out, 4096)) /* a READ grows it once, to what it reads */
-		return;
+		return 0;
 	if (rc == -EBADMSG) {
 		rpc_put_denied(&out, r.call.xid, NR_MISMATCH, 0);
 	} else if (rc == -EACCES) {
@@ -215,11 +301,12 @@ static void serve(struct nfs_srv *s, struct nfs_conn *c, const uint8_t *buf, siz
 			}
 		}
 	}
-	if (!out.err)
-		send_reply(c, &out);
-	else
+	if (!out.err && (queued = queue_reply(c, &out)) == 0)
+		out.err = 1;
+	if (out.err)
 		gl_error("nfs: no memory for a reply to %s", c->peer_str);
 	nx_out_free(&out);
+	return queued;
 }
 
 static void *worker(void *arg)
@@ -241,12 +328,8 @@ static void *worker(void *arg)
 		if (!n->head)
 			n->tail = NULL;
 		pthread_mutex_unlock(&n->lock);
-		serve(n->s, j->c, j->buf, j->len);
-		pthread_mutex_lock(&j->c->lock);
-		j->c->inflight--;
-		pthread_cond_signal(&j->c->cond);
-		pthread_mutex_unlock(&j->c->lock);
-		conn_put(n, j->c);
+		if (!serve(n->s, j->c, j->buf, j->len))
+			call_done(n, j->c); /* no reply: the call ends here */
 		free(j->buf);
 		free(j);
 	}
@@ -279,14 +362,9 @@ static void enqueue(struct srv_net *n, struct nfs_conn *c, uint8_t *buf, size_t 
 	pthread_mutex_unlock(&n->lock);
 }
 
-struct reader_arg {
-	struct srv_net *n;
-	struct nfs_conn *c;
-};
-
 static void *reader(void *arg)
 {
-	struct reader_arg ra = *(struct reader_arg *)arg;
+	struct conn_arg ra = *(struct conn_arg *)arg;
 	size_t cap = 64 * 1024;
 	uint8_t *chunk = malloc(cap);
 	struct nfs_rm rm;
@@ -322,6 +400,10 @@ static void *reader(void *arg)
 	}
 out:
 	shutdown(ra.c->fd, SHUT_RDWR);
+	pthread_mutex_lock(&ra.c->lock);
+	ra.c->closing = 1;
+	pthread_cond_broadcast(&ra.c->cond);
+	pthread_mutex_unlock(&ra.c->lock);
 	free(chunk);
 	nfs_rm_fini(&rm);
 	conn_put(ra.n, ra.c);
@@ -332,6 +414,7 @@ static void *acceptor(void *arg)
 {
 	struct srv_net *n = ((void **)arg)[0];
 	int lfd = (int)(intptr_t)((void **)arg)[1];
+	const struct timeval send_timeout = {SEND_TIMEOUT_S, 0}, idle_timeout = {IDLE_CONN_S, 0};
 
 	free(arg);
 	for (;;) {
@@ -339,7 +422,7 @@ static void *acceptor(void *arg)
 		socklen_t sl = sizeof(ss);
 		int fd = accept(lfd, (struct sockaddr *)&ss, &sl), one = 1;
 		struct nfs_conn *c;
-		struct reader_arg *ra;
+		struct conn_arg *ra, *wa;
 		pthread_t t;
 
 		if (fd < 0) {
@@ -356,16 +439,23 @@ static void *acceptor(void *arg)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		/* a client that stops reading its replies loses the connection; one idle this
+		 * long is closed (clients reconnect) */
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle_timeout, sizeof(idle_timeout));
 		c = calloc(1, sizeof(*c));
 		ra = malloc(sizeof(*ra));
-		if (!c || !ra) {
+		wa = malloc(sizeof(*wa));
+		if (!c || !ra || !wa) {
 			free(c);
 			free(ra);
+			free(wa);
 			close(fd);
 			continue;
 		}
 		c->fd = fd;
-		c->refs = 1;
+		c->refs = 2; /* the reader's and the writer's */
 		pthread_mutex_init(&c->lock, NULL);
 		pthread_cond_init(&c->cond, NULL);
 		if (ss.ss_family == AF_INET) {
@@ -381,12 +471,23 @@ static void *acceptor(void *arg)
 		n->conns = c;
 		n->nconns++;
 		pthread_mutex_unlock(&n->lock);
-		ra->n = n;
-		ra->c = c;
-		if (pthread_create(&t, NULL, reader, ra)) {
+		ra->n = wa->n = n;
+		ra->c = wa->c = c;
+		if (pthread_create(&t, NULL, writer, wa)) {
+			free(wa);
+			conn_put(n, c); /* the writer's */
+			wa = NULL;
+		} else {
+			pthread_detach(t);
+		}
+		if (!wa || pthread_create(&t, NULL, reader, ra)) {
 			free(ra);
 			shutdown(fd, SHUT_RDWR);
-			conn_put(n, c);
+			pthread_mutex_lock(&c->lock);
+			c->closing = 1; /* the writer ends */
+			pthread_cond_broadcast(&c->cond);
+			pthread_mutex_unlock(&c->lock);
+			conn_put(n, c); /* the reader's */
 			continue;
 		}
 		pthread_detach(t);

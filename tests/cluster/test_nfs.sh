@@ -155,7 +155,7 @@ check "NLM 4 locks: conflicts, shared locks, unlock splits, TEST holders, FREE_A
 
 # --- hostile RPC records
 check "hostile and malformed RPC records get the right replies" \
-	bash -c "python3 '$SRC/tests/nfs/hostile_rpc.py' 127.0.0.1 $PORT $MPORT >'$T/hostile.out' 2>&1 || { cat '$T/hostile.out'; false; }"
+	bash -c "python3 '$SRC/tests/nfs/hostile_rpc.py' 127.0.0.1 $PORT $MPORT /t/v a.bin >'$T/hostile.out' 2>&1 || { cat '$T/hostile.out'; false; }"
 check "the gateway is still serving" nfs_alive
 
 # --- rpcbind: registered when it runs (ours, if none is running), found by libnfs without ports

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Hostile and malformed ONC RPC records against the glory NFS gateway: each must get the RPC
 reply RFC 5531 asks for (or a closed connection), and the gateway must keep serving.
-usage: hostile_rpc.py HOST NFSPORT MOUNTPORT"""
+usage: hostile_rpc.py HOST NFSPORT MOUNTPORT [EXPORT BIGFILE]
+With EXPORT and BIGFILE (a file of 16 MiB or more in it): a client that pipelines READs and
+never reads the replies must not hold up another client."""
 import random
 import socket
 import struct
 import sys
+import time
 
 HOST, PORT, MPORT = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 fails = 0
@@ -149,6 +152,41 @@ for i in range(300):
         s.close()
     except OSError:
         pass
+if len(sys.argv) > 5:
+    s = conn(MPORT)
+    s.sendall(record(call(31, MOUNT, 3, 1, args=opaque(sys.argv[4].encode()))))
+    raw = recv_reply(s)
+    s.close()
+    n = struct.unpack(">I", raw[28:32])[0]
+    rootfh = raw[32:32 + n]
+    s = conn()
+    s.sendall(record(call(32, NFS, 3, 3, args=opaque(rootfh) + opaque(sys.argv[5].encode()))))
+    raw = recv_reply(s)
+    s.close()
+    n = struct.unpack(">I", raw[28:32])[0]
+    fh = raw[32:32 + n]
+    greedy = socket.socket()
+    greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    greedy.connect((HOST, PORT))
+    for i in range(32):  # 32 MiB of replies that are never read
+        greedy.sendall(record(call(1000 + i, NFS, 3, 6, args=opaque(fh) + u32(0, i << 20, 1 << 20))))
+    time.sleep(1)
+    slow = 0
+    for i in range(20):
+        t0 = time.time()
+        try:
+            r = ask(call(2000 + i, NFS, 3, 1, args=opaque(fh)))
+        except OSError:  # no answer within the socket's 10 s
+            r = None
+        slow = max(slow, time.time() - t0)
+        check_ok = r is not None and r[5] == 0 and r[6] == 0
+        if not check_ok:
+            break
+    check(check_ok and slow < 2,
+          "a client that never reads 32 MiB of READ replies does not hold up another (slowest "
+          "GETATTR %.2f s)" % slow)
+    greedy.close()
+
 r = ask(call(999, NFS, 3, 0))
 check(r is not None and r[:6] == (999, 1, 0, 0, 0, 0), "after 300 random records the gateway still answers")
 print("%d failed" % fails)
