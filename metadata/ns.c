@@ -853,7 +853,7 @@ int vol_wipe(struct op *o, struct gl_ns_vol *v)
 	op_scan(o, p, 5, NULL, 0, rm_inode_cb, &x);
 	if (x.rc)
 		return x.rc;
-	for (const char *t = "idexlo"; *t; t++) {
+	for (const char *t = "idexloL"; *t; t++) {
 		p[0] = (uint8_t)*t;
 		op_scan(o, p, 5, NULL, 0, rm_key_cb, o);
 	}
@@ -919,6 +919,8 @@ int gl_ns_apply(void *ctx, rocksdb_t *db, rocksdb_writebatch_t *wb, const uint8_
 		rc = vol_rm(&o, &r);
 	else if (opc == GL_NS_VOL_MOVE || opc == GL_NS_VOL_IMPORT)
 		rc = ns_move_apply(&o, opc, &r);
+	else if (opc == GL_NS_LOCK || opc == GL_NS_SESSION)
+		rc = ns_lock_apply(&o, opc, &r);
 	else
 		rc = ns_tree_apply(&o, opc, &r, reply);
 	if (rc == 0 && gl_rbuf_left(&r) != 0)
@@ -1054,7 +1056,7 @@ static int dump_cb(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, siz
 	struct dump *d = arg;
 	struct gl_wbuf *b = d->out;
 	struct gl_rbuf r;
-	int per_vol = strchr("idexlonV", k[0]) != NULL;
+	int per_vol = strchr("idexlonVL", k[0]) != NULL;
 
 	if (k[0] < 0x20)
 		return 0; /* "\0applied" (metadata/rsm.c), request outcomes (metadata/mds.c) */
@@ -1312,6 +1314,8 @@ int gl_ns_read(rocksdb_t *db, const uint8_t *msg, size_t len, struct gl_wbuf *re
 		rc = -GL_EPROTO;
 	else if (gl_ns_op_kind(opc) != 1)
 		rc = -GL_EBADOP;
+	else if (opc == GL_NS_GETLK)
+		rc = ns_lock_read(&o, &r, reply);
 	else if (opc >= GL_NS_VOL_GET)
 		rc = catalog_read(&o, opc, &r, reply);
 	else

@@ -45,6 +45,15 @@
  *                     drops the references of pieces overwritten. EDQUOT when the volume's
  *                     stored bytes would pass its quota: nothing is applied then.
  *   NS_FORGET         u32 vol, u64 ino            -> - (frees an orphan; no-op otherwise)
+ *   NS_LOCK           u32 vol, u64 ino, u64 session, u64 owner, u32 pid, u8 kind
+ *                     (GL_NS_LOCK_POSIX/FLOCK), u8 type (GL_NS_LOCK_UN/RD/WR), u64 start,
+ *                     u64 end (inclusive) -> -. Sets the holder's (session, owner, kind) lock
+ *                     over [start, end] to type with POSIX semantics (split, merge, convert);
+ *                     -GL_EAGAIN when a live holder of the same kind holds a conflicting range
+ *                     (nothing changes). Renews the session (GL_NS_LOCK_TTL). ENOLCK past 256
+ *                     ranges per holder and file. See metadata/ns_lock.c.
+ *   NS_SESSION        u64 session, u32 ttl_s      -> - (keeps a client's locks alive ttl_s more
+ *                     seconds; 0 ends the session: its locks are void at once)
  *   NS_VOL_MOVE       u32 vol, u8 stage (GL_NS_MOVE_*), u32 shard (the destination) -> -
  *                     One step of moving a volume between shards (admin only; see below).
  *   NS_VOL_IMPORT     u32 vol, u32 shard, u32 n, n x (u16 klen, key, bytes32 value) -> -
@@ -78,6 +87,8 @@
  *                     frozen volume in key order (admin only; EBUSY unless frozen)
  *   NS_VOL_WHERE      u32 vol                      -> u32 shard (the catalog's record; no move
  *                     check: what a client asks after -GL_EMOVED)
+ *   NS_GETLK          as NS_LOCK (type UN tests for any lock) -> u8 found, [u8 type, u64 start,
+ *                     u64 end, u32 pid, u64 session]: the first live conflicting lock
  *
  * Moving a volume (libglory's glory_volume_move runs the steps; each is idempotent, so running
  * the move again after a crash finishes it):
@@ -114,6 +125,9 @@
  *   "r" u32 pool, id32                            u64 chunk references held by this shard
  *   "o" u32 vol, u64 ino                          orphan (nlink 0, still open)
  *   "n" u32 vol                                   u64 next inode number
+ *   "L" u32 vol, u64 ino, u64 session, u64 owner, u8 kind   a lock holder: u32 pid, u32 n,
+ *                                                 n x (u8 type, u64 start, u64 end), sorted
+ *   "S" u64 session                               i64 expiry (ns) of a client's locks
  *   "m" u32 vol                                   move state: u8 GL_NS_MOVE_FREEZE, _GONE or
  *                                                 _IN_BEGIN (importing), u32 other shard
  */
@@ -161,7 +175,9 @@
 	X(NS_SETXATTR, 28)                                                                         \
 	X(NS_RMXATTR, 29)                                                                          \
 	X(NS_WRITE, 30)                                                                            \
-	X(NS_FORGET, 31)
+	X(NS_FORGET, 31)                                                                           \
+	X(NS_LOCK, 32)                                                                             \
+	X(NS_SESSION, 33)
 
 #define GL_NS_READ_OPS(X)                                                                          \
 	X(NS_LOOKUP, 100)                                                                          \
@@ -179,7 +195,8 @@
 	X(NS_CHUNK_REFS, 112)                                                                      \
 	X(NS_DUMP, 113)                                                                            \
 	X(NS_VOL_EXPORT, 114)                                                                      \
-	X(NS_VOL_WHERE, 115)
+	X(NS_VOL_WHERE, 115)                                                                       \
+	X(NS_GETLK, 116)
 
 enum gl_ns_op {
 #define GL_NS_OPC(name, code) GL_##name = code,
@@ -209,6 +226,14 @@ enum gl_ns_op {
 #define GL_NS_MOVE_CATALOG  6
 #define GL_NS_MOVE_UNLIST   7
 #define GL_NS_EXPORT_MAX    (1u << 20) /* bytes of records per NS_VOL_EXPORT page */
+
+#define GL_NS_LOCK_UN	   0
+#define GL_NS_LOCK_RD	   1
+#define GL_NS_LOCK_WR	   2
+#define GL_NS_LOCK_POSIX   0  /* byte ranges, per lock owner */
+#define GL_NS_LOCK_FLOCK   1  /* whole file, per open file; never conflicts with POSIX */
+#define GL_NS_LOCK_TTL	   15 /* seconds a session lives past its last lock or renewal */
+#define GL_NS_LOCK_TTL_MAX 3600
 
 #define GL_NS_VSET_POOL	   0x01u
 #define GL_NS_VSET_DEDUP   0x02u

@@ -92,4 +92,9 @@ int ns_tree_read(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *
  * volume's usage. */
 int inode_free(struct op *o, struct gl_ns_vol *v, const struct inode *in);
 
+/* ns_lock.c: NS_LOCK, NS_SESSION (apply), NS_GETLK (read); dropping a freed inode's locks */
+int ns_lock_apply(struct op *o, uint16_t opc, struct gl_rbuf *r);
+int ns_lock_read(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply);
+void ns_lock_forget(struct op *o, uint32_t vol, uint64_t ino);
+
 #endif

@@ -366,6 +366,7 @@ int inode_free(struct op *o, struct gl_ns_vol *v, const struct inode *in)
 	op_scan(o, p, pl, NULL, 0, del_cb, o);
 	op_del(o, k, k_inode(k, v->id, in->a.ino));
 	op_del(o, k, k_orphan(k, v->id, in->a.ino));
+	ns_lock_forget(o, v->id, in->a.ino);
 	v->used_bytes = (uint64_t)((int64_t)v->used_bytes + bytes);
 	if (v->used_inodes)
 		v->used_inodes--;

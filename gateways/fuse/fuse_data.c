@@ -258,14 +258,17 @@ static void gf_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
  * data (close-to-open), and so close reports a failed commit. */
 static void gf_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
-	gf_reply_err(req, glory_fsync(fh_of(fi)->f));
+	int rc = glory_fsync(fh_of(fi)->f), lrc = gf_lock_close(gf_of(req), ino, fh_of(fi), fi, 0);
+
+	gf_reply_err(req, rc ? rc : lrc);
 }
 
 static void gf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
-	gf_reply_err(req, open_put(gf_of(req), fh_of(fi)));
+	struct gf *fs = gf_of(req);
+
+	gf_lock_close(fs, ino, fh_of(fi), fi, 1);
+	gf_reply_err(req, open_put(fs, fh_of(fi)));
 }
 
 static void gf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)

@@ -17,6 +17,7 @@ struct gf_open {
 	struct glory_file *f;
 	int refs;     /* open descriptors (FUSE file handles) */
 	int orphaned; /* its last name went while open: forget it on the last release */
+	int locked;   /* a lock was taken on it here: closes release them (fuse_lock.c) */
 	struct gf_open *next;
 };
 
@@ -65,6 +66,11 @@ void gf_inherit_free(struct gf_inherit *in);
 void gf_meta_ops(struct fuse_lowlevel_ops *ops);
 void gf_data_ops(struct fuse_lowlevel_ops *ops);
 void gf_dir_ops(struct fuse_lowlevel_ops *ops);
+void gf_lock_ops(struct fuse_lowlevel_ops *ops);
+/* At flush (release 0: the closing process's POSIX locks) and release (release 1: the open
+ * file's flock lock) of o: drops what the kernel says goes with it. */
+int gf_lock_close(struct gf *fs, uint64_t ino, struct gf_open *o, struct fuse_file_info *fi,
+		  int release);
 
 struct gf *gf_of(fuse_req_t req);
 /* Answers req with the errno of a glory error. */

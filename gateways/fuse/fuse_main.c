@@ -31,6 +31,11 @@ static void gf_init(void *userdata, struct fuse_conn_info *conn)
 	}
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
+	/* locks are the volume's, shared by every mount (fuse_lock.c), not this kernel's */
+	if (conn->capable & FUSE_CAP_POSIX_LOCKS)
+		conn->want |= FUSE_CAP_POSIX_LOCKS;
+	if (conn->capable & FUSE_CAP_FLOCK_LOCKS)
+		conn->want |= FUSE_CAP_FLOCK_LOCKS;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	/* the kernel clears setuid/setgid on write, truncate and chown (glory does not) */
 	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
@@ -81,6 +86,7 @@ int gl_fuse_run(const struct gl_fuse_cfg *cfg)
 	ops.destroy = gf_destroy;
 	gf_meta_ops(&ops);
 	gf_data_ops(&ops);
+	gf_lock_ops(&ops);
 	gf_dir_ops(&ops);
 	rc = add_opts(&args, cfg);
 	if (rc)

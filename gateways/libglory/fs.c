@@ -442,6 +442,7 @@ void glory_fs_shutdown(struct glory *g)
 		free(w);
 		w = next;
 	}
+	glory_lock_shutdown(g);
 	gl_mdcache_free(g->cache);
 	g->cache = NULL;
 }
@@ -1770,6 +1771,149 @@ int glory_forget(struct glory_vol *v, uint64_t ino)
 	vol_msg(v, &a, GL_NS_FORGET, 1);
 	gl_put_u64(&a, ino);
 	rc = vol_write(v, &a, &c, &r, &ino, 1);
+	gl_rpc_call_done(&c);
+	gl_wbuf_free(&a);
+	return rc;
+}
+
+/* ---- file locks (NS_LOCK, metadata/ns_lock.c) ----
+ * The session is this client's request-id client (random, per struct glory). A thread renews it
+ * every GL_NS_LOCK_TTL / 3 seconds on every shard where we took a lock; glory_disconnect ends
+ * it (our locks go at once); a client that dies leaves them to expire. */
+#define LOCK_RENEW_MS (GL_NS_LOCK_TTL * 1000 / 3)
+
+static int session_msg(struct glory *g, uint32_t shard, uint32_t ttl)
+{
+	struct gl_wbuf a;
+	struct gl_rpc_call c;
+	struct gl_rbuf r;
+	int rc;
+
+	gl_wbuf_init(&a);
+	auth_put_op(g, &a, 0, 1);
+	hdr(&a, GL_NS_SESSION);
+	gl_put_u64(&a, g->rid_client);
+	gl_put_u32(&a, ttl);
+	rc = md_op(g, shard, &a, &c, &r, 1);
+	gl_rpc_call_done(&c);
+	gl_wbuf_free(&a);
+	return rc;
+}
+
+static void *lock_renew_main(void *arg)
+{
+	struct glory *g = arg;
+
+	for (;;) {
+		uint32_t shards[GLORY_LOCK_SHARDS];
+		int n;
+
+		for (int t = 0; t < LOCK_RENEW_MS / 100 && !g->closing; t++)
+			usleep(100000);
+		pthread_mutex_lock(&g->lock);
+		n = g->nlock_shards;
+		memcpy(shards, g->lock_shards, sizeof(shards));
+		pthread_mutex_unlock(&g->lock);
+		for (int i = 0; i < n; i++) {
+			int rc = session_msg(g, shards[i], g->closing ? 0 : GL_NS_LOCK_TTL);
+
+			if (rc)
+				gl_warn("glory: renewing the lock session on shard %u: %s",
+					shards[i], gl_strerror(rc));
+		}
+		if (g->closing)
+			return NULL;
+	}
+}
+
+/* Remembers that we hold locks on shard; starts the renewal thread once. */
+static void lock_shard_add(struct glory *g, uint32_t shard)
+{
+	int i, start = 0;
+
+	pthread_mutex_lock(&g->lock);
+	for (i = 0; i < g->nlock_shards && g->lock_shards[i] != shard; i++)
+		;
+	if (i == g->nlock_shards && i < GLORY_LOCK_SHARDS)
+		g->lock_shards[g->nlock_shards++] = shard;
+	if (!g->lock_thread_started && !g->closing) {
+		g->lock_thread_started = 1;
+		start = 1;
+	}
+	pthread_mutex_unlock(&g->lock);
+	if (start && pthread_create(&g->lock_thread, NULL, lock_renew_main, g)) {
+		pthread_mutex_lock(&g->lock);
+		g->lock_thread_started = 0;
+		pthread_mutex_unlock(&g->lock);
+	}
+}
+
+void glory_lock_shutdown(struct glory *g)
+{
+	/* g->closing is set: the thread ends the sessions and returns */
+	if (g->lock_thread_started)
+		pthread_join(g->lock_thread, NULL);
+}
+
+static void lock_msg(struct glory_vol *v, struct gl_wbuf *a, uint16_t op, uint64_t ino, int kind,
+		     uint64_t owner, uint32_t pid, int type, uint64_t start, uint64_t end)
+{
+	vol_msg(v, a, op, 0);
+	gl_put_u64(a, ino);
+	pthread_mutex_lock(&v->g->lock);
+	if (!v->g->rid_client && /* a read before any write: make the session id now */
+	    RAND_bytes((unsigned char *)&v->g->rid_client, sizeof(v->g->rid_client)) != 1)
+		v->g->rid_client = (uint64_t)(uintptr_t)v->g ^ (uint64_t)time(NULL);
+	gl_put_u64(a, v->g->rid_client);
+	pthread_mutex_unlock(&v->g->lock);
+	gl_put_u64(a, owner);
+	gl_put_u32(a, pid);
+	gl_put_u8(a, (uint8_t)kind);
+	gl_put_u8(a, (uint8_t)type);
+	gl_put_u64(a, start);
+	gl_put_u64(a, end);
+}
+
+int glory_lock(struct glory_vol *v, uint64_t ino, int kind, uint64_t owner, uint32_t pid, int type,
+	       uint64_t start, uint64_t end)
+{
+	struct gl_wbuf a;
+	struct gl_rpc_call c;
+	struct gl_rbuf r;
+	int rc;
+
+	lock_msg(v, &a, GL_NS_LOCK, ino, kind, owner, pid, type, start, end);
+	rc = vol_op(v, &a, &c, &r, 1);
+	gl_rpc_call_done(&c);
+	gl_wbuf_free(&a);
+	if (rc == 0 && type != GLORY_LOCK_UN)
+		lock_shard_add(v->g, __atomic_load_n(&v->v.shard, __ATOMIC_RELAXED));
+	return rc;
+}
+
+int glory_getlk(struct glory_vol *v, uint64_t ino, int kind, uint64_t owner, struct glory_lock *l)
+{
+	struct gl_wbuf a;
+	struct gl_rpc_call c;
+	struct gl_rbuf r;
+	int rc;
+
+	lock_msg(v, &a, GL_NS_GETLK, ino, kind, owner, 0, l->type, l->start, l->end);
+	rc = vol_op(v, &a, &c, &r, 1);
+	if (rc == 0) {
+		uint8_t found = gl_get_u8(&r);
+
+		memset(l, 0, sizeof(*l));
+		if (found) {
+			l->type = gl_get_u8(&r);
+			l->start = gl_get_u64(&r);
+			l->end = gl_get_u64(&r);
+			l->pid = gl_get_u32(&r);
+			l->remote = gl_get_u64(&r) != v->g->rid_client;
+		}
+		if (gl_rbuf_check(&r))
+			rc = -GL_EPROTO;
+	}
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
 	return rc;

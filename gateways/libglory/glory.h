@@ -226,6 +226,32 @@ ssize_t glory_getxattr(struct glory_vol *v, uint64_t ino, const char *name, void
 ssize_t glory_listxattr(struct glory_vol *v, uint64_t ino, char *buf, size_t cap);
 int glory_removexattr(struct glory_vol *v, uint64_t ino, const char *name);
 
+/* ---- File locks, shared by every client of the volume ----
+ * kind GLORY_LOCK_POSIX: byte ranges [start, end] (inclusive; end UINT64_MAX = to the end of
+ * any size) per owner, with POSIX semantics (a new lock splits, merges and converts the owner's
+ * own); GLORY_LOCK_FLOCK: whole-file locks per owner (an open file). The two kinds never
+ * conflict. owner is the caller's name for the holder within this client (struct glory); pid
+ * is only reported to others. glory_lock answers EAGAIN (nothing changed) when another live
+ * holder has a conflicting lock: callers that must wait retry. A client's locks live while it
+ * runs (renewed in the background), end at glory_disconnect, and expire GL_NS_LOCK_TTL (15)
+ * seconds after a client dies. Locks are not carried by a volume move. */
+#define GLORY_LOCK_POSIX 0
+#define GLORY_LOCK_FLOCK 1
+#define GLORY_LOCK_UN	 0
+#define GLORY_LOCK_RD	 1
+#define GLORY_LOCK_WR	 2
+struct glory_lock {
+	int type;	     /* GLORY_LOCK_UN/RD/WR */
+	uint64_t start, end; /* inclusive */
+	uint32_t pid;
+	int remote; /* held by another client */
+};
+int glory_lock(struct glory_vol *v, uint64_t ino, int kind, uint64_t owner, uint32_t pid, int type,
+	       uint64_t start, uint64_t end);
+/* In: l->type (GLORY_LOCK_UN tests for any lock), start, end. Out: the first conflicting lock
+ * held by another owner, or l->type GLORY_LOCK_UN when there is none. */
+int glory_getlk(struct glory_vol *v, uint64_t ino, int kind, uint64_t owner, struct glory_lock *l);
+
 struct glory_statfs {
 	uint64_t bytes_total, bytes_free; /* quota (or cluster capacity) and what is left */
 	uint64_t inodes_total, inodes_free;

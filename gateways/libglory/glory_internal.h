@@ -14,8 +14,9 @@
 struct gl_mdcache;
 struct md_watch;
 
-#define MD_LEADERS  64 /* shards whose leader is remembered */
-#define MD_BATCHERS 16 /* shards whose calls are batched at once (fs.c) */
+#define MD_LEADERS	  64 /* shards whose leader is remembered */
+#define GLORY_LOCK_SHARDS 64 /* shards whose lock session we renew */
+#define MD_BATCHERS	  16 /* shards whose calls are batched at once (fs.c) */
 
 struct glory {
 	char master[512];
@@ -37,7 +38,11 @@ struct glory {
 	/* calls to a shard that wait while MD_SLOTS calls to it are in flight go out as one
 	 * MD_MULTI (fs.c) */
 	pthread_mutex_t batch_lock;
-	int md_nobatch; /* GLORY_MD_NOBATCH=1: every call alone (benchmarks compare) */
+	int md_nobatch;
+	/* file locks (fs.c): shards where we hold some, the session renewal thread */
+	uint32_t lock_shards[GLORY_LOCK_SHARDS];
+	int nlock_shards, lock_thread_started;
+	pthread_t lock_thread; /* GLORY_MD_NOBATCH=1: every call alone (benchmarks compare) */
 	struct md_batcher {
 		uint32_t shard;
 		int inflight;
@@ -60,6 +65,8 @@ int glory_chunk_write(struct glory *g, const struct gl_map *m, const struct gl_s
  * ids are computed by the caller. */
 int glory_chunks_store(struct glory *g, const struct gl_scheme *s, int n, uint8_t *const *data,
 		       const uint32_t *len, const uint8_t (*ids)[32]);
+/* fs.c: ends the lock sessions (after closing is set). */
+void glory_lock_shutdown(struct glory *g);
 /* fs.c: stops the metadata watch threads (glory_disconnect). */
 void glory_fs_shutdown(struct glory *g);
 /* fs.c, for fs_data.c */

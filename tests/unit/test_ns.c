@@ -848,6 +848,159 @@ static void test_volume_move(void **state)
 	db_close(&b);
 }
 
+/* NS_LOCK / NS_GETLK / NS_SESSION (metadata/ns_lock.c) */
+static int lk(struct db *d, uint16_t op, uint32_t vol, uint64_t ino, uint64_t session,
+	      uint64_t owner, uint8_t kind, uint8_t type, uint64_t start, uint64_t end,
+	      struct gl_wbuf *rep)
+{
+	struct gl_wbuf m = msg(d, op, 0);
+
+	gl_put_u32(&m, vol);
+	gl_put_u64(&m, ino);
+	gl_put_u64(&m, session);
+	gl_put_u64(&m, owner);
+	gl_put_u32(&m, 42);
+	gl_put_u8(&m, kind);
+	gl_put_u8(&m, type);
+	gl_put_u64(&m, start);
+	gl_put_u64(&m, end);
+	return op == GL_NS_GETLK ? read_op(d, &m, rep) : apply(d, &m, NULL);
+}
+
+#define P  GL_NS_LOCK_POSIX
+#define F  GL_NS_LOCK_FLOCK
+#define RD GL_NS_LOCK_RD
+#define WR GL_NS_LOCK_WR
+#define UN GL_NS_LOCK_UN
+
+/* GETLK: 0 when nothing conflicts, else the conflicting lock's type; *s, *e its range */
+static int getlk(struct db *d, uint32_t vol, uint64_t ino, uint64_t session, uint8_t type,
+		 uint64_t start, uint64_t end, uint64_t *s, uint64_t *e)
+{
+	struct gl_wbuf rep;
+	struct gl_rbuf r;
+	int t = 0;
+
+	gl_wbuf_init(&rep);
+	assert_int_equal(lk(d, GL_NS_GETLK, vol, ino, session, 1, P, type, start, end, &rep), 0);
+	gl_rbuf_init(&r, rep.p, rep.len);
+	if (gl_get_u8(&r)) {
+		t = gl_get_u8(&r);
+		*s = gl_get_u64(&r);
+		*e = gl_get_u64(&r);
+		assert_int_equal(gl_get_u32(&r), 42);
+		gl_get_u64(&r);
+	}
+	assert_int_equal(gl_rbuf_check(&r), 0);
+	gl_wbuf_free(&rep);
+	return t;
+}
+
+static void test_locks(void **state)
+{
+	struct db d;
+	uint32_t vol;
+	uint64_t ino, s = 0, e = 0;
+	const uint64_t A = 0xa, B = 0xb, C = 0xc, END = UINT64_MAX;
+
+	(void)state;
+	db_open(&d);
+	vol = setup_volume(&d, "t1", 0, 0);
+	assert_int_equal(mk(&d, 0, vol, GL_NS_MKNOD, GL_NS_ROOT, "f", &ino), 0);
+
+	/* write lock against read lock, across sessions; read locks share */
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, A, 1, P, WR, 0, 99, NULL), 0);
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, B, 1, P, RD, 50, 60, NULL), -GL_EAGAIN);
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, B, 1, P, RD, 100, 200, NULL), 0);
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, A, 1, P, RD, 150, 160, NULL), 0);
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, A, 1, P, WR, 150, 160, NULL), -GL_EAGAIN);
+	/* another owner of the same session is another holder */
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, A, 2, P, WR, 10, 10, NULL), -GL_EAGAIN);
+	/* flock and POSIX locks never conflict; flock locks do among themselves */
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, B, 7, F, WR, 0, END, NULL), 0);
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, A, 7, F, RD, 0, END, NULL), -GL_EAGAIN);
+
+	/* unlocking the middle splits A's write lock: [0,39] and [60,99] remain */
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, A, 1, P, UN, 40, 59, NULL), 0);
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, B, 1, P, WR, 45, 55, NULL), 0);
+	assert_int_equal(getlk(&d, vol, ino, C, WR, 0, 10, &s, &e), WR);
+	assert_true(s == 0 && e == 39);
+	assert_int_equal(getlk(&d, vol, ino, C, WR, 61, 70, &s, &e), WR);
+	assert_true(s == 60 && e == 99);
+	assert_int_equal(getlk(&d, vol, ino, C, RD, 101, 140, &s, &e), 0); /* B's is RD */
+	assert_int_equal(getlk(&d, vol, ino, C, WR, 300, END, &s, &e), 0);
+	/* an owner's own locks never conflict with it: converting A's [60,99] to read */
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, A, 1, P, RD, 60, 99, NULL), 0);
+	assert_int_equal(getlk(&d, vol, ino, C, RD, 61, 70, &s, &e), 0);
+
+	/* A stops renewing: after the ttl its locks are void and dropped */
+	d.now += (int64_t)(GL_NS_LOCK_TTL + 1) * 1000000000;
+	assert_int_equal(lk(&d, GL_NS_SESSION, vol, 0, 0, 0, 0, 0, 0, 0, NULL) != 0, 1);
+	{
+		struct gl_wbuf m = msg(&d, GL_NS_SESSION, 0);
+
+		gl_put_u64(&m, B);
+		gl_put_u32(&m, GL_NS_LOCK_TTL);
+		assert_int_equal(apply(&d, &m, NULL), 0);
+	}
+	assert_int_equal(getlk(&d, vol, ino, C, WR, 0, 10, &s, &e), 0);
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, C, 1, P, WR, 0, 40, NULL), 0);
+	/* B renewed: its locks hold */
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, C, 1, P, WR, 45, 45, NULL), -GL_EAGAIN);
+	/* B ends its session: its locks go at once */
+	{
+		struct gl_wbuf m = msg(&d, GL_NS_SESSION, 0);
+
+		gl_put_u64(&m, B);
+		gl_put_u32(&m, 0);
+		assert_int_equal(apply(&d, &m, NULL), 0);
+	}
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, C, 1, P, WR, 45, END, NULL), 0);
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, C, 9, F, WR, 0, END, NULL), 0);
+
+	/* bad input */
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, C, 1, 5, WR, 0, 1, NULL), -GL_EINVAL);
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, C, 1, P, 9, 0, 1, NULL), -GL_EINVAL);
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, C, 1, P, WR, 5, 1, NULL), -GL_EINVAL);
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, ino, 0, 1, P, WR, 0, 1, NULL), -GL_EINVAL);
+	assert_int_equal(lk(&d, GL_NS_LOCK, vol, 999, C, 1, P, WR, 0, 1, NULL), -GL_ENOENT);
+	{
+		struct gl_wbuf m = msg(&d, GL_NS_LOCK, 77); /* another tenant */
+
+		gl_put_u32(&m, vol);
+		gl_put_u64(&m, ino);
+		gl_put_u64(&m, C);
+		gl_put_u64(&m, 1);
+		gl_put_u32(&m, 1);
+		gl_put_u8(&m, P);
+		gl_put_u8(&m, WR);
+		gl_put_u64(&m, 0);
+		gl_put_u64(&m, 1);
+		assert_int_equal(apply(&d, &m, NULL), -GL_ENOENT);
+	}
+
+	/* freeing the file drops its lock records */
+	{
+		struct gl_wbuf m = msg(&d, GL_NS_UNLINK, 0), rep;
+		char *dump;
+
+		gl_put_u32(&m, vol);
+		gl_put_u64(&m, GL_NS_ROOT);
+		gl_put_str(&m, "f");
+		gl_put_u8(&m, 0);
+		assert_int_equal(apply(&d, &m, NULL), 0);
+		m = msg(&d, GL_NS_DUMP, 0);
+		gl_put_u32(&m, 0);
+		gl_wbuf_init(&rep);
+		assert_int_equal(read_op(&d, &m, &rep), 0);
+		gl_put_u8(&rep, 0);
+		dump = (char *)rep.p + 4;
+		assert_null(strstr(dump, "\nL"));
+		gl_wbuf_free(&rep);
+	}
+	db_close(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -858,6 +1011,7 @@ int main(void)
 	    cmocka_unit_test(test_hostile_messages),
 	    cmocka_unit_test(test_determinism),
 	    cmocka_unit_test(test_volume_move),
+	    cmocka_unit_test(test_locks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
