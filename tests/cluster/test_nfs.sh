@@ -2,7 +2,8 @@
 # The NFSv3 gateway (glory nfs) with real clients: libnfs's nfs-ls/nfs-cp/nfs-cat and our libnfs
 # programs (tests/nfs/nfs_check: every procedure, attributes, WCC data, each NFS3ERR_*, sparse
 # files past 4 GiB, 10,000 entries paged by READDIR and READDIRPLUS), exports (read-only, root
-# squash, client lists, the export list), the same bytes through `glory get`/`glory put`, a
+# squash, client lists, the export list, every volume without --export), the same bytes through
+# `glory get`/`glory put`, 8 clients at once, a
 # gateway killed between UNSTABLE writes and COMMIT (the verifier changes, the client resends,
 # nothing is lost), handles that outlive a restart, a COMMIT held up by stopped data servers,
 # corrupted data (NFS3ERR_IO), NLM 4 locks, registration with rpcbind, and hostile RPC records. The Linux
@@ -107,6 +108,23 @@ check "nfs-ls of a directory inside the export (MNT of /t/v/big)" \
 check "the FUSE namespace: glory ls shows the NFS directory" \
 	bash -c "'$GLORY' ls v/big --tenant t | grep -q entry-009999"
 
+# --- several clients at once: 8 uploads and 8 downloads in parallel, every byte checked
+for i in 1 2 3 4 5 6 7 8; do mkrand "$T/p$i" $((6 << 20)); done
+for i in 1 2 3 4 5 6 7 8; do
+	nfs-cp "$T/p$i" "$URL/t/v/par$i.bin?$Q&uid=0&gid=0" >/dev/null 2>&1 &
+	nfs-cp "$URL/t/v/a.bin?$Q" "$T/a.par$i" >/dev/null 2>&1 &
+done
+wait_jobs_ok() { local j rc=0; for j in $(jobs -p); do [ "$j" = "$NFS_PID" ] && continue; wait "$j" || rc=1; done; return $rc; }
+check "8 uploads and 8 downloads at once all succeed" wait_jobs_ok
+all_same() {
+	local i
+	for i in 1 2 3 4 5 6 7 8; do
+		"$GLORY" get "v/par$i.bin" "$T/par$i.got" --tenant t && cmp -s "$T/p$i" "$T/par$i.got" &&
+			cmp -s "$T/a" "$T/a.par$i" || return 1
+	done
+}
+check "... and every file is byte for byte what was sent (glory get) or stored" all_same
+
 # --- exports: root squash, client lists, the list itself
 check "root squash: root is nobody and cannot create in a root-owned directory" \
 	bash -c "! nfs-cp '$T/hello.txt' '$URL/t/sq/x?$Q&uid=0&gid=0' 2>'$T/sq.err' && grep -q NFS3ERR_ACCES '$T/sq.err'"
@@ -121,6 +139,20 @@ if command -v showmount >/dev/null && command -v rpcinfo >/dev/null && rpcinfo -
 else
 	say "SKIP: showmount -e: no showmount or no rpcbind here (the MOUNT EXPORT call is checked above)"
 fi
+
+# --- no --export: every volume of every tenant, root squashed
+read -r PORT2 < <(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$GLORY" nfs --listen 127.0.0.1 --port "$PORT2" --mount-port "$PORT2" --log-file "$D/nfs/log2" &
+ALL_PID=$!
+wait_for 30 "the second gateway" bash -c "'$BIN/nfs_check' 127.0.0.1 $PORT2 $PORT2 /t/v exports >/dev/null 2>&1"
+"$BIN/nfs_check" 127.0.0.1 "$PORT2" "$PORT2" /t/v exports >"$T/exports2"
+check "without --export every volume is exported to everyone" \
+	bash -c "[ \"\$(grep -c ' \*$' '$T/exports2')\" = 6 ] && grep -qx '/t/q \*' '$T/exports2'"
+check "... and root is squashed there" \
+	bash -c "! nfs-cp '$T/hello.txt' 'nfs://127.0.0.1/t/v/squashed?nfsport=$PORT2&mountport=$PORT2&uid=0&gid=0' 2>/dev/null"
+check "... reading works" bash -c "nfs-cat 'nfs://127.0.0.1/t/v/hello.txt?nfsport=$PORT2&mountport=$PORT2' | grep -qx hello"
+kill "$ALL_PID"
+wait "$ALL_PID" 2>/dev/null || true
 
 # --- a gateway killed between UNSTABLE writes and COMMIT; handles across the restart
 check_nfs /t/v unstable unstable.bin 24 7 "$T/state"
