@@ -85,6 +85,7 @@ fi
 
 # --- every procedure, attributes and errors (libnfs raw API)
 check_nfs /t/v procs procs
+check_nfs /t/v mountprocs
 NFS_UID=1000 NFS_GID=1000 check_nfs /t/v user procs
 check_nfs /t/ro rofs
 check_nfs /t/v sparse sparse.bin

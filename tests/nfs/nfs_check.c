@@ -13,6 +13,7 @@
  *     errno NAME STATUS... expects WRITE of 1 MiB FILE_SYNC to NAME to give one of STATUS
  *     read NAME STATUS     reads NAME whole: expects it to end with STATUS
  *     exports              prints the export list (MOUNT EXPORT)
+ *     mountprocs           MNT errors, DUMP, UMNT, UMNTALL
  *     parallel NAME MiB    a GETATTR sent after a long COMMIT is answered before it
  * Prints "ok: ..." or "FAIL: ..." per check; exits 1 if anything failed.
  */
@@ -820,6 +821,58 @@ static void take_exports(struct call *c, void *data)
 	}
 }
 
+/* ---- mountprocs: MNT errors, DUMP, UMNT, UMNTALL ---- */
+static void take_dump(struct call *c, void *data)
+{
+	mountbody *p, m;
+	int *found = c->arg;
+
+	*found = 0;
+	memcpy(&p, data, sizeof(p)); /* libnfs's nodes may be unaligned: copied out */
+	for (; p; p = m.ml_next) {
+		memcpy(&m, p, sizeof(m));
+		*found |= !strcmp(m.ml_directory, export_path);
+	}
+}
+
+/* Whether DUMP lists export_path; -1 when the call failed. */
+static int dumped(struct rpc_context *rpc)
+{
+	int found = -1;
+	struct call c = {.take = take_dump, .arg = &found};
+
+	if (CALL(rpc, c, rpc_mount3_dump_async(rpc, call_cb, &c)))
+		return -1;
+	return found;
+}
+
+static int cmd_mountprocs(void)
+{
+	struct rpc_context *rpc = rpc_open(host, mport, MOUNT_PROGRAM, MOUNT_V3, 0, 0);
+	char path[1100];
+	struct fh root;
+	struct call c = {0}, c2 = {0};
+
+	if (!rpc)
+		return 1;
+	expect(mnt(host, mport, export_path, &root) == MNT3_OK, "MNT %s", export_path);
+	expect(dumped(rpc) == 1, "DUMP lists the mount");
+	expect(CALL(rpc, c, rpc_mount3_umnt_async(rpc, call_cb, (char *)export_path, &c)) == 0,
+	       "UMNT answers");
+	expect(dumped(rpc) == 0, "DUMP no longer lists it after UMNT");
+	mnt(host, mport, export_path, &root);
+	expect(CALL(rpc, c2, rpc_mount3_umntall_async(rpc, call_cb, &c2)) == 0 && dumped(rpc) == 0,
+	       "UMNTALL drops this client's mounts");
+	snprintf(path, sizeof(path), "%s/no/such/dir", export_path);
+	expect(mnt(host, mport, path, &root) == MNT3ERR_NOENT, "MNT of a missing path: NOENT");
+	expect(mnt(host, mport, "/nosuchtenant/vol", &root) == MNT3ERR_NOENT,
+	       "MNT of an unknown export: NOENT");
+	snprintf(path, sizeof(path), "%s/hello.txt", export_path);
+	expect(mnt(host, mport, path, &root) == MNT3ERR_NOTDIR, "MNT of a file: NOTDIR");
+	rpc_destroy_context(rpc);
+	return fails != 0;
+}
+
 static int cmd_exports(void)
 {
 	struct rpc_context *rpc = rpc_open(host, mport, MOUNT_PROGRAM, MOUNT_V3, 0, 0);
@@ -872,6 +925,8 @@ int main(int argc, char **argv)
 		return cmd_fill(argv[0], atoi(argv[1]), argv[2]);
 	if (!strcmp(cmd, "read") && argc == 2)
 		return cmd_read(argv[0], argv[1]);
+	if (!strcmp(cmd, "mountprocs"))
+		return cmd_mountprocs();
 	if (!strcmp(cmd, "exports"))
 		return cmd_exports();
 	fprintf(stderr, "nfs_check: unknown command or arguments: %s\n", cmd);
