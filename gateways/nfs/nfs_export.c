@@ -127,6 +127,24 @@ static const struct nfs_export *export_of(struct nfs_srv *s, const char *tenant,
 	return s->all ? &dflt : NULL;
 }
 
+/* Says once about each --export whose volume is not (yet) there. vlock held. */
+static void warn_missing(struct nfs_srv *s)
+{
+	for (int i = 0; i < s->nex; i++) {
+		int found = 0;
+
+		for (int j = 0; j < s->nvols && !found; j++)
+			found = !strcmp(s->vols[j]->tenant, s->ex[i].tenant) &&
+				!strcmp(s->vols[j]->name, s->ex[i].vol);
+		if (!found && !s->ex[i].warned) {
+			gl_warn(
+			    "nfs: --export %s/%s: no such volume (yet): exported once it exists",
+			    s->ex[i].tenant, s->ex[i].vol);
+			s->ex[i].warned = 1;
+		}
+	}
+}
+
 /* Opens every exported volume not yet in the table. Called with vlock held. */
 static int vols_refresh(struct nfs_srv *s)
 {
@@ -172,6 +190,7 @@ static int vols_refresh(struct nfs_srv *s)
 		gl_info("nfs: exporting /%s/%s (volume %u)%s%s", tname, vi[i].name, vi[i].id,
 			ex->ro ? " ro" : "", ex->no_root_squash ? " no_root_squash" : "");
 	}
+	warn_missing(s);
 	rc = 0;
 out:
 	free(vi);

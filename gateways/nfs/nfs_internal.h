@@ -18,6 +18,7 @@
 struct nfs_export {
 	char tenant[64], vol[64];
 	int ro, no_root_squash;
+	int warned;   /* said that its volume is missing */
 	int nclients; /* 0: any address */
 	struct {
 		uint32_t addr, mask; /* host order */

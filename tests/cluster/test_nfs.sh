@@ -1,13 +1,13 @@
 #!/bin/bash
 # The NFSv3 gateway (glory nfs) with real clients: libnfs's nfs-ls/nfs-cp/nfs-cat and our libnfs
-# programs (tests/nfs/nfs_check: every procedure, attributes, WCC data, each NFS3ERR_*, sparse
-# files past 4 GiB, 10,000 entries paged by READDIR and READDIRPLUS), exports (read-only, root
-# squash, client lists, the export list, every volume without --export), the same bytes through
-# `glory get`/`glory put`, 8 clients at once, a
+# programs (tests/nfs/nfs_check: every NFSv3 and MOUNT procedure, attributes, WCC data, each
+# NFS3ERR_*, sparse files past 4 GiB, 10,000 entries paged by READDIR and READDIRPLUS); exports
+# (read-only, root squash, client lists, the export list, every volume without --export, one
+# that appears later); the same bytes through `glory get`/`glory put`; 8 clients at once; a
 # gateway killed between UNSTABLE writes and COMMIT (the verifier changes, the client resends,
-# nothing is lost), handles that outlive a restart, a COMMIT held up by stopped data servers,
-# corrupted data (NFS3ERR_IO), NLM 4 locks, registration with rpcbind, and hostile RPC records. The Linux
-# kernel client is used where the kernel has one.
+# nothing is lost); handles that outlive a restart; a COMMIT held up by stopped data servers;
+# corrupted data (NFS3ERR_IO); NLM 4 locks; rpcbind; hostile RPC records. The Linux kernel
+# client is used where the kernel has one.
 . "$(dirname "$0")/lib.sh"
 
 BIN=${GLORY_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}/bin
@@ -35,7 +35,7 @@ start_nfs() {
 	"$GLORY" nfs --listen 127.0.0.1 --port "$PORT" --mount-port "$MPORT" \
 		--log-file "$D/nfs/log" --export t/v:no_root_squash --export t/ro:ro,no_root_squash \
 		--export t/q:no_root_squash --export t/sq --export t/far:clients=10.9.9.0/24 \
-		--export t/bad:no_root_squash &
+		--export t/bad:no_root_squash --export t/later &
 	NFS_PID=$!
 	wait_for 30 "the NFS gateway to answer" nfs_alive
 }
@@ -154,6 +154,13 @@ check "... and root is squashed there" \
 check "... reading works" bash -c "nfs-cat 'nfs://127.0.0.1/t/v/hello.txt?nfsport=$PORT2&mountport=$PORT2' | grep -qx hello"
 kill "$ALL_PID"
 wait "$ALL_PID" 2>/dev/null || true
+
+# --- an --export of a volume that does not exist yet: said in the log, served once it exists
+check "an --export of a missing volume is reported in the log" \
+	grep -q "export t/later: no such volume" "$D/nfs/log"
+"$GLORY" volume create later --tenant t --redundancy rep:1 >/dev/null
+sleep 1.1 # the volume table is listed again at most once a second
+check "... and served once the volume exists" bash -c "nfs-ls '$URL/t/later/?$Q' >/dev/null"
 
 # --- a gateway killed between UNSTABLE writes and COMMIT; handles across the restart
 check_nfs /t/v unstable unstable.bin 24 7 "$T/state"
