@@ -115,6 +115,9 @@ struct nfs_open *nfs_open_get(struct nfs_srv *s, struct nfs_vol *v, uint64_t ino
 /* The shared open file if there is one (refs + 1), else NULL. */
 struct nfs_open *nfs_open_find(struct nfs_srv *s, uint32_t vol, uint64_t ino);
 void nfs_open_put(struct nfs_srv *s, struct nfs_open *o);
+/* Commits what o holds (its status); a failure bumps the write verifier. Once committed, the
+ * size clients see is the file's own again (another client may truncate it meanwhile). */
+int nfs_open_sync(struct nfs_srv *s, struct nfs_open *o);
 /* Commits and closes the open file of (vol, ino) if any (before a truncate, remove or rename
  * over it); its status. */
 int nfs_open_close(struct nfs_srv *s, uint32_t vol, uint64_t ino);

@@ -111,6 +111,18 @@ static struct nfs_open *unlink_locked(struct nfs_srv *s, uint32_t vol, uint64_t 
 	return NULL;
 }
 
+int nfs_open_sync(struct nfs_srv *s, struct nfs_open *o)
+{
+	uint64_t end = atomic_load(&o->end);
+	int rc = glory_fsync(o->f);
+
+	if (rc)
+		nfs_verf_bump(s);
+	else /* writes that raced the commit raised end: they keep it */
+		atomic_compare_exchange_strong(&o->end, &end, 0);
+	return rc;
+}
+
 int nfs_open_close(struct nfs_srv *s, uint32_t vol, uint64_t ino)
 {
 	struct nfs_open *o;
@@ -120,9 +132,7 @@ int nfs_open_close(struct nfs_srv *s, uint32_t vol, uint64_t ino)
 	o = unlink_locked(s, vol, ino);
 	pthread_mutex_unlock(&s->olock);
 	if (o) {
-		rc = glory_fsync(o->f);
-		if (rc)
-			nfs_verf_bump(s);
+		rc = nfs_open_sync(s, o);
 		nfs_open_put(s, o);
 	}
 	return rc;

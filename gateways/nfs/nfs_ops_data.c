@@ -110,8 +110,8 @@ void nfs3_write(struct nfs_req *r, union nfs3_args *a)
 		}
 		if (n < 0)
 			rc = (int)n;
-		else if (committed != NFS3_UNSTABLE && (rc = glory_fsync(o->f)))
-			nfs_verf_bump(r->s); /* what earlier UNSTABLE writes left is lost too */
+		else if (committed != NFS3_UNSTABLE)
+			rc = nfs_open_sync(r->s, o); /* with what earlier UNSTABLE writes left */
 		if (rc) {
 			st = nfs_stat_of(rc);
 			if (st != NFS3ERR_DQUOT && st != NFS3ERR_NOSPC && st != NFS3ERR_FBIG)
@@ -145,8 +145,7 @@ void nfs3_commit(struct nfs_req *r, union nfs3_args *a)
 	if (st == NFS3_OK && !S_REG(pre.mode))
 		st = S_DIR(pre.mode) ? NFS3ERR_ISDIR : NFS3ERR_INVAL;
 	if (st == NFS3_OK && (o = nfs_open_find(r->s, v->id, pre.ino))) {
-		if ((rc = glory_fsync(o->f))) {
-			nfs_verf_bump(r->s);
+		if ((rc = nfs_open_sync(r->s, o))) {
 			st = nfs_stat_of(rc);
 			gl_warn("nfs: COMMIT of inode %llu (volume %u): %s",
 				(unsigned long long)pre.ino, v->id, glory_strerror(rc));

@@ -152,6 +152,7 @@ check "without --export every volume is exported to everyone" \
 check "... and root is squashed there" \
 	bash -c "! nfs-cp '$T/hello.txt' 'nfs://127.0.0.1/t/v/squashed?nfsport=$PORT2&mountport=$PORT2&uid=0&gid=0' 2>/dev/null"
 check "... reading works" bash -c "nfs-cat 'nfs://127.0.0.1/t/v/hello.txt?nfsport=$PORT2&mountport=$PORT2' | grep -qx hello"
+check_nfs /t/v crossgw crossgw.bin "$PORT2"
 kill "$ALL_PID"
 wait "$ALL_PID" 2>/dev/null || true
 

@@ -14,6 +14,7 @@
  *     read NAME STATUS     reads NAME whole: expects it to end with STATUS
  *     exports              prints the export list (MOUNT EXPORT)
  *     mountprocs           MNT errors, DUMP, UMNT, UMNTALL
+ *     crossgw NAME PORT    written here, truncated through the gateway at PORT: size 0 here
  *     parallel NAME MiB    a GETATTR sent after a long COMMIT is answered before it
  * Prints "ok: ..." or "FAIL: ..." per check; exits 1 if anything failed.
  */
@@ -821,6 +822,38 @@ static void take_exports(struct call *c, void *data)
 	}
 }
 
+/* ---- crossgw: a file written here and truncated through another gateway (PORT) ---- */
+static int cmd_crossgw(const char *name, int port2)
+{
+	struct fh root;
+	struct rpc_context *rpc = connect_nfs(0, 0, &root), *rpc2;
+	struct newobj o;
+	struct wres w;
+	struct rres rr;
+	char *buf = calloc(1, 1 << 20);
+	fattr3 a;
+	sattr3 s;
+
+	if (!rpc || !buf || !(rpc2 = rpc_open(host, port2, NFS_PROGRAM, NFS_V3, 0, 0)))
+		return 1;
+	expect_st(t3_create(rpc, &root, name, UNCHECKED, 0666, NULL, &o), NFS3_OK, "CREATE");
+	expect_st(t3_write(rpc, &o.fh, 0, buf, 1 << 20, FILE_SYNC, &w), NFS3_OK,
+		  "WRITE 1 MiB FILE_SYNC here");
+	sattr_mode(&s, -1);
+	s.size.set_it = 1;
+	s.size.set_size3_u.size = 0;
+	expect_st(t3_setattr(rpc2, &o.fh, &s, NULL, NULL), NFS3_OK,
+		  "SETATTR size 0 through the other gateway (same handle)");
+	expect_st(t3_getattr(rpc, &o.fh, &a), NFS3_OK, "GETATTR here");
+	expect(a.size == 0, "... sees size 0 (%" PRIu64 "), not what it wrote", a.size);
+	expect(t3_read(rpc, &o.fh, 0, 4096, buf, &rr) == NFS3_OK && rr.count == 0 && rr.eof,
+	       "READ here: nothing, eof");
+	free(buf);
+	rpc_destroy_context(rpc2);
+	rpc_destroy_context(rpc);
+	return fails != 0;
+}
+
 /* ---- mountprocs: MNT errors, DUMP, UMNT, UMNTALL ---- */
 static void take_dump(struct call *c, void *data)
 {
@@ -925,6 +958,8 @@ int main(int argc, char **argv)
 		return cmd_fill(argv[0], atoi(argv[1]), argv[2]);
 	if (!strcmp(cmd, "read") && argc == 2)
 		return cmd_read(argv[0], argv[1]);
+	if (!strcmp(cmd, "crossgw") && argc == 2)
+		return cmd_crossgw(argv[0], atoi(argv[1]));
 	if (!strcmp(cmd, "mountprocs"))
 		return cmd_mountprocs();
 	if (!strcmp(cmd, "exports"))
