@@ -51,6 +51,9 @@ struct nfs_open {
 	/* where writes through f end (0: none): the size clients see, known without f's lock,
 	 * which a commit holds for as long as it takes */
 	_Atomic uint64_t end;
+	/* the file's ctime when a READ last looked: another value means it was changed (maybe
+	 * elsewhere), so the layout f keeps is dropped before reading */
+	_Atomic int64_t seen_ctime;
 	struct nfs_open *next;
 };
 

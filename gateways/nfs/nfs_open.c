@@ -73,6 +73,7 @@ struct nfs_open *nfs_open_get(struct nfs_srv *s, struct nfs_vol *v, uint64_t ino
 	mine->refs = 2; /* the table's and the caller's */
 	mine->last_use = nfs_now();
 	atomic_init(&mine->end, 0);
+	atomic_init(&mine->seen_ctime, 0);
 	mine->next = s->open[bucket(v->id, ino)];
 	s->open[bucket(v->id, ino)] = mine;
 	pthread_mutex_unlock(&s->olock);

@@ -56,6 +56,8 @@ void nfs3_read(struct nfs_req *r, union nfs3_args *a)
 		count = 0;
 	else if (at.size - a->read.offset < count)
 		count = (uint32_t)(at.size - a->read.offset);
+	if (atomic_exchange(&o->seen_ctime, at.ctime_ns) != at.ctime_ns)
+		glory_file_invalidate(o->f); /* changed since: by us or by another client */
 	head = r->out->len;
 	nx_reserve(r->out, 12);
 	data = nx_reserve(r->out, count);

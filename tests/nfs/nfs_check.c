@@ -14,7 +14,7 @@
  *     read NAME STATUS     reads NAME whole: expects it to end with STATUS
  *     exports              prints the export list (MOUNT EXPORT)
  *     mountprocs           MNT errors, DUMP, UMNT, UMNTALL
- *     crossgw NAME PORT    written here, truncated through the gateway at PORT: size 0 here
+ *     crossgw NAME PORT    changed through the gateway at PORT (truncated, rewritten): seen here
  *     parallel NAME MiB    a GETATTR sent after a long COMMIT is answered before it
  * Prints "ok: ..." or "FAIL: ..." per check; exits 1 if anything failed.
  */
@@ -848,6 +848,18 @@ static int cmd_crossgw(const char *name, int port2)
 	expect(a.size == 0, "... sees size 0 (%" PRIu64 "), not what it wrote", a.size);
 	expect(t3_read(rpc, &o.fh, 0, 4096, buf, &rr) == NFS3_OK && rr.count == 0 && rr.eof,
 	       "READ here: nothing, eof");
+	/* a change through the other gateway is read here at once (no layout kept from before) */
+	memset(buf, 'a', 1 << 20);
+	expect_st(t3_write(rpc, &o.fh, 0, buf, 65536, FILE_SYNC, &w), NFS3_OK, "WRITE 'a's here");
+	expect(t3_read(rpc, &o.fh, 0, 4096, buf, &rr) == NFS3_OK && buf[0] == 'a',
+	       "READ here: the 'a's");
+	memset(buf, 'b', 65536);
+	expect_st(t3_write(rpc2, &o.fh, 0, buf, 65536, FILE_SYNC, &w), NFS3_OK,
+		  "WRITE 'b's through the other gateway");
+	memset(buf, 0, 65536);
+	expect(t3_read(rpc, &o.fh, 0, 65536, buf, &rr) == NFS3_OK && rr.count == 65536 &&
+		   buf[0] == 'b' && buf[65535] == 'b',
+	       "READ here right after: the 'b's");
 	free(buf);
 	rpc_destroy_context(rpc2);
 	rpc_destroy_context(rpc);
