@@ -353,6 +353,67 @@ static int cmd_procs(const char *dir)
 }
 
 /* ---- user: permissions for a caller that is not the owner ---- */
+static int setattr_one(struct rpc_context *rpc, const struct fh *f, int what, uint32_t v)
+{
+	sattr3 s;
+
+	sattr_mode(&s, what == 'm' ? (int)v : -1);
+	if (what == 'u') {
+		s.uid.set_it = 1;
+		s.uid.set_uid3_u.uid = v;
+	} else if (what == 'g') {
+		s.gid.set_it = 1;
+		s.gid.set_gid3_u.gid = v;
+	} else if (what == 't') { /* mtime to the client's time */
+		s.mtime.set_it = SET_TO_CLIENT_TIME;
+		s.mtime.set_mtime_u.mtime.seconds = v;
+	} else if (what == 'T') {
+		s.mtime.set_it = SET_TO_SERVER_TIME;
+	}
+	return t3_setattr(rpc, f, &s, NULL, NULL);
+}
+
+/* Root gives a file to uid; then uid, its owner, may chmod, utimes and chgrp to its own group,
+ * but not give the file away nor chgrp to another group; on a file it does not own, only
+ * "now" times and only with write permission. */
+static void check_owner_rules(struct rpc_context *rpc, const struct fh *dir, uint32_t uid,
+			      uint32_t gid)
+{
+	struct fh root;
+	struct rpc_context *rr = connect_nfs(0, 0, &root);
+	struct newobj mine, theirs;
+	fattr3 a;
+
+	if (!rr) {
+		expect(0, "a root connection");
+		return;
+	}
+	expect_st(t3_create(rr, dir, "given", UNCHECKED, 0644, NULL, &mine), NFS3_OK,
+		  "root creates a file");
+	expect_st(setattr_one(rr, &mine.fh, 'u', uid), NFS3_OK, "root gives it away (chown)");
+	expect_st(t3_create(rr, dir, "shared", UNCHECKED, 0666, NULL, &theirs), NFS3_OK,
+		  "root creates a 0666 file");
+	expect_st(setattr_one(rpc, &mine.fh, 'm', 0600), NFS3_OK, "the new owner may chmod");
+	expect_st(setattr_one(rpc, &mine.fh, 't', 12345), NFS3_OK,
+		  "the owner may set mtime to any time");
+	expect_st(setattr_one(rpc, &mine.fh, 'g', gid), NFS3_OK,
+		  "the owner may chgrp to its own group");
+	t3_getattr(rpc, &mine.fh, &a);
+	expect(a.uid == uid && a.gid == gid && a.mode == 0600 && a.mtime.seconds == 12345,
+	       "... uid %u gid %u mode 0%o mtime %u", a.uid, a.gid, a.mode, a.mtime.seconds);
+	expect_st(setattr_one(rpc, &mine.fh, 'g', gid + 1), NFS3ERR_PERM,
+		  "the owner may not chgrp to a group it is not in");
+	expect_st(setattr_one(rpc, &mine.fh, 'u', uid + 1), NFS3ERR_PERM,
+		  "the owner may not give the file away");
+	expect_st(setattr_one(rpc, &theirs.fh, 't', 1), NFS3ERR_PERM,
+		  "another's file: no mtime of the caller's choosing");
+	expect_st(setattr_one(rpc, &theirs.fh, 'T', 0), NFS3_OK,
+		  "another's writable file: mtime to now (touch)");
+	t3_dirop(rr, 0, dir, "given");
+	t3_dirop(rr, 0, dir, "shared");
+	rpc_destroy_context(rr);
+}
+
 static int cmd_user(const char *dir)
 {
 	uint32_t uid = getenv("NFS_UID") ? (uint32_t)atoi(getenv("NFS_UID")) : 1000;
@@ -390,6 +451,7 @@ static int cmd_user(const char *dir)
 	expect(got == 0, "ACCESS: nothing granted (0x%x)", got);
 	expect_st(t3_access(rpc, &d.fh, 0x3f, &got), NFS3_OK, "ACCESS of the 0755 directory");
 	expect(got == (ACCESS3_READ | ACCESS3_LOOKUP), "ACCESS: read and lookup only (0x%x)", got);
+	check_owner_rules(rpc, &d.fh, uid, gid);
 	rpc_destroy_context(rpc);
 	return fails != 0;
 }
