@@ -182,6 +182,9 @@ struct nfs_nlm;
 int nfs_nlm_init(struct nfs_nlm **out);
 void nfs_nlm_fini(struct nfs_nlm *m);
 uint32_t nfs_nlm_call(struct nfs_req *r);
+/* Calls NLM4_GRANTED for a's lock on the lock manager of the client at peer (found with its
+ * portmapper); 0 when it accepted (nfs_nlm_grant.c). Blocks up to a few seconds. */
+int nlm_grant_notify(uint32_t peer, const struct nlm4_args *a);
 
 /* MOUNT3: answers the call (accepted header included); returns 0 or an RPC accept_stat. */
 uint32_t nfs_mount_call(struct nfs_req *r);

@@ -4,18 +4,33 @@
  * different owners coexist, an exclusive one conflicts with any other owner's.
  *
  * Served synchronously (TEST, LOCK, CANCEL, UNLOCK, NM_LOCK, FREE_ALL). A blocking LOCK that
- * conflicts answers BLOCKED and queues nothing: the Linux client asks again (every 30 s) until
- * granted; no GRANTED callback is sent. Locks do not survive a gateway restart and there is no
- * grace period (no NSM: a client that reboots frees its locks with FREE_ALL). */
+ * conflicts answers BLOCKED and waits in a queue: when an UNLOCK or FREE_ALL frees its range,
+ * the lock is taken for it and its client's lock manager is told (NLM4_GRANTED, from a thread of
+ * its own, nfs_nlm_grant.c); if that call fails, the lock is released again. A waiter the
+ * client stops asking for (it repeats a blocked LOCK every 30 s) is dropped after 90 s, and
+ * CANCEL drops it. Locks do not survive a gateway restart and there is no grace period (no NSM:
+ * a client that reboots frees its locks with FREE_ALL). */
 #include "common/errors.h"
 #include "common/log.h"
 #include "gateways/nfs/nfs_internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NLM_MAX_LOCKS 100000
+#define NLM_MAX_LOCKS	100000
+#define NLM_MAX_WAITERS 1000
+#define NLM_WAIT_S	90.0
+
+/* A blocked LOCK waiting for its range. */
+struct nlm_wait {
+	struct nfs_handle h;
+	struct nlm4_args a;
+	uint32_t peer; /* the client's address: its lock manager is called there */
+	double until;
+	struct nlm_wait *next;
+};
 
 struct nlm_lock {
 	uint32_t vol;
@@ -32,8 +47,11 @@ struct nlm_lock {
 /* Guarded by lock. */
 struct nfs_nlm {
 	pthread_mutex_t lock;
+	pthread_cond_t idle; /* notifying went to 0 */
 	struct nlm_lock *head;
 	int n;
+	struct nlm_wait *waiters;
+	int nwait, notifying; /* GRANTED calls running (fini waits for them) */
 };
 
 int nfs_nlm_init(struct nfs_nlm **out)
@@ -43,6 +61,7 @@ int nfs_nlm_init(struct nfs_nlm **out)
 	if (!m)
 		return -GL_ENOMEM;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->idle, NULL);
 	*out = m;
 	return 0;
 }
@@ -58,6 +77,16 @@ void nfs_nlm_fini(struct nfs_nlm *m)
 {
 	if (!m)
 		return;
+	pthread_mutex_lock(&m->lock);
+	while (m->notifying)
+		pthread_cond_wait(&m->idle, &m->lock);
+	pthread_mutex_unlock(&m->lock);
+	while (m->waiters) {
+		struct nlm_wait *w = m->waiters;
+
+		m->waiters = w->next;
+		free(w);
+	}
 	while (m->head) {
 		struct nlm_lock *l = m->head;
 
@@ -65,6 +94,7 @@ void nfs_nlm_fini(struct nfs_nlm *m)
 		lock_free(l);
 	}
 	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->idle);
 	free(m);
 }
 
@@ -153,25 +183,137 @@ static int subtract(struct nfs_nlm *m, const struct nfs_handle *h, const struct 
 	return 0;
 }
 
-static uint32_t do_lock(struct nfs_nlm *m, const struct nfs_handle *h, const struct nlm4_args *a)
+/* The waiter of a's owner for a's file and range, unlinked from the queue; NULL if none. */
+static struct nlm_wait *waiter_take(struct nfs_nlm *m, const struct nfs_handle *h,
+				    const struct nlm4_args *a)
+{
+	for (struct nlm_wait **pp = &m->waiters; *pp; pp = &(*pp)->next) {
+		struct nlm_wait *w = *pp;
+
+		if (w->h.vol == h->vol && w->h.ino == h->ino && w->a.offset == a->offset &&
+		    w->a.len == a->len && w->a.svid == a->svid && w->a.oh_len == a->oh_len &&
+		    !memcmp(w->a.oh, a->oh, a->oh_len) && !strcmp(w->a.caller, a->caller)) {
+			*pp = w->next;
+			m->nwait--;
+			return w;
+		}
+	}
+	return NULL;
+}
+
+/* Takes the lock for a (lock held); NLM4_GRANTED or why not. */
+static uint32_t lock_locked(struct nfs_nlm *m, const struct nfs_handle *h,
+			    const struct nlm4_args *a)
 {
 	struct nlm_lock *l;
-	uint32_t st = NLM4_GRANTED;
+
+	if (conflict(m, h, a))
+		return NLM4_DENIED;
+	if (m->n >= NLM_MAX_LOCKS - 1 ||
+	    !(l = lock_new(h, a, a->offset, range_end(a), a->exclusive)))
+		return NLM4_DENIED_NOLOCKS;
+	if (subtract(m, h, a, a->offset, range_end(a))) {
+		lock_free(l);
+		return NLM4_DENIED_NOLOCKS;
+	}
+	l->next = m->head;
+	m->head = l;
+	m->n++;
+	return NLM4_GRANTED;
+}
+
+static uint32_t do_lock(struct nfs_nlm *m, const struct nfs_handle *h, const struct nlm4_args *a,
+			uint32_t peer)
+{
+	struct nlm_wait *w;
+	uint32_t st;
 
 	pthread_mutex_lock(&m->lock);
-	if (conflict(m, h, a))
-		st = a->block ? NLM4_BLOCKED : NLM4_DENIED;
-	else if (m->n >= NLM_MAX_LOCKS - 1 ||
-		 !(l = lock_new(h, a, a->offset, range_end(a), a->exclusive)) ||
-		 (subtract(m, h, a, a->offset, range_end(a)) && (lock_free(l), 1)))
-		st = NLM4_DENIED_NOLOCKS;
-	else {
-		l->next = m->head;
-		m->head = l;
-		m->n++;
+	w = waiter_take(m, h, a); /* asked again: granted now, or waits on */
+	st = lock_locked(m, h, a);
+	if (st == NLM4_DENIED && a->block) {
+		if (!w && m->nwait < NLM_MAX_WAITERS && (w = malloc(sizeof(*w)))) {
+			w->h = *h;
+			w->a = *a;
+			w->peer = peer;
+		}
+		if (w) {
+			w->until = nfs_now() + NLM_WAIT_S;
+			w->next = m->waiters;
+			m->waiters = w;
+			m->nwait++;
+			w = NULL;
+		}
+		st = NLM4_BLOCKED;
 	}
 	pthread_mutex_unlock(&m->lock);
+	free(w);
 	return st;
+}
+
+struct grant_arg {
+	struct nfs_nlm *m;
+	struct nlm_wait *w;
+};
+
+static void *grant_thread(void *arg)
+{
+	struct grant_arg g = *(struct grant_arg *)arg;
+	struct in_addr ia = {htonl(g.w->peer)};
+	char ip[INET_ADDRSTRLEN];
+
+	free(arg);
+	inet_ntop(AF_INET, &ia, ip, sizeof(ip));
+	if (nlm_grant_notify(g.w->peer, &g.w->a)) {
+		gl_warn("nfs: NLM GRANTED to %s (%s) failed: lock released again", ip,
+			g.w->a.caller);
+		pthread_mutex_lock(&g.m->lock);
+		subtract(g.m, &g.w->h, &g.w->a, g.w->a.offset, range_end(&g.w->a));
+		pthread_mutex_unlock(&g.m->lock);
+	}
+	free(g.w);
+	pthread_mutex_lock(&g.m->lock);
+	if (--g.m->notifying == 0)
+		pthread_cond_broadcast(&g.m->idle);
+	pthread_mutex_unlock(&g.m->lock);
+	return NULL;
+}
+
+/* After locks went away: each waiter whose range is free now gets its lock, and its client is
+ * told; waiters nobody asked for lately are dropped. */
+static void grant_waiters(struct nfs_nlm *m)
+{
+	double now = nfs_now();
+
+	pthread_mutex_lock(&m->lock);
+	for (struct nlm_wait **pp = &m->waiters; *pp;) {
+		struct nlm_wait *w = *pp;
+		struct grant_arg *g;
+		pthread_t t;
+
+		if (w->until >= now && lock_locked(m, &w->h, &w->a) != NLM4_GRANTED) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		m->nwait--;
+		if (w->until < now || !(g = malloc(sizeof(*g)))) {
+			free(w);
+			continue;
+		}
+		g->m = m;
+		g->w = w;
+		m->notifying++;
+		if (pthread_create(&t, NULL, grant_thread, g)) {
+			m->notifying--;
+			subtract(m, &w->h, &w->a, w->a.offset, range_end(&w->a));
+			free(g);
+			free(w);
+			continue;
+		}
+		pthread_detach(t);
+	}
+	pthread_mutex_unlock(&m->lock);
 }
 
 static void put_res(struct nfs_req *r, const struct nlm4_args *a, uint32_t st)
@@ -255,6 +397,7 @@ uint32_t nfs_nlm_call(struct nfs_req *r)
 		break;
 	case NLM4_FREE_ALL:
 		free_all(m, a->caller);
+		grant_waiters(m);
 		break;
 	case NLM4_TEST:
 		if ((st = nlm_file(r, a, &h)) == NLM4_GRANTED)
@@ -265,11 +408,16 @@ uint32_t nfs_nlm_call(struct nfs_req *r)
 	case NLM4_LOCK:
 	case NLM4_NM_LOCK:
 		if ((st = nlm_file(r, a, &h)) == NLM4_GRANTED)
-			st = do_lock(m, &h, a);
+			st = do_lock(m, &h, a, r->peer);
 		put_res(r, a, st);
 		break;
-	case NLM4_CANCEL: /* nothing is ever queued: nothing to cancel */
-		put_res(r, a, nlm_file(r, a, &h));
+	case NLM4_CANCEL: /* the waiting request goes (granted or not, the answer is GRANTED) */
+		if ((st = nlm_file(r, a, &h)) == NLM4_GRANTED) {
+			pthread_mutex_lock(&m->lock);
+			free(waiter_take(m, &h, a));
+			pthread_mutex_unlock(&m->lock);
+		}
+		put_res(r, a, st);
 		break;
 	case NLM4_UNLOCK:
 		if ((st = nlm_file(r, a, &h)) == NLM4_GRANTED) {
@@ -277,6 +425,7 @@ uint32_t nfs_nlm_call(struct nfs_req *r)
 			if (subtract(m, &h, a, a->offset, range_end(a)))
 				st = NLM4_DENIED_NOLOCKS;
 			pthread_mutex_unlock(&m->lock);
+			grant_waiters(m);
 		}
 		put_res(r, a, st);
 		break;

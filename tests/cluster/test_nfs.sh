@@ -191,7 +191,7 @@ done
 check_nfs /t/bad read c.bin NFS3ERR_IO
 
 # --- NLM 4: locks of several owners on one file
-check "NLM 4 locks: conflicts, shared locks, unlock splits, TEST holders, FREE_ALL, errors" \
+check "NLM 4 locks: conflicts, shared locks, unlock splits, TEST holders, FREE_ALL, errors, GRANTED callbacks" \
 	bash -c "python3 '$SRC/tests/nfs/nlm_rpc.py' 127.0.0.1 $PORT $MPORT /t/v hello.txt >'$T/nlm.out' 2>&1 || { cat '$T/nlm.out'; false; }"
 
 # --- hostile RPC records

@@ -6,6 +6,8 @@ usage: nlm_rpc.py HOST NFSPORT MOUNTPORT EXPORT FILE   (FILE: an existing file i
 import socket
 import struct
 import sys
+import threading
+import time
 
 HOST, PORT, MPORT, EXPORT, FILE = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 NFS, MOUNT, NLM = 100003, 100005, 100021
@@ -55,13 +57,13 @@ class Reader:
         return v
 
 
-def rpc(port, prog, vers, proc, args):
-    """Returns (accept_stat, Reader at the results)."""
+def rpc(port, prog, vers, proc, args, src=None):
+    """Returns (accept_stat, Reader at the results). src: the address to call from."""
     global xid
     xid += 1
     cred = u32(1) + opaque(u32(0) + opaque("nlm-test") + u32(0, 0, 0))
     body = u32(xid, 0, 2, prog, vers, proc) + cred + u32(0, 0) + args
-    s = socket.create_connection((HOST, port), timeout=10)
+    s = socket.create_connection((HOST, port), timeout=10, source_address=(src, 0) if src else None)
     s.sendall(u32(0x80000000 | len(body)) + body)
     data = b""
     while True:
@@ -95,9 +97,9 @@ def alock(owner, off, length, handle=None):
         u32(len(owner)) + u64(off) + u64(length)
 
 
-def lock(owner, off, length, excl=True, block=False, handle=None, cookie=b"ck"):
+def lock(owner, off, length, excl=True, block=False, handle=None, cookie=b"ck", src=None):
     st, r = rpc(PORT, NLM, 4, 2, opaque(cookie) + u32(block, excl) +
-                alock(owner, off, length, handle) + u32(0, 1))
+                alock(owner, off, length, handle) + u32(0, 1), src)
     assert st == 0
     ck = r.opaque()
     return r.u32(), ck
@@ -160,5 +162,110 @@ st, _ = rpc(PORT, NLM, 4, 20, b"")
 check(st == 3, "SHARE: PROC_UNAVAIL (not served)")
 st, _ = rpc(PORT, NLM, 4, 2, opaque(b"x") + u32(0, 1) + opaque("h"))
 check(st == 4, "a truncated LOCK: GARBAGE_ARGS")
+
+# --- GRANTED callbacks: a client on 127.0.0.2 with its own portmapper and lock manager
+
+
+def read_record(c):
+    data = b""
+    while True:
+        hdr = c.recv(4, socket.MSG_WAITALL)
+        if len(hdr) < 4:
+            return None
+        (w,) = struct.unpack(">I", hdr)
+        data += c.recv(w & 0x7FFFFFFF, socket.MSG_WAITALL)
+        if w & 0x80000000:
+            return data
+
+
+def reply(c, x, results):
+    body = u32(x, 1, 0, 0, 0, 0) + results
+    c.sendall(u32(0x80000000 | len(body)) + body)
+
+
+granted = []
+answer = [GRANTED]
+
+
+def serve(sock, handler):
+    while True:
+        try:
+            c, _ = sock.accept()
+        except OSError:
+            return
+        rec = read_record(c)
+        if rec:
+            r = Reader(rec)
+            x, _, _, prog, vers, proc = (r.u32() for _ in range(6))
+            r.u32(), r.opaque(), r.u32(), r.opaque()  # credentials, verifier
+            handler(c, x, prog, vers, proc, r)
+        c.close()
+
+
+def portmapper(c, x, prog, vers, proc, r):
+    if prog == 100000 and proc == 3 and r.u32() == NLM and r.u32() == 4:
+        reply(c, x, u32(lockd.getsockname()[1]))
+    else:
+        reply(c, x, u32(0))
+
+
+def lock_manager(c, x, prog, vers, proc, r):
+    if prog == NLM and vers == 4 and proc == 5:  # GRANTED: nlm4_testargs
+        cookie, excl, caller, _, oh, svid, off, length = (
+            r.opaque(), r.u32(), r.opaque(), r.opaque(), r.opaque(), r.u32(), r.u64(), r.u64())
+        granted.append((cookie, caller, svid, off, length))
+        reply(c, x, opaque(cookie) + u32(answer[0]))
+
+
+def wait_granted(n, secs):
+    end = time.time() + secs
+    while len(granted) < n and time.time() < end:
+        time.sleep(0.05)
+    return len(granted) >= n
+
+
+try:
+    pm = socket.socket()
+    pm.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    pm.bind(("127.0.0.2", 111))
+    pm.listen(8)
+except OSError as e:
+    pm = None
+    print("SKIP: GRANTED callbacks: cannot listen on 127.0.0.2:111 (%s)" % e)
+if pm:
+    lockd = socket.socket()
+    lockd.bind(("127.0.0.2", 0))
+    lockd.listen(8)
+    for sock, h in ((pm, portmapper), (lockd, lock_manager)):
+        threading.Thread(target=serve, args=(sock, h), daemon=True).start()
+    B = "127.0.0.2"
+    check(lock("hostA", 0, 10)[0] == GRANTED, "A locks [0,10)")
+    check(lock("hostB", 0, 10, block=True, cookie=b"wait-B", src=B)[0] == BLOCKED,
+          "a blocking LOCK by B (from 127.0.0.2): BLOCKED")
+    check(unlock("hostA", 0, 10) == GRANTED, "A unlocks")
+    check(wait_granted(1, 5) and granted[0] == (b"wait-B", b"hostB", 5, 0, 10),
+          "B's lock manager is called back with GRANTED (cookie, owner, range) (%s)" % granted)
+    s, h = test("hostA", 0, 10)
+    check(s == DENIED and h[1] == 5, "the lock is B's now (TEST by A: DENIED, holder svid 5)")
+    check(lock("hostC", 0, 10, block=True, cookie=b"wait-C", src=B)[0] == BLOCKED,
+          "C waits for B's lock")
+    st, r = rpc(PORT, NLM, 4, 3, opaque(b"cancel") + u32(1, 1) + alock("hostC", 0, 10), B)
+    check(st == 0 and r.opaque() == b"cancel" and r.u32() == GRANTED, "C cancels its wait")
+    check(unlock("hostB", 0, 10) == GRANTED, "B unlocks")
+    time.sleep(1.5)
+    check(len(granted) == 1 and test("hostA", 0, 10)[0] == GRANTED,
+          "a cancelled wait is not granted: nobody holds the range")
+    answer[0] = DENIED  # the client no longer wants it
+    check(lock("hostA", 0, 10)[0] == GRANTED and
+          lock("hostD", 0, 10, block=True, cookie=b"wait-D", src=B)[0] == BLOCKED,
+          "A locks again; D waits")
+    check(unlock("hostA", 0, 10) == GRANTED, "A unlocks")
+    check(wait_granted(2, 5), "D's lock manager is called back")
+    time.sleep(0.5)
+    check(test("hostA", 0, 10)[0] == GRANTED,
+          "D's lock manager refused the GRANTED: the lock is released again")
+    pm.close()
+    lockd.close()
+
 print("%d failed" % fails)
 sys.exit(1 if fails else 0)
