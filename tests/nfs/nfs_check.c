@@ -30,7 +30,7 @@ static int fails;
 static const char *host, *export_path;
 static int nport, mport;
 
-static void expect(int ok, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void expect(int ok, const char *fmt, ...)
 {
 	va_list ap;
 
