@@ -89,3 +89,26 @@ all_back() {
 	return $bad
 }
 export -f count_state
+
+# FUSE mounts (test_fuse*, test_s3, test_nfs): mount points are listed in $MOUNTS; the caller's
+# EXIT trap calls unmount_all before cleanup.
+MOUNTS=""
+mounted() { grep -q " $1 fuse.glory " /proc/mounts; }
+# mount_vol VOL DIR [more options]: mounts in the background, logs to $D/mount-<dir>/log
+# (where the cluster's cleanup looks for sanitizer reports)
+mount_vol() {
+	local vol=$1 dir=$2
+	shift 2
+	case " $MOUNTS " in *" $dir "*) ;; *) MOUNTS="$MOUNTS $dir" ;; esac
+	mkdir -p "$D/mount-$(basename "$dir")"
+	"$GLORY" mount "$vol" "$dir" --tenant t --log-file "$D/mount-$(basename "$dir")/log" "$@"
+	mounted "$dir"
+}
+unmount_all() {
+	local m
+	for m in $MOUNTS; do
+		if grep -q " $m " /proc/mounts; then
+			fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+		fi
+	done
+}

@@ -11,25 +11,8 @@ M1=$T/m1
 M2=$T/m2
 mkdir -p "$M1" "$M2"
 
-unmount_all() {
-	for m in "$M1" "$M2"; do
-		if grep -q " $m " /proc/mounts; then
-			fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-		fi
-	done
-}
 trap 'rc=$?; set +e; unmount_all; (exit $rc); cleanup' EXIT
 
-mounted() { grep -q " $1 fuse.glory " /proc/mounts; }
-# mount_vol VOL DIR [more options]: mounts in the background, logs to $D/mount-<dir>/log
-# (where the cluster's cleanup looks for sanitizer reports)
-mount_vol() {
-	local vol=$1 dir=$2
-	shift 2
-	mkdir -p "$D/mount-$(basename "$dir")"
-	"$GLORY" mount "$vol" "$dir" --tenant t --log-file "$D/mount-$(basename "$dir")/log" "$@"
-	mounted "$dir"
-}
 mount_pid() { pgrep -f "glory mount $1 $2 " | head -n 1; }
 
 cluster_up --ds 7 --mds 3

@@ -11,21 +11,8 @@ M1=$T/m1
 M2=$T/m2
 mkdir -p "$M1" "$M2"
 
-unmount_all() {
-	for m in "$M1" "$M2"; do
-		if grep -q " $m " /proc/mounts; then
-			fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-		fi
-	done
-}
 trap 'rc=$?; set +e; pkill -f "$L " 2>/dev/null; unmount_all; (exit $rc); cleanup' EXIT
 
-mounted() { grep -q " $1 fuse.glory " /proc/mounts; }
-mount_vol() {
-	mkdir -p "$D/mount-$(basename "$2")"
-	"$GLORY" mount "$1" "$2" --tenant t --log-file "$D/mount-$(basename "$2")/log"
-	mounted "$2"
-}
 # hold OUT args...: runs locker in the background; waits until it holds the lock
 hold() {
 	local out=$1
