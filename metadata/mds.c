@@ -236,7 +236,7 @@ static int write_objects(struct mds *m, const uint8_t *msg, size_t len, int peek
 	op = gl_get_u16(&r);
 	gl_get_u32(&r);
 	gl_get_u64(&r);
-	if (op < GL_NS_MKNOD || op > GL_NS_FORGET)
+	if ((op < GL_NS_MKNOD || op > GL_NS_FORGET) && op != GL_NS_PUNCH && op != GL_NS_CLONE)
 		return 0;
 	vol = gl_get_u32(&r);
 	x = gl_get_u64(&r);
@@ -245,6 +245,7 @@ static int write_objects(struct mds *m, const uint8_t *msg, size_t len, int peek
 	o[n++] = (struct gl_lease_obj){vol, x}; /* the parent, or the inode itself */
 	switch (op) {
 	case GL_NS_LINK:
+	case GL_NS_CLONE: /* the destination's attributes change */
 		y = gl_get_u64(&r);
 		if (!gl_rbuf_check(&r))
 			o[n++] = (struct gl_lease_obj){vol, y};

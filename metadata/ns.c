@@ -921,6 +921,8 @@ int gl_ns_apply(void *ctx, rocksdb_t *db, rocksdb_writebatch_t *wb, const uint8_
 		rc = ns_move_apply(&o, opc, &r);
 	else if (opc == GL_NS_LOCK || opc == GL_NS_SESSION)
 		rc = ns_lock_apply(&o, opc, &r);
+	else if (opc == GL_NS_PUNCH || opc == GL_NS_CLONE)
+		rc = ns_disk_apply(&o, opc, &r, reply);
 	else
 		rc = ns_tree_apply(&o, opc, &r, reply);
 	if (rc == 0 && gl_rbuf_left(&r) != 0)

@@ -54,6 +54,14 @@
  *                     ranges per holder and file. See metadata/ns_lock.c.
  *   NS_SESSION        u64 session, u32 ttl_s      -> - (keeps a client's locks alive ttl_s more
  *                     seconds; 0 ends the session: its locks are void at once)
+ *   NS_PUNCH          u32 vol, u64 ino, u64 off, u64 len -> attr. Drops the layout over
+ *                     [off, off+len) (a hole: reads as zeros, stores nothing) and the chunk
+ *                     references of what it dropped; the size stays (metadata/ns_disk.c).
+ *   NS_CLONE          u32 vol, u64 src, u64 dst -> attr of dst. dst (a regular file, not src)
+ *                     gets src's size and a copy of its layout, one more reference on each
+ *                     chunk it shares; dst's old layout is dropped. Copy-on-write: later
+ *                     writes to either put new extents over their own layout only. EDQUOT
+ *                     when the copied stored bytes pass the quota.
  *   NS_VOL_MOVE       u32 vol, u8 stage (GL_NS_MOVE_*), u32 shard (the destination) -> -
  *                     One step of moving a volume between shards (admin only; see below).
  *   NS_VOL_IMPORT     u32 vol, u32 shard, u32 n, n x (u16 klen, key, bytes32 value) -> -
@@ -177,7 +185,9 @@
 	X(NS_WRITE, 30)                                                                            \
 	X(NS_FORGET, 31)                                                                           \
 	X(NS_LOCK, 32)                                                                             \
-	X(NS_SESSION, 33)
+	X(NS_SESSION, 33)                                                                          \
+	X(NS_PUNCH, 34)                                                                            \
+	X(NS_CLONE, 35)
 
 #define GL_NS_READ_OPS(X)                                                                          \
 	X(NS_LOOKUP, 100)                                                                          \

@@ -84,6 +84,34 @@ int ns_move_apply(struct op *o, uint16_t opc, struct gl_rbuf *r);
 int ns_move_read(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply);
 
 /* ns_tree.c */
+/* A slice's layout: extents sorted by offset, not overlapping. */
+struct extents {
+	struct gl_ns_extent *e;
+	uint32_t n, cap;
+};
+
+/* Chunk reference changes of one op, applied at its end. */
+struct refs {
+	struct {
+		uint32_t pool;
+		uint8_t id[32];
+		int64_t delta;
+	} * r;
+	int n, cap;
+};
+
+int ext_push(struct extents *x, const struct gl_ns_extent *e);
+/* x->e must be NULL or owned (free it after) */
+int slice_get(struct op *o, uint32_t vol, uint64_t ino, uint64_t slice, struct extents *x);
+void slice_put(struct op *o, uint32_t vol, uint64_t ino, uint64_t slice, const struct extents *x);
+int ref_add(struct refs *rf, uint32_t pool, const uint8_t *id, int64_t d);
+/* Applies the changes and empties rf. */
+int refs_commit(struct op *o, struct refs *rf);
+/* Keeps the part of x's extents outside [a, b); counts the references and bytes dropped. */
+int cut_range(struct extents *x, uint64_t a, uint64_t b, struct refs *rf, int64_t *bytes);
+/* Drops the layout at and beyond size; the stored-bytes change in *bytes. */
+int layout_truncate(struct op *o, uint32_t vol, uint64_t ino, uint64_t size, struct refs *rf,
+		    int64_t *bytes);
 /* Adds d references for each extent of a layout record (u32 n, n x extent). */
 int slice_refs(struct op *o, const uint8_t *v, size_t vl, int64_t d);
 int ns_tree_apply(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply);
@@ -96,5 +124,8 @@ int inode_free(struct op *o, struct gl_ns_vol *v, const struct inode *in);
 int ns_lock_apply(struct op *o, uint16_t opc, struct gl_rbuf *r);
 int ns_lock_read(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply);
 void ns_lock_forget(struct op *o, uint32_t vol, uint64_t ino);
+
+/* ns_disk.c: NS_PUNCH, NS_CLONE (block volumes) */
+int ns_disk_apply(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply);
 
 #endif

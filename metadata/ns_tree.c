@@ -90,12 +90,7 @@ static int dir_empty(struct op *o, uint32_t vol, uint64_t dir);
 
 /* ---- layouts: per slice, u32 n, n extents sorted by offset, not overlapping ---- */
 
-struct extents {
-	struct gl_ns_extent *e;
-	uint32_t n, cap;
-};
-
-static int ext_push(struct extents *x, const struct gl_ns_extent *e)
+int ext_push(struct extents *x, const struct gl_ns_extent *e)
 {
 	if (x->n == x->cap) {
 		uint32_t ncap = x->cap ? x->cap * 2 : 8;
@@ -110,7 +105,7 @@ static int ext_push(struct extents *x, const struct gl_ns_extent *e)
 	return 0;
 }
 
-static int slice_get(struct op *o, uint32_t vol, uint64_t ino, uint64_t slice, struct extents *x)
+int slice_get(struct op *o, uint32_t vol, uint64_t ino, uint64_t slice, struct extents *x)
 {
 	uint8_t k[32], *v;
 	size_t vl;
@@ -137,8 +132,7 @@ static int slice_get(struct op *o, uint32_t vol, uint64_t ino, uint64_t slice, s
 	return rc;
 }
 
-static void slice_put(struct op *o, uint32_t vol, uint64_t ino, uint64_t slice,
-		      const struct extents *x)
+void slice_put(struct op *o, uint32_t vol, uint64_t ino, uint64_t slice, const struct extents *x)
 {
 	uint8_t k[32];
 	struct gl_wbuf b;
@@ -157,17 +151,7 @@ static void slice_put(struct op *o, uint32_t vol, uint64_t ino, uint64_t slice,
 	gl_wbuf_free(&b);
 }
 
-/* Chunk reference changes of one op, applied at its end. */
-struct refs {
-	struct {
-		uint32_t pool;
-		uint8_t id[32];
-		int64_t delta;
-	} * r;
-	int n, cap;
-};
-
-static int ref_add(struct refs *rf, uint32_t pool, const uint8_t *id, int64_t d)
+int ref_add(struct refs *rf, uint32_t pool, const uint8_t *id, int64_t d)
 {
 	for (int i = 0; i < rf->n; i++) {
 		if (rf->r[i].pool == pool && memcmp(rf->r[i].id, id, 32) == 0) {
@@ -191,7 +175,7 @@ static int ref_add(struct refs *rf, uint32_t pool, const uint8_t *id, int64_t d)
 	return 0;
 }
 
-static int refs_commit(struct op *o, struct refs *rf)
+int refs_commit(struct op *o, struct refs *rf)
 {
 	for (int i = 0; i < rf->n; i++) {
 		uint8_t k[48], *v, nv[8];
@@ -245,7 +229,7 @@ int slice_refs(struct op *o, const uint8_t *v, size_t vl, int64_t d)
 }
 
 /* Keeps the part of x's extents outside [a, b), counting references; adds nothing. */
-static int cut_range(struct extents *x, uint64_t a, uint64_t b, struct refs *rf, int64_t *bytes)
+int cut_range(struct extents *x, uint64_t a, uint64_t b, struct refs *rf, int64_t *bytes)
 {
 	struct extents out = {0};
 	int rc = 0;
@@ -324,8 +308,8 @@ static int truncate_cb(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
 }
 
 /* Drops the layout at and beyond size; returns the stored-bytes change in *bytes. */
-static int layout_truncate(struct op *o, uint32_t vol, uint64_t ino, uint64_t size, struct refs *rf,
-			   int64_t *bytes)
+int layout_truncate(struct op *o, uint32_t vol, uint64_t ino, uint64_t size, struct refs *rf,
+		    int64_t *bytes)
 {
 	uint8_t p[32], start[32];
 	size_t pl = k_prefix(p, 'l', vol, ino);

@@ -497,6 +497,116 @@ static void test_layout_model(void **state)
 	db_close(&d);
 }
 
+static int punch(struct db *d, uint32_t v, uint64_t ino, uint64_t off, uint64_t len)
+{
+	struct gl_wbuf m = msg(d, GL_NS_PUNCH, 0);
+
+	gl_put_u32(&m, v);
+	gl_put_u64(&m, ino);
+	gl_put_u64(&m, off);
+	gl_put_u64(&m, len);
+	return apply(d, &m, NULL);
+}
+
+static int clone_op(struct db *d, uint32_t v, uint64_t src, uint64_t dst)
+{
+	struct gl_wbuf m = msg(d, GL_NS_CLONE, 0);
+
+	gl_put_u32(&m, v);
+	gl_put_u64(&m, src);
+	gl_put_u64(&m, dst);
+	return apply(d, &m, NULL);
+}
+
+static uint64_t vol_used(struct db *d, uint32_t v)
+{
+	struct gl_wbuf m = msg(d, GL_NS_VOL_GET_ID, 0), rep;
+	struct gl_ns_vol vol;
+	struct gl_rbuf r;
+
+	gl_put_u32(&m, v);
+	gl_wbuf_init(&rep);
+	assert_int_equal(read_op(d, &m, &rep), 0);
+	gl_rbuf_init(&r, rep.p, rep.len);
+	gl_ns_vol_get(&r, &vol);
+	gl_wbuf_free(&rep);
+	return vol.used_bytes;
+}
+
+/* NS_PUNCH makes holes; NS_CLONE copies a layout with references: the clone diverges alone,
+ * survives its source, and references drop to zero only when nothing uses a chunk. */
+static void test_punch_clone(void **state)
+{
+	enum { LEN = 3 * GL_NS_SLICE };
+	struct db d;
+	uint32_t v;
+	uint64_t src, dst, snap, size, used;
+	static uint8_t a[LEN], b[LEN], c[LEN];
+
+	(void)state;
+	db_open(&d);
+	v = setup_volume(&d, "acme", 0, 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, GL_NS_ROOT, "src", &src), 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, GL_NS_ROOT, "dst", &dst), 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, GL_NS_ROOT, "snap", &snap), 0);
+	assert_int_equal(write_ext(&d, v, src, 0, GL_NS_SLICE, 1, 0, GL_NS_SLICE), 0);
+	assert_int_equal(write_ext(&d, v, src, GL_NS_SLICE + 100, 5000, 2, 0, 8192), 0);
+	assert_int_equal(write_ext(&d, v, src, 2 * GL_NS_SLICE, 4096, 3, 4096, 8192), 0);
+	/* a punch across a slice boundary splits what it overlaps and frees what it covers */
+	assert_int_equal(punch(&d, v, src, GL_NS_SLICE - 4096, 4096 + 200), 0);
+	layout_image(&d, v, src, a, LEN, &size);
+	assert_true(size == 2 * GL_NS_SLICE + 4096);
+	for (uint32_t k = GL_NS_SLICE - 4096; k < GL_NS_SLICE + 200; k++)
+		assert_int_equal(a[k], 0);
+	assert_int_equal(a[GL_NS_SLICE + 300], (uint8_t)(2 * 31 + 200));
+	assert_true(refs(&d, 1) == 1 && refs(&d, 2) == 1);
+	used = vol_used(&d, v);
+	assert_true(used == GL_NS_SLICE - 4096 + 4900 + 4096);
+	assert_int_equal(punch(&d, v, src, 2 * GL_NS_SLICE, 4096), 0);
+	assert_true(refs(&d, 3) == 0);
+	used -= 4096;
+	layout_image(&d, v, src, a, LEN, &size);
+	/* clones: every chunk one more reference, usage doubled, same image */
+	assert_int_equal(clone_op(&d, v, src, snap), 0);
+	assert_int_equal(clone_op(&d, v, src, dst), 0);
+	assert_true(refs(&d, 1) == 3 && refs(&d, 2) == 3);
+	assert_true(vol_used(&d, v) == 3 * used);
+	layout_image(&d, v, dst, b, LEN, &size);
+	assert_true(size == 2 * GL_NS_SLICE + 4096);
+	assert_memory_equal(a, b, LEN);
+	/* the clone diverges; the source and the snapshot do not */
+	assert_int_equal(write_ext(&d, v, dst, 10, 20, 4, 0, 20), 0);
+	assert_int_equal(punch(&d, v, dst, GL_NS_SLICE + 100, 5000), 0);
+	layout_image(&d, v, src, c, LEN, &size);
+	assert_memory_equal(a, c, LEN);
+	layout_image(&d, v, snap, c, LEN, &size);
+	assert_memory_equal(a, c, LEN);
+	assert_true(refs(&d, 2) == 2);
+	/* deleting the source keeps the clone; the last user frees the chunks */
+	assert_int_equal(unlink_op(&d, v, GL_NS_UNLINK, GL_NS_ROOT, "src"), 0);
+	layout_image(&d, v, dst, c, LEN, &size);
+	assert_int_equal(c[10], (uint8_t)(4 * 31));
+	assert_int_equal(c[100], a[100]);
+	assert_true(refs(&d, 1) == 3 && refs(&d, 2) == 1); /* a reference per piece */
+	/* cloning over an existing file replaces its layout */
+	assert_int_equal(clone_op(&d, v, snap, dst), 0);
+	assert_true(refs(&d, 4) == 0 && refs(&d, 2) == 2);
+	assert_int_equal(unlink_op(&d, v, GL_NS_UNLINK, GL_NS_ROOT, "snap"), 0);
+	assert_int_equal(unlink_op(&d, v, GL_NS_UNLINK, GL_NS_ROOT, "dst"), 0);
+	for (int k = 1; k <= 4; k++)
+		assert_true(refs(&d, (uint8_t)k) == 0);
+	assert_true(vol_used(&d, v) == 0);
+	/* bad requests */
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, GL_NS_ROOT, "f", &src), 0);
+	assert_int_equal(clone_op(&d, v, src, src), -GL_EINVAL);
+	assert_int_equal(clone_op(&d, v, src, GL_NS_ROOT), -GL_EISDIR);
+	assert_int_equal(clone_op(&d, v, src, 999), -GL_ENOENT);
+	assert_int_equal(punch(&d, v, src, 0, 0), -GL_EINVAL);
+	assert_int_equal(punch(&d, v, src, UINT64_MAX - 5, 10), -GL_EINVAL);
+	assert_int_equal(punch(&d, v + 1, src, 0, 10), -GL_ENOENT);
+	db_close(&d);
+}
+
 static void test_quota_and_tenants(void **state)
 {
 	struct db d;
@@ -1007,6 +1117,7 @@ int main(void)
 	    cmocka_unit_test(test_tree),
 	    cmocka_unit_test(test_readdir_cookies),
 	    cmocka_unit_test(test_layout_model),
+	    cmocka_unit_test(test_punch_clone),
 	    cmocka_unit_test(test_quota_and_tenants),
 	    cmocka_unit_test(test_hostile_messages),
 	    cmocka_unit_test(test_determinism),

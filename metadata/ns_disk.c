@@ -1,0 +1,164 @@
+/* Layout ops for block volumes (VM disks, gateways/nbd): punching holes (NBD trim and zero) and
+ * cloning a file's layout (instant copy-on-write clones and snapshots). Both are one raft entry
+ * each and touch only layout records, chunk references and usage: no data moves. */
+#include "common/errors.h"
+#include "metadata/ns.h"
+#include "metadata/ns_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* A regular file of a volume the caller may use. */
+static int file_get(struct op *o, uint32_t vid, uint64_t ino, struct inode *in)
+{
+	int rc = inode_get(o, vid, ino, in);
+
+	if (rc)
+		return rc;
+	if (S_ISDIR(in->a.mode))
+		return -GL_EISDIR;
+	return S_ISREG(in->a.mode) ? 0 : -GL_EINVAL;
+}
+
+static void account(struct gl_ns_vol *v, struct inode *in, int64_t bytes)
+{
+	int64_t blocks = (int64_t)in->a.blocks + bytes / 512;
+
+	v->used_bytes = (uint64_t)((int64_t)v->used_bytes + bytes);
+	in->a.blocks = blocks < 0 ? 0 : (uint64_t)blocks;
+}
+
+static int op_punch(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
+{
+	uint32_t vid = gl_get_u32(r);
+	uint64_t ino = gl_get_u64(r), off = gl_get_u64(r), len = gl_get_u64(r), end;
+	struct refs rf = {0};
+	struct gl_ns_vol v;
+	struct inode in;
+	int64_t bytes = 0;
+	int rc;
+
+	if (gl_rbuf_check(r))
+		return -GL_EPROTO;
+	if (len == 0 || off + len < off || off + len > GL_NS_MAX_FILE_SIZE)
+		return -GL_EINVAL;
+	if ((rc = vol_access(o, vid, &v)) || (rc = file_get(o, vid, ino, &in)))
+		return rc;
+	end = off + len;
+	if (end > in.a.size)
+		end = in.a.size;
+	for (uint64_t s = off / GL_NS_SLICE; s * GL_NS_SLICE < end && !rc; s++) {
+		struct extents x = {0};
+		uint32_t before;
+
+		rc = slice_get(o, vid, ino, s, &x);
+		before = x.n;
+		if (!rc && x.n)
+			rc = cut_range(&x, off, end, &rf, &bytes);
+		if (!rc && (before || x.n))
+			slice_put(o, vid, ino, s, &x);
+		free(x.e);
+	}
+	if (!rc)
+		rc = refs_commit(o, &rf);
+	free(rf.r);
+	if (rc)
+		return rc;
+	account(&v, &in, bytes);
+	in.a.mtime_ns = in.a.ctime_ns = o->now;
+	inode_put(o, vid, &in);
+	vol_put(o, &v);
+	gl_ns_attr_put(reply, &in.a);
+	return 0;
+}
+
+struct clone {
+	struct op *o;
+	uint32_t vol;
+	uint64_t dst;
+	struct refs rf;
+	int64_t bytes;
+	int rc;
+};
+
+static int clone_cb(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	struct clone *c = arg;
+	struct gl_rbuf r;
+	uint32_t n;
+	uint8_t nk[32];
+
+	if (kl != 21)
+		return 0;
+	gl_rbuf_init(&r, v, vl);
+	n = gl_get_u32(&r);
+	for (uint32_t i = 0; i < n && !c->rc && !gl_rbuf_check(&r); i++) {
+		struct gl_ns_extent e;
+
+		gl_ns_extent_get(&r, &e);
+		c->rc = ref_add(&c->rf, e.pool, e.chunk, 1);
+		c->bytes += e.len;
+	}
+	if (!c->rc && (gl_rbuf_check(&r) || gl_rbuf_left(&r)))
+		c->rc = -GL_ECORRUPT;
+	if (!c->rc)
+		op_put(c->o, nk, k_slice(nk, c->vol, c->dst, rdbe64(k + 13)), v, vl);
+	return c->rc;
+}
+
+static int op_clone(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
+{
+	uint32_t vid = gl_get_u32(r);
+	uint64_t src = gl_get_u64(r), dst = gl_get_u64(r);
+	struct clone c = {o, vid, dst, {0}, 0, 0};
+	struct gl_ns_vol v;
+	struct inode sin, din;
+	uint8_t p[32];
+	size_t pl;
+	int64_t dropped = 0;
+	int rc;
+
+	if (gl_rbuf_check(r))
+		return -GL_EPROTO;
+	if (src == dst)
+		return -GL_EINVAL;
+	if ((rc = vol_access(o, vid, &v)) || (rc = file_get(o, vid, src, &sin)) ||
+	    (rc = file_get(o, vid, dst, &din)))
+		return rc;
+	/* dst's own layout goes first (its records are rewritten below through the overlay) */
+	rc = layout_truncate(o, vid, dst, 0, &c.rf, &dropped);
+	if (!rc) {
+		pl = k_prefix(p, 'l', vid, src);
+		op_scan(o, p, pl, NULL, 0, clone_cb, &c);
+		rc = c.rc;
+	}
+	if (!rc && c.bytes + dropped > 0 && v.policy.quota_bytes &&
+	    v.used_bytes + (uint64_t)(c.bytes + dropped) > v.policy.quota_bytes)
+		rc = -GL_EDQUOT;
+	if (!rc)
+		rc = refs_commit(o, &c.rf);
+	free(c.rf.r);
+	if (rc)
+		return rc;
+	v.used_bytes = (uint64_t)((int64_t)v.used_bytes + c.bytes + dropped);
+	din.a.blocks = sin.a.blocks;
+	din.a.size = sin.a.size;
+	din.a.mtime_ns = din.a.ctime_ns = o->now;
+	inode_put(o, vid, &din);
+	vol_put(o, &v);
+	gl_ns_attr_put(reply, &din.a);
+	return 0;
+}
+
+int ns_disk_apply(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply)
+{
+	switch (opc) {
+	case GL_NS_PUNCH:
+		return op_punch(o, r, reply);
+	case GL_NS_CLONE:
+		return op_clone(o, r, reply);
+	default:
+		return -GL_EBADOP;
+	}
+}
