@@ -279,6 +279,67 @@ uint64_t glory_file_pending_end(struct glory_file *f);
  * after changing the file by another path, e.g. a truncate). */
 void glory_file_invalidate(struct glory_file *f);
 
+/* ---- Block volumes (VM disks; gateways/libglory/disk.c, disk_io.c) ----
+ * A disk NAME of a volume has a fixed size and is thin: unwritten ranges read as zeros and store
+ * nothing. It is the file /.disks/NAME of the volume (readable through every gateway); NAME@SNAP
+ * is a read-only snapshot. Names: [A-Za-z0-9._-], not starting with '.', at most 200 bytes. */
+struct glory_disk_info {
+	char name[256];
+	uint64_t ino, size;
+	uint64_t stored; /* bytes of data in its layout (before dedup and redundancy) */
+	int snapshot;
+	int64_t ctime_ns;
+};
+int glory_disk_create(struct glory_vol *v, const char *name, uint64_t size);
+int glory_disk_stat(struct glory_vol *v, const char *name, struct glory_disk_info *out);
+/* Every disk and snapshot of the volume; free(*out). */
+int glory_disk_list(struct glory_vol *v, struct glory_disk_info **out, int *n);
+/* Shrinking drops the data past the new size. A disk open elsewhere sees it when reopened. */
+int glory_disk_resize(struct glory_vol *v, const char *name, uint64_t size);
+int glory_disk_rm(struct glory_vol *v, const char *name);
+/* An instant copy-on-write clone of src's committed data (metadata only: the new disk shares
+ * src's chunks). dst "SRC@SNAP" makes a read-only snapshot of SRC. Either diverges alone. */
+int glory_disk_clone(struct glory_vol *v, const char *src, const char *dst);
+
+/* Space of one disk (name) or of every disk of the volume (NULL): data = bytes in their
+ * layouts, stored = bytes of the distinct chunks they reference (after dedup across the disks,
+ * before redundancy; a log chunk counts whole while any of it is referenced). */
+struct glory_disk_usage {
+	uint64_t disks, size, data, stored, chunks;
+};
+int glory_disk_usage(struct glory_vol *v, const char *name, struct glory_disk_usage *out);
+
+/* Reading and writing a disk. Writes are buffered in memory (shared by every thread of the
+ * process) and become durable - stored with the volume's redundancy, the layout committed by a
+ * raft majority - at glory_disk_flush, with GLORY_DISK_FUA, or in the background within a few
+ * seconds. Small writes are packed into log chunks, whole 4 MiB slices into dedup'd chunks.
+ * One process should write a disk at a time. Errors: EINVAL out of range, EPERM a snapshot. */
+struct glory_disk;
+#define GLORY_DISK_RDONLY  1 /* glory_disk_open */
+#define GLORY_DISK_NOCACHE 2 /* glory_disk_open: no chunk cache */
+#define GLORY_DISK_FUA	   1 /* glory_disk_pwrite: durable before it returns */
+int glory_disk_open(struct glory_vol *v, const char *name, unsigned flags, struct glory_disk **out);
+uint64_t glory_disk_size(const struct glory_disk *d);
+int glory_disk_readonly(const struct glory_disk *d);
+int glory_disk_pread(struct glory_disk *d, void *buf, size_t len, uint64_t off);
+int glory_disk_pwrite(struct glory_disk *d, const void *buf, size_t len, uint64_t off,
+		      unsigned flags);
+/* Makes [off, off+len) a hole (reads zeros, frees its space); durable when it returns. */
+int glory_disk_punch(struct glory_disk *d, uint64_t off, uint64_t len, unsigned flags);
+int glory_disk_flush(struct glory_disk *d);
+/* Calls fn for consecutive ranges covering [off, off+len): hole 1 where nothing is stored. */
+typedef int (*glory_disk_extent_fn)(void *arg, uint64_t off, uint64_t len, int hole);
+int glory_disk_extents(struct glory_disk *d, uint64_t off, uint64_t len, glory_disk_extent_fn fn,
+		       void *arg);
+struct glory_disk_stats {
+	uint64_t reads, writes, flushes, punches, compactions;
+	uint64_t chunks_written, extents_written, bytes_flushed;
+	uint64_t chunk_reads, chunk_hits, layout_fetches, dirty_bytes;
+};
+void glory_disk_get_stats(struct glory_disk *d, struct glory_disk_stats *out);
+/* Flushes, then frees d; returns the flush's status. */
+int glory_disk_close(struct glory_disk *d);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,6 +27,7 @@ int cmd_mkdir(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 int cmd_s3(int argc, char **argv);
 int cmd_nfs(int argc, char **argv);
+int cmd_disk(int argc, char **argv);
 
 /* Options of the commands that reach volumes (cmd_fs.c, cmd_files.c). */
 struct cmd_common {

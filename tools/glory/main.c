@@ -30,6 +30,7 @@ static const struct {
     {"mount", cmd_mount, "mount a volume with FUSE: mount VOL MOUNTPOINT"},
     {"s3", cmd_s3, "serve the tenants' volumes over S3: s3 --listen H:P"},
     {"nfs", cmd_nfs, "serve volumes over NFSv3: nfs --listen H [--port P]"},
+    {"disk", cmd_disk, "VM disks: create, clone, snapshot, serve over NBD, import"},
     {"status", cmd_status, "show servers, capacity, repair progress"},
     {"shard", cmd_shard, "metadata shards: status, dump, add and remove members"},
     {"server", cmd_server, "run a whole single-machine glory in the foreground"},
