@@ -107,7 +107,7 @@ int gf_open_sync(struct gf *fs, uint64_t ino)
 
 	if (!o)
 		return 0;
-	rc = glory_fsync(o->f);
+	rc = glory_file_flush(o->f); /* a background failure is for fsync/close to report */
 	open_put(fs, o);
 	return rc;
 }
@@ -157,7 +157,7 @@ static void set_open_flags(struct fuse_file_info *fi)
 /* O_TRUNC arrives with the open (atomic_o_trunc): what is buffered lands, then goes. */
 static int open_trunc(struct gf *fs, struct gf_open *o)
 {
-	int rc = glory_fsync(o->f);
+	int rc = glory_file_flush(o->f);
 
 	return rc ? rc : glory_truncate(fs->vol, o->ino, 0);
 }
@@ -254,11 +254,18 @@ static void gf_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		fuse_reply_write(req, (size_t)n);
 }
 
+/* A chunk store that found too few servers (EAGAIN) is an I/O error to fsync and close. */
+static int sync_err(int rc)
+{
+	return rc && glory_errno(rc) == -EAGAIN ? -EIO : rc;
+}
+
 /* Every close(2) of a descriptor: commit, so another mount that opens the file next sees the
  * data (close-to-open), and so close reports a failed commit. */
 static void gf_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	int rc = glory_fsync(fh_of(fi)->f), lrc = gf_lock_close(gf_of(req), ino, fh_of(fi), fi, 0);
+	int rc = sync_err(glory_fsync(fh_of(fi)->f)),
+	    lrc = gf_lock_close(gf_of(req), ino, fh_of(fi), fi, 0);
 
 	gf_reply_err(req, rc ? rc : lrc);
 }
@@ -275,7 +282,7 @@ static void gf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 {
 	(void)ino;
 	(void)datasync;
-	gf_reply_err(req, glory_fsync(fh_of(fi)->f));
+	gf_reply_err(req, sync_err(glory_fsync(fh_of(fi)->f)));
 }
 
 /* Writes zeros over [off, end) (a punched hole reads as zeros; the chunks dedup). */
@@ -294,7 +301,7 @@ static int write_zeros(struct glory_file *f, uint64_t off, uint64_t end)
 		off += n;
 	}
 	free(z);
-	return rc ? rc : glory_fsync(f);
+	return rc ? rc : glory_file_flush(f);
 }
 
 static void gf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
@@ -312,7 +319,7 @@ static void gf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 		return (void)fuse_reply_err(req, EOPNOTSUPP);
 	if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))
 		return (void)fuse_reply_err(req, EINVAL); /* as fallocate(2) says */
-	if ((rc = glory_fsync(o->f)) || (rc = glory_getattr(fs->vol, ino, &a)))
+	if ((rc = glory_file_flush(o->f)) || (rc = glory_getattr(fs->vol, ino, &a)))
 		return gf_reply_err(req, rc);
 	size = a.size;
 	if (mode & FALLOC_FL_PUNCH_HOLE) {

@@ -61,19 +61,25 @@ void gf_reply_entry(fuse_req_t req, const struct glory_attr *a)
 	fuse_reply_entry(req, &e);
 }
 
-/* The attributes as this mount sees them: writes still buffered here extend the size. Where
+/* The attributes as this mount sees them: writes still buffered here extend the size and set
+ * the times. Where
  * they end is read first: a commit running meanwhile (a read on another thread) then either
  * has not started (we saw the end) or has finished, and the committed size is what we fetch. */
 static int attr_here(struct gf *fs, uint64_t ino, struct glory_attr *a)
 {
 	struct gf_open *o = gf_open_find(fs, ino);
 	uint64_t end = o ? glory_file_pending_end(o->f) : 0;
+	int64_t mt = o ? glory_file_pending_mtime(o->f) : 0;
 	int rc = glory_getattr(fs->vol, ino, a);
 
 	if (o)
 		gf_open_put(fs, o);
 	if (!rc && S_ISREG(a->mode) && end > a->size)
 		a->size = end;
+	if (!rc && S_ISREG(a->mode) && mt && mt > a->mtime_ns) { /* a write sets the times */
+		a->mtime_ns = mt;
+		a->ctime_ns = mt > a->ctime_ns ? mt : a->ctime_ns;
+	}
 	return rc;
 }
 
@@ -136,10 +142,11 @@ static void gf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		valid |= GLORY_SET_SIZE;
 		in.size = (uint64_t)attr->st_size;
-		/* what is buffered here lands first, then the truncate cuts it */
-		if ((rc = gf_open_sync(fs, ino)))
-			return gf_reply_err(req, rc);
 	}
+	/* what is buffered here lands first: then the truncate cuts it, the times given win */
+	if ((to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
+	    (rc = gf_open_sync(fs, ino)))
+		return gf_reply_err(req, rc);
 	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
 		valid |= GLORY_SET_ATIME;
 		in.atime_ns =

@@ -1,11 +1,21 @@
-/* libglory: file data. Writes gather in a buffer per open file (one contiguous run inside one
- * GL_NS_SLICE of the file); a commit stores the run as one chunk with the volume's redundancy
- * and then commits its extent to the metadata shard (NS_WRITE), which adds the chunk reference
- * in the same raft entry. Reads ask the layout (NS_LAYOUT) and read whole chunks, keeping the
- * last one. */
+/* libglory: file data, the write side. Writes gather in a pack per open file: dirty runs (each
+ * inside one GL_NS_SLICE of the file) copied one after another into a buffer of up to a chunk.
+ * A full pack, or one whose only run reached the end of its slice (sequential writes keep their
+ * chunks slice-aligned, so identical files dedup), goes to the background: a thread stores it
+ * as one chunk with the volume's redundancy while the next pack fills, then the file's one
+ * committer commits its runs as extents of that chunk (NS_WRITE, which adds the chunk
+ * references in the same raft entry), packs in the order they were made, several per entry.
+ * Up to GF_MAX_INFLIGHT packs per file are out at once; a writer waits for room.
+ *
+ * Durability: glory_fsync and glory_close return only when every pack made before them is
+ * stored and committed, and report the first background failure since the last report (the
+ * data of a failed pack is not in the file). Reads of bytes not committed yet wait for the
+ * commit (fs_read.c). */
 #include "cluster/rpc.h"
 #include "common/compiler.h"
 #include "common/errors.h"
+#include "common/log.h"
+#include "gateways/libglory/fs_file.h"
 #include "gateways/libglory/glory.h"
 #include "gateways/libglory/glory_internal.h"
 #include "metadata/ns.h"
@@ -19,34 +29,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-struct glory_file {
-	struct glory_vol *v;
-	uint64_t ino;
-	pthread_mutex_t lock;
-	/* the write buffer: [woff, woff + wlen) of the file */
-	uint8_t *wbuf;
-	uint64_t woff;
-	uint32_t wlen;
-	uint64_t size; /* as far as we know, with our buffered writes */
-	/* the last chunk read */
-	uint8_t rid[32];
-	uint32_t rpool, rlen;
-	uint8_t *rbuf;
-	int rvalid;
-	int err; /* a failed background commit: reported by the next fsync/close */
-	/* the layout of [loff, lend) as last fetched (the file was lsize bytes then): reads
-	 * inside it ask the shard nothing. Dropped by our own commits, glory_file_invalidate
-	 * (a gateway calls it at every open: close-to-open) and after LAYOUT_KEEP_S. */
-	struct gl_ns_extent *lx;
-	uint32_t nlx;
-	uint64_t loff, lend, lsize;
-	double lat;
-	int lvalid;
-};
-
-#define LAYOUT_AHEAD  (64ull * GL_NS_SLICE) /* asked for at once: the shard's bound */
-#define LAYOUT_KEEP_S 1.0
 
 /* ---- storing chunks ---- */
 
@@ -125,7 +107,7 @@ int glory_chunks_store(struct glory *g, const struct gl_scheme *s, int n, uint8_
 	return rc;
 }
 
-/* ---- open, commit ---- */
+/* ---- open ---- */
 
 int glory_open(struct glory_vol *v, uint64_t ino, struct glory_file **out)
 {
@@ -145,30 +127,27 @@ int glory_open(struct glory_vol *v, uint64_t ino, struct glory_file **out)
 	f->v = v;
 	f->ino = ino;
 	f->size = at.size;
+	f->jobs_tail = &f->jobs;
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
 	*out = f;
 	return 0;
 }
 
-/* Stores the buffered run and commits it. Lock held. */
-static int commit_locked(struct glory_file *f)
+/* ---- the background: store a pack, commit packs in order ---- */
+
+/* Hashes and stores j's chunk. No lock: j is the caller's until it is marked stored. */
+static int job_store(struct gf_job *j)
 {
-	struct glory *g = glory_vol_glory(f->v);
-	uint32_t shard, vol, pool;
+	struct glory *g = glory_vol_glory(j->f->v);
+	uint32_t shard, vol;
 	int dedup, rc;
 	struct gl_scheme s;
-	uint8_t id[1][32];
-	uint8_t *data[1];
-	uint32_t len[1];
-	struct gl_ns_extent e;
-	struct gl_wbuf a;
-	struct gl_rpc_call c;
-	struct gl_rbuf r;
+	uint8_t *data[1] = {j->buf};
+	uint32_t len[1] = {j->len};
 
-	if (f->wlen == 0)
-		return 0;
-	glory_vol_ids(f->v, &shard, &vol, &pool, &dedup);
-	if ((rc = gl_scheme_from_pool(pool, &s)))
+	glory_vol_ids(j->f->v, &shard, &vol, &j->pool, &dedup);
+	if ((rc = gl_scheme_from_pool(j->pool, &s)))
 		return rc;
 	if (!g->idctx) {
 		struct gl_map m;
@@ -177,71 +156,318 @@ static int commit_locked(struct glory_file *f)
 			return rc;
 		gl_map_free(&m);
 	}
-	pthread_mutex_lock(&g->lock);
+	pthread_mutex_lock(&g->lock); /* idctx may be replaced by a map refresh */
 	if (dedup) {
-		rc = gl_chunk_id(g->idctx, f->wbuf, f->wlen, id[0]);
+		rc = gl_chunk_id(g->idctx, j->buf, j->len, j->id);
 	} else {
 		/* no dedup: the keyed hash of the content and a random salt never matches another
 		 * chunk */
-		uint8_t *tmp = malloc((size_t)f->wlen + 16);
+		uint8_t salt[16];
+		const void *parts[2] = {j->buf, salt};
+		size_t lens[2] = {j->len, sizeof(salt)};
 
-		rc = tmp ? 0 : -GL_ENOMEM;
-		if (!rc) {
-			memcpy(tmp, f->wbuf, f->wlen);
-			if (RAND_bytes(tmp + f->wlen, 16) != 1)
-				rc = -GL_EIO;
-			if (!rc)
-				rc = gl_chunk_id(g->idctx, tmp, (size_t)f->wlen + 16, id[0]);
-			free(tmp);
-		}
+		rc = RAND_bytes(salt, sizeof(salt)) == 1 ? 0 : -GL_EIO;
+		if (!rc)
+			rc = gl_idctx_mac(g->idctx, 2, parts, lens, j->id);
 	}
 	pthread_mutex_unlock(&g->lock);
 	if (rc)
 		return rc;
-	data[0] = f->wbuf;
-	len[0] = f->wlen;
-	rc = glory_chunks_store(g, &s, 1, data, len, (const uint8_t(*)[32])id);
-	if (rc)
+	return glory_chunks_store(g, &s, 1, data, len, (const uint8_t(*)[32])j->id);
+}
+
+/* Commits the runs of the first n jobs (stored or failed) in one NS_WRITE. No lock: the jobs
+ * are the committer's. */
+static int jobs_commit(struct glory_file *f, struct gf_job *j, int n, uint64_t *size)
+{
+	struct gl_wbuf a;
+	struct gl_rpc_call c;
+	struct gl_rbuf r;
+	uint64_t end = 0;
+	int64_t mtime = 0;
+	uint32_t nx = 0;
+	int rc = 0;
+
+	struct gf_job *k = j;
+
+	for (int i = 0; i < n; i++, k = k->next) {
+		if (k->state == GF_JOB_FAILED) {
+			rc = rc ? rc : k->rc;
+			continue;
+		}
+		nx += k->nruns;
+		end = GL_MAX(end, k->end);
+		mtime = GL_MAX(mtime, k->mtime_ns);
+	}
+	if (nx == 0)
 		return rc;
-	memset(&e, 0, sizeof(e));
-	e.off = f->woff;
-	e.len = f->wlen;
-	e.pool = pool;
-	memcpy(e.chunk, id[0], 32);
-	e.chunk_len = f->wlen;
-	e.chunk_off = 0;
 	glory_vol_msg(f->v, &a, GL_NS_WRITE);
 	gl_put_u64(&a, f->ino);
-	gl_put_u64(&a, f->woff + f->wlen);
-	gl_put_u64(&a, 0); /* mtime: the commit's time */
-	gl_put_u32(&a, 1);
-	gl_ns_extent_put(&a, &e);
-	/* retried on an unknown outcome: putting the same extent twice changes nothing */
-	rc = glory_vol_md(f->v, &a, &c, &r, 1);
-	if (!rc) {
-		struct gl_ns_attr at;
+	gl_put_u64(&a, end);
+	gl_put_u64(&a, (uint64_t)mtime); /* when written: what stat showed meanwhile */
+	gl_put_u32(&a, nx);
+	k = j;
+	for (int i = 0; i < n; i++, k = k->next) {
+		if (k->state == GF_JOB_FAILED)
+			continue;
+		for (uint32_t x = 0; x < k->nruns; x++) {
+			struct gl_ns_extent e;
 
-		gl_ns_attr_get(&r, &at);
-		if (!gl_rbuf_check(&r) && at.size > f->size)
-			f->size = at.size;
+			memset(&e, 0, sizeof(e));
+			e.off = k->runs[x].off;
+			e.len = k->runs[x].len;
+			e.pool = k->pool;
+			memcpy(e.chunk, k->id, 32);
+			e.chunk_len = k->len;
+			e.chunk_off = k->runs[x].boff;
+			gl_ns_extent_put(&a, &e);
+		}
 	}
-	gl_rpc_call_done(&c);
+	/* retried on an unknown outcome: putting the same extents again, in the same order,
+	 * changes nothing */
+	{
+		int mrc = glory_vol_md(f->v, &a, &c, &r, 1);
+
+		if (!mrc) {
+			struct gl_ns_attr at;
+
+			gl_ns_attr_get(&r, &at);
+			if (!gl_rbuf_check(&r))
+				*size = at.size;
+		}
+		gl_rpc_call_done(&c);
+		rc = rc ? rc : mrc;
+	}
 	gl_wbuf_free(&a);
 	glory_vol_invalidate(f->v, f->ino);
-	f->lvalid = 0;
-	if (!rc) {
-		f->wlen = 0;
-		if (f->rvalid && memcmp(f->rid, id[0], 32) == 0)
-			f->rvalid = 0;
-	}
 	return rc;
+}
+
+static void job_free(struct gf_job *j)
+{
+	free(j->buf);
+	free(j->runs);
+	free(j);
+}
+
+/* Commits the stored (or failed) jobs at the head of the queue, oldest first, until the head is
+ * still being stored; one committer per file. Lock held (dropped while committing). */
+static void commit_ready_locked(struct glory_file *f)
+{
+	if (f->committing)
+		return;
+	f->committing = 1;
+	for (;;) {
+		struct gf_job *j = f->jobs;
+		uint32_t nx = 0;
+		uint64_t size = 0;
+		int n = 0, rc;
+
+		for (struct gf_job *k = j; k && k->state != GF_JOB_STORING; k = k->next) {
+			uint32_t kx = k->state == GF_JOB_STORED ? k->nruns : 0;
+
+			if (n && nx + kx > GL_NS_MAX_EXTENTS)
+				break;
+			nx += kx;
+			n++;
+		}
+		if (n == 0)
+			break;
+		pthread_mutex_unlock(&f->lock);
+		rc = jobs_commit(f, j, n, &size);
+		pthread_mutex_lock(&f->lock);
+		if (rc && !f->err) {
+			gl_warn(
+			    "write of inode %llu failed in the background: %s (reported at fsync "
+			    "or close)",
+			    (unsigned long long)f->ino, gl_strerror(rc));
+			f->err = rc;
+		}
+		if (size > f->size)
+			f->size = size;
+		f->lvalid = 0;
+		f->lgen++;
+		while (n-- > 0) {
+			struct gf_job *k = f->jobs;
+
+			f->jobs = k->next;
+			if (!f->jobs)
+				f->jobs_tail = &f->jobs;
+			f->njobs--;
+			f->done_seq = k->seq;
+			job_free(k);
+		}
+		pthread_cond_broadcast(&f->cond);
+	}
+	f->committing = 0;
+	pthread_cond_broadcast(&f->cond);
+}
+
+/* The job's store is done (rc): mark it, and commit what is ready. Lock held. */
+static void job_stored_locked(struct gf_job *j, int rc)
+{
+	j->rc = rc;
+	j->state = rc ? GF_JOB_FAILED : GF_JOB_STORED;
+	commit_ready_locked(j->f);
+}
+
+static void *job_main(void *arg)
+{
+	struct gf_job *j = arg;
+	struct glory_file *f = j->f;
+	int rc = job_store(j);
+
+	pthread_mutex_lock(&f->lock);
+	job_stored_locked(j, rc);
+	f->threads--;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock); /* the last touch of f: close waits for threads == 0 */
+	return NULL;
+}
+
+/* Hands the pack to the background, waiting while GF_MAX_INFLIGHT packs are out. Lock held
+ * (dropped while waiting: the pack may have been handed over by another writer then). */
+static int submit_locked(struct glory_file *f)
+{
+	struct gf_job *j;
+	pthread_attr_t at;
+	pthread_t th;
+	int started = 0;
+
+	while (f->njobs >= GF_MAX_INFLIGHT)
+		pthread_cond_wait(&f->cond, &f->lock);
+	if (f->nruns == 0)
+		return 0;
+	if (!(j = calloc(1, sizeof(*j))))
+		return -GL_ENOMEM;
+	j->f = f;
+	j->buf = f->wbuf;
+	j->len = f->wlen;
+	j->runs = f->runs;
+	j->nruns = f->nruns;
+	for (uint32_t i = 0; i < j->nruns; i++)
+		j->end = GL_MAX(j->end, j->runs[i].off + j->runs[i].len);
+	j->seq = ++f->seq;
+	j->mtime_ns = f->wtime_ns;
+	f->wbuf = NULL;
+	f->runs = NULL;
+	f->wlen = 0;
+	f->nruns = 0;
+	*f->jobs_tail = j;
+	f->jobs_tail = &j->next;
+	f->njobs++;
+	if (pthread_attr_init(&at) == 0) {
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		started = pthread_create(&th, &at, job_main, j) == 0;
+		pthread_attr_destroy(&at);
+	}
+	if (started) {
+		f->threads++;
+	} else { /* no thread: store it here */
+		int rc;
+
+		pthread_mutex_unlock(&f->lock);
+		rc = job_store(j);
+		pthread_mutex_lock(&f->lock);
+		job_stored_locked(j, rc);
+	}
+	return 0;
+}
+
+int gf_file_flush_locked(struct glory_file *f)
+{
+	uint64_t target;
+	int rc = 0;
+
+	while (f->nruns && !rc)
+		rc = submit_locked(f);
+	target = f->seq;
+	while (f->done_seq < target)
+		pthread_cond_wait(&f->cond, &f->lock);
+	return rc;
+}
+
+uint64_t gf_file_dirty_end(struct glory_file *f)
+{
+	uint64_t end = 0;
+
+	for (uint32_t i = 0; i < f->nruns; i++)
+		end = GL_MAX(end, f->runs[i].off + f->runs[i].len);
+	for (struct gf_job *j = f->jobs; j; j = j->next)
+		end = GL_MAX(end, j->end);
+	return end;
+}
+
+static int runs_overlap(const struct gf_run *r, uint32_t n, uint64_t off, uint64_t end)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (r[i].off < end && off < r[i].off + r[i].len)
+			return 1;
+	return 0;
+}
+
+int gf_file_dirty_overlap(struct glory_file *f, uint64_t off, uint64_t len)
+{
+	if (runs_overlap(f->runs, f->nruns, off, off + len))
+		return 1;
+	for (struct gf_job *j = f->jobs; j; j = j->next)
+		if (runs_overlap(j->runs, j->nruns, off, off + len))
+			return 1;
+	return 0;
+}
+
+/* ---- writes ---- */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Adds [at, at + n) (inside one slice) to the pack, or makes room first. Returns the bytes taken
+ * (0: room was made, ask again) or an error. Lock held. */
+static ssize_t pack_add(struct glory_file *f, const uint8_t *p, size_t n, uint64_t at)
+{
+	struct gf_run *last = f->nruns ? &f->runs[f->nruns - 1] : NULL;
+	uint64_t slice_end = (at / GL_NS_SLICE + 1) * GL_NS_SLICE;
+	int cont =
+	    last && at == last->off + last->len && at / GL_NS_SLICE == last->off / GL_NS_SLICE;
+	size_t m = GL_MIN(n, (size_t)(GL_CHUNK_MAX - f->wlen));
+	int rc;
+
+	if (m == 0 || (!cont && f->nruns == GF_MAX_RUNS))
+		return (rc = submit_locked(f)) ? rc : 0;
+	if (!f->wbuf && !(f->wbuf = malloc(GL_CHUNK_MAX)))
+		return -GL_ENOMEM;
+	if (!f->runs && !(f->runs = malloc(GF_MAX_RUNS * sizeof(*f->runs))))
+		return -GL_ENOMEM;
+	if (cont) {
+		last->len += (uint32_t)m;
+	} else {
+		last = &f->runs[f->nruns++];
+		last->off = at;
+		last->len = (uint32_t)m;
+		last->boff = f->wlen;
+	}
+	memcpy(f->wbuf + f->wlen, p, m);
+	f->wlen += (uint32_t)m;
+	f->wtime_ns = now_ns();
+	if (at + m > f->size)
+		f->size = at + m;
+	/* full, or one sequential run that reached its slice's end: store it now */
+	if (f->wlen == GL_CHUNK_MAX || (f->nruns == 1 && at + m == slice_end))
+		if ((rc = submit_locked(f)))
+			return rc;
+	return (ssize_t)m;
 }
 
 ssize_t glory_pwrite(struct glory_file *f, const void *buf, size_t len, uint64_t off)
 {
 	const uint8_t *p = buf;
 	size_t done = 0;
-	int rc = 0;
+	ssize_t rc = 0;
 
 	if (off + len > GL_NS_MAX_FILE_SIZE || off + len < off)
 		return -GL_EFBIG;
@@ -251,32 +477,13 @@ ssize_t glory_pwrite(struct glory_file *f, const void *buf, size_t len, uint64_t
 		uint64_t slice_end = (at / GL_NS_SLICE + 1) * GL_NS_SLICE;
 		size_t n = (size_t)GL_MIN((uint64_t)(len - done), slice_end - at);
 
-		/* the buffer holds one contiguous run inside one slice */
-		if (f->wlen &&
-		    (at != f->woff + f->wlen || at / GL_NS_SLICE != f->woff / GL_NS_SLICE)) {
-			rc = commit_locked(f);
-			if (rc)
-				break;
-		}
-		if (!f->wbuf && !(f->wbuf = malloc(GL_NS_SLICE))) {
-			rc = -GL_ENOMEM;
+		rc = pack_add(f, p + done, n, at);
+		if (rc < 0)
 			break;
-		}
-		if (f->wlen == 0)
-			f->woff = at;
-		memcpy(f->wbuf + (at - f->woff), p + done, n);
-		f->wlen += (uint32_t)n;
-		done += n;
-		if (at + n > f->size)
-			f->size = at + n;
-		if (f->woff + f->wlen == slice_end) { /* a full slice: store it now */
-			rc = commit_locked(f);
-			if (rc)
-				break;
-		}
+		done += (size_t)rc;
 	}
 	pthread_mutex_unlock(&f->lock);
-	return rc ? rc : (ssize_t)done;
+	return rc < 0 ? rc : (ssize_t)done;
 }
 
 int glory_fsync(struct glory_file *f)
@@ -284,7 +491,20 @@ int glory_fsync(struct glory_file *f)
 	int rc;
 
 	pthread_mutex_lock(&f->lock);
-	rc = commit_locked(f);
+	rc = gf_file_flush_locked(f);
+	if (!rc)
+		rc = f->err;
+	f->err = 0;
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+int glory_file_flush(struct glory_file *f)
+{
+	int rc;
+
+	pthread_mutex_lock(&f->lock);
+	rc = gf_file_flush_locked(f);
 	pthread_mutex_unlock(&f->lock);
 	return rc;
 }
@@ -295,10 +515,17 @@ int glory_close(struct glory_file *f)
 
 	if (!f)
 		return 0;
-	rc = glory_fsync(f);
+	pthread_mutex_lock(&f->lock);
+	rc = gf_file_flush_locked(f);
+	if (!rc)
+		rc = f->err;
+	while (f->threads > 0)
+		pthread_cond_wait(&f->cond, &f->lock);
+	pthread_mutex_unlock(&f->lock);
+	gf_file_read_fini(f);
 	free(f->wbuf);
-	free(f->rbuf);
-	free(f->lx);
+	free(f->runs);
+	pthread_cond_destroy(&f->cond);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 	return rc;
@@ -309,151 +536,20 @@ uint64_t glory_file_pending_end(struct glory_file *f)
 	uint64_t n;
 
 	pthread_mutex_lock(&f->lock);
-	n = f->wlen ? f->woff + f->wlen : 0;
+	n = gf_file_dirty_end(f);
 	pthread_mutex_unlock(&f->lock);
 	return n;
 }
 
-/* ---- reads ---- */
-
-/* Makes f->rbuf hold chunk e's bytes. Lock held. */
-static int load_chunk(struct glory_file *f, const struct gl_ns_extent *e)
+int64_t glory_file_pending_mtime(struct glory_file *f)
 {
-	struct glory *g = glory_vol_glory(f->v);
-	struct gl_scheme s;
-	struct gl_map m = {0};
-	int rc;
+	int64_t t = 0;
 
-	if (f->rvalid && f->rpool == e->pool && f->rlen == e->chunk_len &&
-	    memcmp(f->rid, e->chunk, 32) == 0)
-		return 0;
-	if ((rc = gl_scheme_from_pool(e->pool, &s)))
-		return rc;
-	if (e->chunk_len > GL_CHUNK_MAX)
-		return -GL_EPROTO;
-	if (!f->rbuf && !(f->rbuf = malloc(GL_CHUNK_MAX)))
-		return -GL_ENOMEM;
-	f->rvalid = 0;
-	if ((rc = glory_map_get(g, &m, 0)))
-		return rc;
-	rc = gl_chunk_read(g->sc, &m, &s, e->chunk, e->chunk_len, f->rbuf);
-	if (rc == -GL_EUNAVAIL) {
-		gl_map_free(&m);
-		if (glory_map_get(g, &m, 1) == 0)
-			rc = gl_chunk_read(g->sc, &m, &s, e->chunk, e->chunk_len, f->rbuf);
-	}
-	gl_map_free(&m);
-	if (rc)
-		return rc;
-	memcpy(f->rid, e->chunk, 32);
-	f->rpool = e->pool;
-	f->rlen = e->chunk_len;
-	f->rvalid = 1;
-	return 0;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void glory_file_invalidate(struct glory_file *f)
-{
 	pthread_mutex_lock(&f->lock);
-	f->lvalid = 0;
+	if (f->nruns)
+		t = f->wtime_ns;
+	for (struct gf_job *j = f->jobs; j; j = j->next)
+		t = GL_MAX(t, j->mtime_ns);
 	pthread_mutex_unlock(&f->lock);
-}
-
-/* Makes f->lx the layout of a range holding [off, off + len) (as far as the file goes). */
-static int layout_get(struct glory_file *f, uint64_t off, size_t len)
-{
-	struct gl_wbuf a;
-	struct gl_rpc_call c;
-	struct gl_rbuf r;
-	struct gl_ns_attr at;
-	struct gl_ns_extent *x = NULL;
-	uint64_t want = len > LAYOUT_AHEAD ? len : LAYOUT_AHEAD;
-	uint32_t n;
-	int rc;
-
-	if (f->lvalid && off >= f->loff && GL_MIN(off + len, f->lsize) <= f->lend &&
-	    mono_s() - f->lat < LAYOUT_KEEP_S)
-		return 0;
-	f->lvalid = 0;
-	glory_vol_msg(f->v, &a, GL_NS_LAYOUT);
-	gl_put_u64(&a, f->ino);
-	gl_put_u64(&a, off);
-	gl_put_u64(&a, want);
-	rc = glory_vol_md(f->v, &a, &c, &r, 1);
-	gl_wbuf_free(&a);
-	if (rc)
-		goto out;
-	gl_ns_attr_get(&r, &at);
-	n = gl_get_u32(&r);
-	if (gl_rbuf_check(&r) || n > 1000000 || (n && !(x = calloc(n, sizeof(*x))))) {
-		rc = n > 1000000 || gl_rbuf_check(&r) ? -GL_EPROTO : -GL_ENOMEM;
-		goto out;
-	}
-	for (uint32_t i = 0; i < n; i++)
-		gl_ns_extent_get(&r, &x[i]);
-	if (gl_rbuf_check(&r)) {
-		free(x);
-		rc = -GL_EPROTO;
-		goto out;
-	}
-	free(f->lx);
-	f->lx = x;
-	f->nlx = n;
-	f->loff = off;
-	f->lsize = at.size;
-	/* the shard answers at most LAYOUT_AHEAD from off */
-	f->lend = GL_MIN(at.size, off + GL_MIN(want, LAYOUT_AHEAD));
-	if (f->lend < off)
-		f->lend = off;
-	f->lat = mono_s();
-	f->lvalid = 1;
-out:
-	gl_rpc_call_done(&c);
-	return rc;
-}
-
-ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *out = buf;
-	uint64_t end = off, size;
-	int rc;
-
-	if (len > LAYOUT_AHEAD)
-		len = LAYOUT_AHEAD; /* a short read: the layout answer is bounded */
-	pthread_mutex_lock(&f->lock);
-	/* our own buffered bytes first: commit them if the read overlaps */
-	if (f->wlen && off < f->woff + f->wlen && off + len > f->woff) {
-		rc = commit_locked(f);
-		if (rc)
-			goto out;
-	}
-	if ((rc = layout_get(f, off, len)))
-		goto out;
-	size = f->lsize;
-	if (f->wlen && f->woff + f->wlen > size)
-		size = f->woff + f->wlen; /* our buffered writes (after the read) extend it */
-	end = off >= size ? off : GL_MIN(size, off + len);
-	if (end > off)
-		memset(out, 0, (size_t)(end - off)); /* holes read as zeros */
-	for (uint32_t i = 0; i < f->nlx && !rc; i++) {
-		const struct gl_ns_extent *e = &f->lx[i];
-		uint64_t a0 = GL_MAX(e->off, off), a1 = GL_MIN(e->off + e->len, end);
-
-		if (a0 >= a1)
-			continue;
-		rc = load_chunk(f, e);
-		if (!rc)
-			memcpy(out + (a0 - off), f->rbuf + e->chunk_off + (a0 - e->off), a1 - a0);
-	}
-out:
-	pthread_mutex_unlock(&f->lock);
-	return rc ? rc : (ssize_t)(end - off);
+	return t;
 }

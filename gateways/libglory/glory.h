@@ -260,20 +260,29 @@ struct glory_statfs {
 int glory_statfs(struct glory_vol *v, struct glory_statfs *out);
 
 /* ---- File data ----
- * An open file buffers writes (up to a chunk) and commits them on glory_fsync, glory_close, or
- * when a chunk fills: committed means stored with the volume's redundancy and its layout
- * committed by the metadata shard. Reads see this handle's own buffered writes. */
+ * An open file buffers writes (packed up to a chunk) and commits them in the background when a
+ * chunk fills, several chunks at once: committed means stored with the volume's redundancy and
+ * its layout committed by the metadata shard. glory_fsync and glory_close return when every
+ * write before them is committed, and report a background failure (once: the next
+ * glory_fsync or glory_close after it gets it). Reads see this handle's own buffered writes. */
 struct glory_file;
 int glory_open(struct glory_vol *v, uint64_t ino, struct glory_file **out);
 ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off);
 ssize_t glory_pwrite(struct glory_file *f, const void *buf, size_t len, uint64_t off);
 int glory_fsync(struct glory_file *f);
+/* Like glory_fsync, but a background failure stays for the next glory_fsync/glory_close to
+ * report (for a gateway that commits before another change, e.g. a truncate). */
+int glory_file_flush(struct glory_file *f);
 /* Commits what is buffered (like glory_fsync) and frees f; returns the commit's status. */
 int glory_close(struct glory_file *f);
 int glory_truncate(struct glory_vol *v, uint64_t ino, uint64_t size);
 /* Where this handle's buffered (not yet committed) writes end, 0 if none: the file's size as
  * a reader of this handle sees it is the larger of this and the committed size. */
 uint64_t glory_file_pending_end(struct glory_file *f);
+/* When this handle's last write not committed yet was made (ns since the epoch), 0 if none: the
+ * file's mtime as a reader of this handle sees it is the later of this and the committed one
+ * (the commit records it). */
+int64_t glory_file_pending_mtime(struct glory_file *f);
 /* Reads through f keep the file's layout for up to a second; this drops it, so the next read
  * sees every change committed elsewhere (a gateway calls it at open, for close-to-open, and
  * after changing the file by another path, e.g. a truncate). */

@@ -2,7 +2,9 @@
 # The FUSE mount (glory mount) through the kernel: our POSIX suite errno by errno, a
 # random-operation exerciser against an in-memory model, two mounts (close-to-open, renames),
 # the same bytes through `glory get`, fsync'd data surviving kill -9 of the mount process and of
-# a data server during a large write, clean unmount by umount and by SIGTERM, and clear errors.
+# a data server during a large write, background commits (large random writes against the model,
+# a failed store or commit reported at close/fsync, kill -9 during them never losing fsync'd
+# data), clean unmount by umount and by SIGTERM, and clear errors.
 . "$(dirname "$0")/lib.sh"
 
 BIN=${GLORY_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}/bin
@@ -92,6 +94,70 @@ check "a large write through the mount completes while a data server is killed" 
 	test "$(cat "$T/dd.rc")" = 0
 check "the fsync'd file reads back exactly (degraded)" cmp -s "$T/big" "$M2/big"
 "$GLORY" dev start --dir "$D" ds2 >/dev/null 2>&1 || true
+
+# --- background commits: a file's chunks are stored and committed while the next ones fill
+check "fsx: writes of up to 6 MiB over a 24 MiB file (chunks committing in the background)" \
+	"$BIN/fsx" "$M1/fsx.big" --ops "$((FSX_OPS / 10))" --seed 11 --maxlen $((24 << 20)) \
+	--maxop $((6 << 20)) --reopen-every 50 --verify-every 200
+rm -f "$M1/fsx.big"
+# bgio FILE MiB sync|close: what write(2), fsync(2) and close(2) returned
+cat >"$T/bgio.py" <<'PY'
+import errno, os, sys
+path, mib, how = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+w = "ok"
+for i in range(mib):
+    try:
+        os.write(fd, os.urandom(1 << 20))
+    except OSError as e:
+        w = errno.errorcode[e.errno]
+r = []
+for call in ([os.fsync] if how == "sync" else []) + [os.close]:
+    try:
+        call(fd)
+        r.append("ok")
+    except OSError as e:
+        r.append(errno.errorcode[e.errno])
+print("write", w, how, *r)
+PY
+# writes are taken while earlier chunks commit; a failed commit is reported at close or fsync
+"$GLORY" volume create q --tenant t --redundancy rep:1 --dedup off --quota-bytes 8M >/dev/null
+M3=$T/m3
+mkdir -p "$M3"
+check "mount a volume with an 8 MiB quota" mount_vol q "$M3"
+check "24 MiB of writes over an 8 MiB quota are taken; close reports EDQUOT" \
+	test "$(python3 "$T/bgio.py" "$M3/over" 24 close)" = "write ok close EDQUOT"
+fusermount3 -u "$M3"
+for i in 0 1 2 3 4 5 6; do "$GLORY" dev kill --dir "$D" "ds$i" >/dev/null 2>&1 || true; done
+out=$(timeout 120 python3 "$T/bgio.py" "$M1/noserver" 12 sync)
+check "with every data server down, buffered writes are taken and fsync reports EIO ($out)" \
+	test "$out" = "write ok sync EIO ok"
+for i in 0 1 2 3 4 5 6; do "$GLORY" dev start --dir "$D" "ds$i" >/dev/null 2>&1 || true; done
+wait_for 60 "the data servers to come back" all_up
+# kill -9 of the mount while chunks are being committed: every fsync'd byte is there
+mkrand "$T/stream" $((160 << 20))
+cat >"$T/stream.py" <<'PY'
+import os, sys
+src, dst, log = sys.argv[1:4]
+data = open(src, "rb").read()
+fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+for off in range(0, len(data), 1 << 20):
+    os.write(fd, data[off:off + (1 << 20)])
+    if (off >> 20) % 10 == 9:
+        os.fsync(fd)
+        with open(log, "a") as f:
+            f.write("%d\n" % (off + (1 << 20)))
+PY
+: >"$T/stream.log"
+python3 "$T/stream.py" "$T/stream" "$M1/stream" "$T/stream.log" 2>/dev/null &
+wait_for 60 "two fsyncs of the stream" bash -c "[ \$(wc -l <'$T/stream.log') -ge 2 ]"
+kill -9 "$(mount_pid v "$M1")"
+wait
+umount -l "$M1" 2>/dev/null || true
+check "mount again after kill -9 during background commits" mount_vol v "$M1"
+synced=$(tail -n 1 "$T/stream.log")
+check "every fsync'd byte ($synced) survives kill -9 during background commits" \
+	cmp -s -n "$synced" "$T/stream" "$M1/stream"
 
 # --- unmount: umount and SIGTERM
 fusermount3 -u "$M2"
