@@ -347,11 +347,14 @@ static int sub_import_export(int import, const struct cmd_common *c, const char 
 		g = NULL;
 		if (import)
 			snprintf(cmd, sizeof(cmd),
-				 "qemu-img convert -q -n %s -f qcow2 -O raw '%s' \"$uri\"",
+				 "env -u LD_PRELOAD qemu-img convert -q -n %s -f qcow2 -O raw '%s' "
+				 "\"$uri\"",
 				 created ? "--target-is-zero" : "", file);
 		else
-			snprintf(cmd, sizeof(cmd),
-				 "qemu-img convert -q -f raw -O qcow2 \"$uri\" '%s'", file);
+			snprintf(
+			    cmd, sizeof(cmd),
+			    "env -u LD_PRELOAD qemu-img convert -q -f raw -O qcow2 \"$uri\" '%s'",
+			    file);
 		ret = nbdkit_run(c, r, !import, cmd);
 		if (ret)
 			fprintf(stderr,

@@ -1,0 +1,453 @@
+/* libglory: flushing a disk's dirty set (the write path; see disk_io.c's header comment). */
+#include "common/compiler.h"
+#include "common/errors.h"
+#include "gateways/libglory/disk_internal.h"
+#include "gateways/libglory/glory.h"
+#include "gateways/libglory/glory_internal.h"
+#include "metadata/ns.h"
+#include "storage/chunkid.h"
+#include "storage/client.h"
+
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double disk_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct chunkw {
+	uint8_t *data;
+	uint32_t len;
+	int owned;
+	uint8_t id[32];
+};
+
+struct plan {
+	struct chunkw *c;
+	uint32_t nc, cc;
+	struct gl_ns_extent *e;
+	uint32_t ne, ce;
+	uint32_t *ec;	/* the chunk of each extent */
+	uint64_t *zero; /* whole slices that are all zeros (become holes) */
+	uint32_t nz, cz;
+	uint32_t log; /* the open log chunk, or UINT32_MAX */
+};
+
+static int plan_chunk(struct plan *p, uint8_t *data, uint32_t len, int owned)
+{
+	if (p->nc == p->cc) {
+		uint32_t nc = p->cc ? p->cc * 2 : 16;
+		struct chunkw *n = realloc(p->c, nc * sizeof(*n));
+
+		if (!n)
+			return -GL_ENOMEM;
+		p->c = n;
+		p->cc = nc;
+	}
+	p->c[p->nc++] = (struct chunkw){data, len, owned, {0}};
+	return 0;
+}
+
+static int plan_extent(struct plan *p, uint64_t off, uint32_t len, uint32_t chunk, uint32_t coff)
+{
+	if (p->ne == p->ce) {
+		uint32_t nc = p->ce ? p->ce * 2 : 64;
+		struct gl_ns_extent *n = realloc(p->e, nc * sizeof(*n));
+		uint32_t *m = realloc(p->ec, nc * sizeof(*m));
+
+		if (n)
+			p->e = n;
+		if (m)
+			p->ec = m;
+		if (!n || !m)
+			return -GL_ENOMEM;
+		p->ce = nc;
+	}
+	memset(&p->e[p->ne], 0, sizeof(p->e[p->ne]));
+	p->e[p->ne].off = off;
+	p->e[p->ne].len = len;
+	p->e[p->ne].chunk_off = coff;
+	p->ec[p->ne++] = chunk;
+	return 0;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	static const uint8_t z[4096];
+
+	for (size_t i = 0; i < n; i += sizeof(z))
+		if (memcmp(p + i, z, GL_MIN(sizeof(z), n - i)))
+			return 0;
+	return 1;
+}
+
+/* Appends run bytes to log chunks. */
+static int plan_log(struct plan *p, const struct run *r)
+{
+	uint32_t done = 0;
+	int rc = 0;
+
+	while (done < r->len && !rc) {
+		struct chunkw *c;
+		uint32_t m;
+
+		if (p->log == UINT32_MAX || p->c[p->log].len == LOG_MAX) {
+			uint8_t *b = malloc(LOG_MAX);
+
+			if (!b || (rc = plan_chunk(p, b, 0, 1))) {
+				free(b);
+				return rc ? rc : -GL_ENOMEM;
+			}
+			p->log = p->nc - 1;
+		}
+		c = &p->c[p->log];
+		m = GL_MIN(r->len - done, LOG_MAX - c->len);
+		memcpy(c->data + c->len, r->data + done, m);
+		rc = plan_extent(p, r->off + done, m, p->log, c->len);
+		c->len += m;
+		done += m;
+	}
+	return rc;
+}
+
+static int slice_cmp(const void *a, const void *b)
+{
+	const struct dslice *x = *(struct dslice *const *)a, *y = *(struct dslice *const *)b;
+
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int plan_build(struct glory_disk *d, struct dset *fl, struct plan *p)
+{
+	struct dslice **v = malloc((fl->nslices ? fl->nslices : 1) * sizeof(*v));
+	uint32_t n = 0;
+	int rc = 0;
+
+	if (!v)
+		return -GL_ENOMEM;
+	for (int i = 0; i < NBUCKETS; i++)
+		for (struct dslice *s = fl->b[i]; s; s = s->next)
+			if (s->n)
+				v[n++] = s;
+	qsort(v, n, sizeof(*v), slice_cmp);
+	p->log = UINT32_MAX;
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		struct dslice *s = v[i];
+		uint64_t s0 = s->idx * SLICE, s1 = GL_MIN(d->size, s0 + SLICE);
+
+		if (s->n == 1 && s->r[0].off == s0 && s->r[0].off + s->r[0].len == s1) {
+			if (all_zero(s->r[0].data, s->r[0].len)) {
+				if (p->nz == p->cz) {
+					uint32_t nc = p->cz ? p->cz * 2 : 16;
+					uint64_t *z = realloc(p->zero, nc * sizeof(*z));
+
+					if (!z) {
+						rc = -GL_ENOMEM;
+						break;
+					}
+					p->zero = z;
+					p->cz = nc;
+				}
+				p->zero[p->nz++] = s->idx;
+				continue;
+			}
+			rc = plan_chunk(p, s->r[0].data, s->r[0].len, 0);
+			if (!rc)
+				rc = plan_extent(p, s0, s->r[0].len, p->nc - 1, 0);
+			continue;
+		}
+		for (uint32_t k = 0; k < s->n && !rc; k++)
+			rc = plan_log(p, &s->r[k]);
+	}
+	free(v);
+	return rc;
+}
+
+static void plan_free(struct plan *p)
+{
+	for (uint32_t i = 0; i < p->nc; i++)
+		if (p->c[i].owned)
+			free(p->c[i].data);
+	free(p->c);
+	free(p->e);
+	free(p->ec);
+	free(p->zero);
+}
+
+static int chunk_ids(struct glory_disk *d, struct plan *p)
+{
+	struct glory *g = glory_vol_glory(d->v);
+	int rc = 0;
+
+	if (!g->idctx) {
+		struct gl_map m;
+
+		if ((rc = glory_map_get(g, &m, 1)))
+			return rc;
+		gl_map_free(&m);
+	}
+	for (uint32_t i = 0; i < p->nc && !rc; i++) {
+		struct chunkw *c = &p->c[i];
+
+		pthread_mutex_lock(&g->lock);
+		if (d->dedup) {
+			rc = gl_chunk_id(g->idctx, c->data, c->len, c->id);
+		} else { /* salted: never matches another chunk */
+			uint8_t salt[16];
+			const void *parts[2] = {c->data, salt};
+			size_t lens[2] = {c->len, sizeof(salt)};
+
+			rc = RAND_bytes(salt, sizeof(salt)) == 1 ? 0 : -GL_EIO;
+			if (!rc)
+				rc = gl_idctx_mac(g->idctx, 2, parts, lens, c->id);
+		}
+		pthread_mutex_unlock(&g->lock);
+	}
+	return rc;
+}
+
+static int ns_write(struct glory_disk *d, const struct gl_ns_extent *e, uint32_t n)
+{
+	struct gl_wbuf a;
+	struct gl_rpc_call c;
+	struct gl_rbuf r;
+	int rc;
+
+	glory_vol_msg(d->v, &a, GL_NS_WRITE);
+	gl_put_u64(&a, d->ino);
+	gl_put_u64(&a, 0); /* the size stays */
+	gl_put_u64(&a, 0);
+	gl_put_u32(&a, n);
+	for (uint32_t i = 0; i < n; i++)
+		gl_ns_extent_put(&a, &e[i]);
+	/* retried on an unknown outcome: the same extents again change nothing */
+	rc = glory_vol_md(d->v, &a, &c, &r, 1);
+	gl_rpc_call_done(&c);
+	gl_wbuf_free(&a);
+	return rc;
+}
+
+int disk_ns_punch(struct glory_disk *d, uint64_t off, uint64_t len)
+{
+	struct gl_wbuf a;
+	struct gl_rpc_call c;
+	struct gl_rbuf r;
+	int rc;
+
+	glory_vol_msg(d->v, &a, GL_NS_PUNCH);
+	gl_put_u64(&a, d->ino);
+	gl_put_u64(&a, off);
+	gl_put_u64(&a, len);
+	rc = glory_vol_md(d->v, &a, &c, &r, 1);
+	gl_rpc_call_done(&c);
+	gl_wbuf_free(&a);
+	return rc;
+}
+
+/* Stores and commits the plan. */
+static int plan_commit(struct glory_disk *d, struct plan *p)
+{
+	struct glory *g = glory_vol_glory(d->v);
+	struct gl_scheme s;
+	int rc;
+
+	if ((rc = gl_scheme_from_pool(d->pool, &s)) || (rc = chunk_ids(d, p)))
+		return rc;
+	for (uint32_t i = 0; i < p->nc && !rc; i += STORE_BATCH) {
+		int n = (int)GL_MIN((uint32_t)STORE_BATCH, p->nc - i);
+		uint8_t *data[STORE_BATCH];
+		uint32_t len[STORE_BATCH];
+		uint8_t ids[STORE_BATCH][32];
+
+		for (int k = 0; k < n; k++) {
+			data[k] = p->c[i + k].data;
+			len[k] = p->c[i + k].len;
+			memcpy(ids[k], p->c[i + k].id, 32);
+		}
+		rc = glory_chunks_store(g, &s, n, data, len, (const uint8_t(*)[32])ids);
+	}
+	for (uint32_t i = 0; i < p->ne; i++) {
+		const struct chunkw *c = &p->c[p->ec[i]];
+
+		p->e[i].pool = d->pool;
+		memcpy(p->e[i].chunk, c->id, 32);
+		p->e[i].chunk_len = c->len;
+	}
+	for (uint32_t i = 0; i < p->ne && !rc; i += GL_NS_MAX_EXTENTS)
+		rc = ns_write(d, &p->e[i], GL_MIN((uint32_t)GL_NS_MAX_EXTENTS, p->ne - i));
+	for (uint32_t i = 0; i < p->nz && !rc;) { /* runs of zero slices become holes */
+		uint32_t j = i + 1;
+
+		while (j < p->nz && p->zero[j] == p->zero[j - 1] + 1)
+			j++;
+		rc = disk_ns_punch(d, p->zero[i] * SLICE,
+				   GL_MIN(d->size, p->zero[j - 1] * SLICE + SLICE) -
+				       p->zero[i] * SLICE);
+		i = j;
+	}
+	return rc;
+}
+
+/* Records what a committed plan did to each slice's cached layout and fragment count. Mu
+ * held. Returns how many slices now want compacting, their indexes in want (up to max). */
+static uint32_t plan_account(struct glory_disk *d, const struct plan *p, uint64_t *want,
+			     uint32_t max)
+{
+	uint32_t nw = 0;
+
+	for (uint32_t i = 0; i < p->ne; i++) {
+		uint64_t idx = p->e[i].off / SLICE;
+		struct lslice *l = disk_lc_get(d, idx);
+
+		if (!l)
+			continue;
+		free(l->e);
+		l->e = NULL;
+		l->n = UINT32_MAX;
+		if (p->e[i].len == GL_MIN((uint64_t)SLICE, d->size - idx * SLICE) &&
+		    p->e[i].off == idx * SLICE) {
+			l->frag = 0;
+			continue;
+		}
+		if (++l->frag == COMPACT_EXTENTS && nw < max)
+			want[nw++] = idx;
+	}
+	for (uint32_t i = 0; i < p->nz; i++) {
+		struct lslice *l = disk_lc_get(d, p->zero[i]);
+
+		if (l) {
+			free(l->e);
+			l->e = NULL;
+			l->n = 0;
+			l->frag = 0;
+		}
+	}
+	return nw;
+}
+
+/* Reads fragmented slices whole and puts them back under newer writes: the next flush stores
+ * each as one chunk. flush_mu held. */
+static void compact(struct glory_disk *d, const uint64_t *want, uint32_t n)
+{
+	uint8_t *buf = n ? malloc(SLICE) : NULL;
+
+	for (uint32_t i = 0; i < n && buf; i++) {
+		uint64_t s0 = want[i] * SLICE, len = GL_MIN((uint64_t)SLICE, d->size - s0);
+		struct dslice *s;
+
+		if (glory_disk_pread(d, buf, len, s0))
+			continue; /* nothing lost: the slice stays as it is */
+		pthread_mutex_lock(&d->mu);
+		s = disk_dirty_slice(d->dirty, want[i], 1);
+		if (s && !disk_dirty_put(d->dirty, s, s0, buf, (uint32_t)len, 1)) {
+			d->st.compactions++;
+			if (!d->dirty_since)
+				d->dirty_since = disk_mono();
+		}
+		pthread_mutex_unlock(&d->mu);
+	}
+	free(buf);
+}
+
+/* flush_mu held */
+static int flush_locked(struct glory_disk *d)
+{
+	struct plan p = {0};
+	uint64_t want[COMPACT_PER_FLUSH];
+	uint32_t nw = 0;
+	struct dset *fl, *nd;
+	int rc;
+
+	pthread_mutex_lock(&d->mu);
+	rc = d->err;
+	d->err = 0;
+	if (!d->dirty->bytes) {
+		pthread_mutex_unlock(&d->mu);
+		return rc;
+	}
+	if (!(nd = disk_dirty_new())) {
+		pthread_mutex_unlock(&d->mu);
+		return -GL_ENOMEM;
+	}
+	fl = d->fl = d->dirty;
+	d->dirty = nd;
+	d->dirty_since = 0;
+	pthread_mutex_unlock(&d->mu);
+
+	rc = plan_build(d, fl, &p);
+	if (!rc)
+		rc = plan_commit(d, &p);
+
+	pthread_mutex_lock(&d->mu);
+	if (!rc) {
+		nw = plan_account(d, &p, want, COMPACT_PER_FLUSH);
+		d->st.flushes++;
+		d->st.chunks_written += p.nc;
+		d->st.extents_written += p.ne;
+		d->st.bytes_flushed += fl->bytes;
+		d->fl = NULL;
+		disk_dirty_free(fl);
+	} else {
+		/* keep the data: it goes out with the next flush */
+		d->fl = NULL;
+		disk_lc_drop_all(d, 1);
+		if (disk_dirty_merge_under(d->dirty, fl) == 0 && !d->dirty_since)
+			d->dirty_since = disk_mono();
+	}
+	d->flush_gen++;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	plan_free(&p);
+	if (!rc)
+		compact(d, want, nw);
+	return rc;
+}
+
+int glory_disk_flush(struct glory_disk *d)
+{
+	int rc;
+
+	pthread_mutex_lock(&d->flush_mu);
+	rc = flush_locked(d);
+	pthread_mutex_unlock(&d->flush_mu);
+	return rc;
+}
+
+void *disk_flusher(void *arg)
+{
+	struct glory_disk *d = arg;
+
+	pthread_mutex_lock(&d->mu);
+	while (!d->closing) {
+		struct timespec ts;
+		int go;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+		go = d->dirty->bytes && (d->dirty->bytes >= DIRTY_FLUSH ||
+					 disk_mono() - d->dirty_since >= DIRTY_AGE_S);
+		if (go && !d->closing) {
+			int rc;
+
+			pthread_mutex_unlock(&d->mu);
+			rc = glory_disk_flush(d);
+			pthread_mutex_lock(&d->mu);
+			if (rc && !d->err)
+				d->err = rc; /* the next flush reports it (and retries) */
+		}
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}

@@ -1,0 +1,110 @@
+/* Private to gateways/libglory/disk*.c: the dirty set of a disk (disk_dirty.c), the writes
+ * not yet flushed: per 4 MiB slice, sorted runs of bytes. Not thread-safe: disk_io.c holds its
+ * disk's mu around every call. */
+#ifndef GL_DISK_INTERNAL_H
+#define GL_DISK_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "gateways/libglory/glory.h"
+#include "metadata/ns.h"
+#include "storage/stripe.h"
+
+#define NBUCKETS 4096
+
+struct run {
+	uint64_t off; /* in the disk */
+	uint32_t len, cap;
+	uint8_t *data;
+};
+
+struct dslice {
+	uint64_t idx;
+	struct run *r; /* sorted by off, neither overlapping nor touching */
+	uint32_t n, cap;
+	struct dslice *next;
+};
+
+struct dset {
+	struct dslice *b[NBUCKETS];
+	uint64_t bytes;
+	uint32_t nslices;
+};
+
+struct dset *disk_dirty_new(void);
+void disk_dirty_free(struct dset *ds);
+/* The slice's runs; made empty when create is set (NULL: none, or out of memory). */
+struct dslice *disk_dirty_slice(struct dset *ds, uint64_t idx, int create);
+/* Puts [a, a+len) with data into the slice (never crossing it); under: existing runs win. */
+int disk_dirty_put(struct dset *ds, struct dslice *s, uint64_t a, const uint8_t *data, uint32_t len,
+		   int under);
+/* Drops [a, b) from the slice's runs. */
+int disk_dirty_cut(struct dset *ds, struct dslice *s, uint64_t a, uint64_t b);
+/* Copies the runs of ds over [off, off+len) into buf (ds may be NULL). */
+void disk_dirty_overlay(struct dset *ds, uint8_t *buf, uint64_t off, uint64_t len);
+/* Moves every run of from into to, under to's own. Frees from. */
+int disk_dirty_merge_under(struct dset *to, struct dset *from);
+
+#define SLICE		  GL_NS_SLICE
+#define LOG_MAX		  GL_CHUNK_MAX
+#define STORE_BATCH	  8
+#define DIRTY_FLUSH	  (32ull << 20)	 /* the background flusher starts here */
+#define DIRTY_MAX	  (256ull << 20) /* writers flush themselves past this */
+#define DIRTY_AGE_S	  2.0
+#define COMPACT_EXTENTS	  256
+#define COMPACT_PER_FLUSH 8
+#define LAYOUT_SLICES	  64 /* slices per NS_LAYOUT */
+
+/* a cached committed layout of one slice */
+struct lslice {
+	uint64_t idx;
+	struct gl_ns_extent *e;
+	uint32_t n;
+	uint32_t frag; /* extents we added since its last whole write */
+	struct lslice *next;
+};
+
+struct cchunk {
+	uint8_t id[32];
+	uint32_t pool, len;
+	uint8_t *data;
+	uint64_t used; /* LRU clock */
+};
+
+struct glory_disk {
+	struct glory_vol *v;
+	uint64_t ino, size;
+	int rdonly;
+	uint32_t pool;
+	int dedup;
+	pthread_mutex_t mu, flush_mu;
+	pthread_cond_t cv;
+	struct dset *dirty, *fl; /* fl: being flushed (NULL when none) */
+	double dirty_since;
+	uint64_t flush_gen;
+	struct lslice *lc[NBUCKETS];
+	struct cchunk *cc;
+	uint32_t ncc, cc_cap;
+	uint64_t cc_clock;
+	int err; /* a background flush failed: the next flush says so */
+	int closing;
+	pthread_t flusher;
+	int flusher_started;
+	struct glory_disk_stats st;
+};
+
+/* disk_io.c (mu held) */
+/* The slice's layout cache entry (made, not cached, when missing). */
+struct lslice *disk_lc_get(struct glory_disk *d, uint64_t idx);
+/* Drops every cached layout (keep_frag: keeps the fragment counts). */
+void disk_lc_drop_all(struct glory_disk *d, int keep_frag);
+
+/* disk_flush.c */
+double disk_mono(void);
+/* NS_PUNCH of [off, off+len) of the disk's file. */
+int disk_ns_punch(struct glory_disk *d, uint64_t off, uint64_t len);
+/* The background flusher thread (arg: the disk). */
+void *disk_flusher(void *arg);
+
+#endif
