@@ -185,7 +185,9 @@ usage_of() { g disk usage v | awk -v k="$1" '$1 == k {print $2}'; }
 data0=$(usage_of data)
 stored0=$(usage_of stored)
 check "import raw" g disk import "$T/a.img" v/img1
-check "import the same image again" g disk import "$T/a.img" v/img2
+g disk create v/img2 --size 64M >/dev/null
+g disk import "$T/base.img" v/img2 >/dev/null
+check "import over an existing disk replaces all of it" bash -c "\"\$GLORY\" disk import '$T/a.img' v/img2 --tenant t && \"\$GLORY\" disk export v/img2 '$T/e2.img' --tenant t && cmp '$T/a.img' '$T/e2.img'"
 check "export raw: same bytes" bash -c "\"\$GLORY\" disk export v/img1 '$T/e.img' --tenant t && cmp '$T/a.img' '$T/e.img'"
 check "the export is sparse" bash -c "[ \$(du -k '$T/e.img' | cut -f1) -lt 30000 ]"
 qemu-img convert -f raw -O qcow2 "$T/a.img" "$T/a.qcow2"

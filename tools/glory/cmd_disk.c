@@ -225,8 +225,9 @@ static int image_size(const char *file, const char *fmt, uint64_t *size)
 	return found ? 0 : -1;
 }
 
-/* Raw import: whole 4 MiB pieces, all-zero ones skipped (thin). */
-static int import_raw(struct glory_disk *d, int fd, uint64_t size)
+/* Raw import: whole 4 MiB pieces; all-zero ones are skipped on a new disk (thin) and punched
+ * on an existing one (its old bytes must go). */
+static int import_raw(struct glory_disk *d, int fd, uint64_t size, int fresh)
 {
 	uint8_t *buf = malloc(IO_BUF);
 	static const uint8_t zero[4096];
@@ -251,6 +252,8 @@ static int import_raw(struct glory_disk *d, int fd, uint64_t size)
 			z = !memcmp(buf + i, zero, GL_MIN(sizeof(zero), want - i));
 		if (!rc && !z)
 			rc = glory_disk_pwrite(d, buf, want, off, 0);
+		else if (!rc && !fresh)
+			rc = glory_disk_punch(d, off, want, 0);
 		off += want;
 	}
 	if (!rc)
@@ -369,7 +372,7 @@ static int sub_import_export(int import, const struct cmd_common *c, const char 
 	if (import) {
 		int fd = open(file, O_RDONLY);
 
-		rc = fd < 0 ? -GL_EIO : import_raw(d, fd, size);
+		rc = fd < 0 ? -GL_EIO : import_raw(d, fd, size, created);
 		if (fd >= 0)
 			close(fd);
 	} else {
