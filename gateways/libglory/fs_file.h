@@ -1,6 +1,5 @@
 /* Private to gateways/libglory: an open file (struct glory_file), shared by fs_data.c (open,
- * writes and their background commits, fsync, close) and fs_read.c (layouts, reads, the chunk
- * cache and read-ahead). */
+ * writes and their background commits, fsync, close) and fs_read.c (layouts, reads). */
 #ifndef GL_FS_FILE_H
 #define GL_FS_FILE_H
 
@@ -69,9 +68,12 @@ struct glory_file {
 	uint64_t loff, lend, lsize;
 	double lat;
 	int lvalid;
-	uint64_t lgen;	   /* bumped whenever the layout is dropped */
-	uint64_t ra_next;  /* where the next sequential read would start */
-	uint64_t ra_until; /* read ahead has been started up to here */
+	uint64_t lgen; /* bumped whenever the layout is dropped */
+	/* the last chunk read */
+	uint8_t rid[32];
+	uint32_t rpool, rlen;
+	uint8_t *rbuf;
+	int rvalid;
 };
 
 /* fs_data.c: 1 when [off, off + len) overlaps bytes not committed yet. Lock held. */

@@ -132,7 +132,6 @@ void glory_disconnect(struct glory *g)
 	if (!g)
 		return;
 	glory_fs_shutdown(g);
-	glory_ccache_free(g);
 	gl_sclient_free(g->sc);
 	gl_map_free(&g->map);
 	gl_idctx_free(g->idctx);

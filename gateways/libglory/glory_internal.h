@@ -12,7 +12,6 @@
 #include "storage/stripe.h"
 
 struct gl_mdcache;
-struct gl_ccache;
 struct md_watch;
 
 #define MD_LEADERS	  64 /* shards whose leader is remembered */
@@ -26,7 +25,6 @@ struct glory {
 	struct gl_map map;
 	double map_time;
 	struct gl_idctx *idctx;
-	struct gl_ccache *ccache; /* chunks read lately (fs_read.c); created at the first read */
 	glory_progress_fn progress;
 	void *progress_arg;
 	/* metadata (fs.c) */
@@ -67,8 +65,6 @@ int glory_chunk_write(struct glory *g, const struct gl_map *m, const struct gl_s
  * ids are computed by the caller. */
 int glory_chunks_store(struct glory *g, const struct gl_scheme *s, int n, uint8_t *const *data,
 		       const uint32_t *len, const uint8_t (*ids)[32]);
-/* fs_read.c: frees the chunk cache (after every file is closed). */
-void glory_ccache_free(struct glory *g);
 /* fs.c: ends the lock sessions (after closing is set). */
 void glory_lock_shutdown(struct glory *g);
 /* fs.c: stops the metadata watch threads (glory_disconnect). */
