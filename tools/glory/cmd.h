@@ -3,6 +3,8 @@
 #ifndef GL_CMD_H
 #define GL_CMD_H
 
+#include <stdbool.h>
+
 int cmd_master(int argc, char **argv);
 int cmd_ds(int argc, char **argv);
 int cmd_mds(int argc, char **argv);
@@ -14,6 +16,12 @@ int cmd_shard(int argc, char **argv);
 
 /* Daemons: --log-level and --log-file applied; returns 0 or an exit code after saying why. */
 int cmd_log_setup(const char *who, const char *level, const char *file);
+
+struct glory;
+/* Gateways: SIGTERM/SIGINT blocked in every thread but the run loop's, the master reached
+ * (waiting up to 30 s for a cluster still starting), the lease cache on or off; 0, or an exit
+ * code after saying why. */
+int cmd_gateway_connect(const char *who, const char *master, bool cache, struct glory **g);
 
 int cmd_tenant(int argc, char **argv);
 int cmd_key(int argc, char **argv);
@@ -43,7 +51,6 @@ struct cmd_common {
 		    "the access key's secret"                                                      \
 	}
 
-struct glory;
 /* Connects (and sets the credentials); 0, or an exit code after saying why. */
 int cmd_connect_as(const char *who, const struct cmd_common *c, struct glory **g);
 /* -p, -r, -l, -f as --parents, --recursive, --long, --force. */

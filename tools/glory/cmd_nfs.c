@@ -47,7 +47,6 @@ int cmd_nfs(int argc, char **argv)
 	struct gl_nfs_cfg cfg = {0};
 	struct glory *g = NULL;
 	char msg[256];
-	sigset_t set;
 	int rc;
 	const struct gl_opt opts[] = {
 	    {"listen", GL_OPT_STR, &listen, "GLORY_NFS_LISTEN", "H", "IPv4 address to serve on"},
@@ -98,22 +97,8 @@ int cmd_nfs(int argc, char **argv)
 	}
 	if ((rc = cmd_log_setup("nfs", log_level, log_file)))
 		return rc;
-	/* the signals that stop the gateway are taken by gl_nfs_run only */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	rc = glory_connect(master, &g);
-	for (int waited = 0; rc && waited < 60; waited++) { /* a cluster still starting */
-		usleep(500 * 1000);
-		rc = glory_connect(master, &g);
-	}
-	if (rc) {
-		fprintf(stderr, "glory nfs: cannot reach the master at %s: %s\n", master,
-			glory_strerror(rc));
-		return 1;
-	}
-	glory_set_cache(g, !no_cache);
+	if ((rc = cmd_gateway_connect("nfs", master, !no_cache, &g)))
+		return rc;
 	cfg.g = g;
 	cfg.host = listen;
 	cfg.port = (int)port;

@@ -20,7 +20,6 @@ int cmd_s3(int argc, char **argv)
 	long max_conns = 0, tmp_max_age = 86400;
 	int no_cache = 0;
 	struct glory *g = NULL;
-	sigset_t set;
 	int rc;
 	const struct gl_opt opts[] = {
 	    {"listen", GL_OPT_STR, &listen, "GLORY_S3_LISTEN", "H:P", "address to serve HTTP on"},
@@ -66,24 +65,8 @@ int cmd_s3(int argc, char **argv)
 	}
 	if ((rc = cmd_log_setup("s3", log_level, log_file)))
 		return rc;
-	/* the signals that stop the gateway are taken by gl_s3_run only */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	rc = glory_connect(master, &g);
-	for (int waited = 0; rc && waited < 60; waited++) { /* a cluster still starting */
-		usleep(500 * 1000);
-		rc = glory_connect(master, &g);
-	}
-	if (rc) {
-		fprintf(stderr, "glory s3: cannot reach the master at %s: %s\n", master,
-			glory_strerror(rc));
-		return 1;
-	}
-	/* lookups and attributes under leases: never stale once another client's change is
-	 * acknowledged (docs/architecture.md), as for the FUSE mount */
-	glory_set_cache(g, !no_cache);
+	if ((rc = cmd_gateway_connect("s3", master, !no_cache, &g)))
+		return rc;
 	{
 		struct gl_s3_cfg cfg = {g,	     listen,   volume,
 					region,	     domain,   (int)max_conns,

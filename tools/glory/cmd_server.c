@@ -193,6 +193,37 @@ static int first_start(const char *dir, long nds)
 	return 0;
 }
 
+/* The value of NAME= in DIR/env (out empty when absent). */
+static void env_get(const char *dir, const char *name, char *out, size_t cap)
+{
+	char path[DEV_PATH_MAX], line[512];
+	size_t nl = strlen(name);
+	FILE *f;
+
+	out[0] = '\0';
+	dev_path(path, dir, "env", NULL);
+	if (!(f = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, name, nl) == 0 && line[nl] == '=')
+			snprintf(out, cap, "%.*s", (int)strcspn(line + nl + 1, "\n"),
+				 line + nl + 1);
+	fclose(f);
+}
+
+/* Appends NAME=VALUE (exported) to DIR/env. */
+static void env_add(const char *dir, const char *name, const char *value)
+{
+	char path[DEV_PATH_MAX];
+	FILE *f;
+
+	dev_path(path, dir, "env", NULL);
+	if ((f = fopen(path, "a"))) {
+		fprintf(f, "%s=%s\nexport %s\n", name, value, name);
+		fclose(f);
+	}
+}
+
 /* Mounts volume "default" at DIR/mnt with FUSE as the supervised daemon "mount" (stopped,
  * and so unmounted, with the rest). 0 when mounted; a note and -1 when it cannot be. */
 static int start_mount(const char *dir)
@@ -241,10 +272,8 @@ static int start_mount(const char *dir)
 			fclose(f);
 		}
 		if (found) {
-			if (!in_env && (f = fopen(envp, "a"))) {
-				fprintf(f, "GLORY_MOUNT=%s\nexport GLORY_MOUNT\n", mnt);
-				fclose(f);
-			}
+			if (!in_env)
+				env_add(dir, "GLORY_MOUNT", mnt);
 			printf("volume \"default\" is mounted at %s (FUSE)\n", mnt);
 			return 0;
 		}
@@ -255,107 +284,96 @@ static int start_mount(const char *dir)
 	return -1;
 }
 
-/* The value of NAME= in DIR/env (out empty when absent). */
-static void env_get(const char *dir, const char *name, char *out, size_t cap)
-{
-	char path[DEV_PATH_MAX], line[512];
-	size_t nl = strlen(name);
-	FILE *f;
+/* A gateway started by `glory server` as a supervised daemon on a port of its own that stays
+ * the same on later starts (remembered in DIR/env as VAR=SCHEME HOST:PORT ...). */
+struct gateway {
+	const char *name, *what, *var, *scheme;
+	char self[PATH_MAX], master[512], url[128], listen[96];
+	int port;
+	struct dev_cmdline cl;
+};
 
-	out[0] = '\0';
-	dev_path(path, dir, "env", NULL);
-	if (!(f = fopen(path, "r")))
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, name, nl) == 0 && line[nl] == '=')
-			snprintf(out, cap, "%.*s", (int)strcspn(line + nl + 1, "\n"),
-				 line + nl + 1);
-	fclose(f);
-}
-
-/* Serves S3 on a free port of host (the same one on later starts) as the supervised daemon
- * "s3", and adds GLORY_S3_URL to DIR/env. */
-static int start_s3(const char *dir, const char *host)
+/* Fills in this executable, the master, and the gateway's port: the one in DIR/env, else a
+ * free one. */
+static int gateway_prepare(const char *dir, const char *host, struct gateway *gw)
 {
-	static struct dev_cmdline cl;
-	char self[PATH_MAX], master[512], url[128], listen[96], path[DEV_PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int port = 0;
-	pid_t pid;
-	FILE *f;
+	ssize_t n = readlink("/proc/self/exe", gw->self, sizeof(gw->self) - 1);
+	size_t sl = strlen(gw->scheme);
+	char *colon;
 
 	if (n <= 0)
 		return -1;
-	self[n] = '\0';
-	env_get(dir, "GLORY_MASTER", master, sizeof(master));
-	env_get(dir, "GLORY_S3_URL", url, sizeof(url));
-	if (strncmp(url, "http://", 7) == 0 && strrchr(url, ':') > url + 5)
-		port = atoi(strrchr(url, ':') + 1);
-	if (!master[0] || (port <= 0 && dev_free_ports(host, 0, NULL, 1, &port)))
+	gw->self[n] = '\0';
+	env_get(dir, "GLORY_MASTER", gw->master, sizeof(gw->master));
+	env_get(dir, gw->var, gw->url, sizeof(gw->url));
+	gw->port = 0;
+	colon = strrchr(gw->url, ':');
+	if (strncmp(gw->url, gw->scheme, sl) == 0 && colon && colon > gw->url + sl)
+		gw->port = atoi(colon + 1);
+	if (!gw->master[0] || (gw->port <= 0 && dev_free_ports(host, 0, NULL, 1, &gw->port)))
 		return -1;
-	snprintf(listen, sizeof(listen), "%s:%d", host, port);
-	char *argv[] = {self, "s3", "--listen", listen, "--master", master, NULL};
-	if (dev_save_cmdline(dir, "s3", argv, &cl) || dev_spawn(dir, "s3", &cl, &pid) ||
-	    dev_wait_port(dir, "s3", pid, listen, dev_now() + DEV_START_SECS)) {
-		fprintf(stderr, "glory server: the S3 gateway did not come up: see %s/s3/log\n",
-			dir);
+	snprintf(gw->listen, sizeof(gw->listen), "%s:%d", host, gw->port);
+	return 0;
+}
+
+/* Runs argv as the gateway's daemon and waits for its port; records its URL (SCHEME LISTEN
+ * TAIL) in DIR/env the first time. */
+static int gateway_spawn(const char *dir, struct gateway *gw, char **argv, const char *tail)
+{
+	char url[160];
+	pid_t pid;
+
+	if (dev_save_cmdline(dir, gw->name, argv, &gw->cl) ||
+	    dev_spawn(dir, gw->name, &gw->cl, &pid) ||
+	    dev_wait_port(dir, gw->name, pid, gw->listen, dev_now() + DEV_START_SECS)) {
+		fprintf(stderr, "glory server: the %s did not come up: see %s/%s/log\n", gw->what,
+			dir, gw->name);
 		return -1;
 	}
-	if (!url[0]) {
-		dev_path(path, dir, "env", NULL);
-		if ((f = fopen(path, "a"))) {
-			fprintf(f, "GLORY_S3_URL=http://%s\nexport GLORY_S3_URL\n", listen);
-			fclose(f);
-		}
+	if (!gw->url[0]) {
+		snprintf(url, sizeof(url), "%s%s%s", gw->scheme, gw->listen, tail);
+		env_add(dir, gw->var, url);
 	}
-	printf("S3 endpoint: http://%s (the access key above; region us-east-1)\n", listen);
+	return 0;
+}
+
+/* Serves S3 on a free port of host as the supervised daemon "s3", and adds GLORY_S3_URL to
+ * DIR/env. */
+static int start_s3(const char *dir, const char *host)
+{
+	static struct gateway gw = {
+	    .name = "s3", .what = "S3 gateway", .var = "GLORY_S3_URL", .scheme = "http://"};
+
+	if (gateway_prepare(dir, host, &gw))
+		return -1;
+	char *argv[] = {gw.self, "s3", "--listen", gw.listen, "--master", gw.master, NULL};
+	if (gateway_spawn(dir, &gw, argv, ""))
+		return -1;
+	printf("S3 endpoint: http://%s (the access key above; region us-east-1)\n", gw.listen);
 	printf("try:  . %s/env && aws --endpoint-url $GLORY_S3_URL s3 ls\n", dir);
 	return 0;
 }
 
-/* Serves NFSv3 and MOUNT on one free port of host (the same one on later starts) as the
- * supervised daemon "nfs", volume "default" writable by root clients, and adds GLORY_NFS_URL to
- * DIR/env. */
+/* Serves NFSv3 and MOUNT on one free port of host as the supervised daemon "nfs", volume
+ * "default" writable by root clients, and adds GLORY_NFS_URL to DIR/env. */
 static int start_nfs(const char *dir, const char *host)
 {
-	static struct dev_cmdline cl;
-	char self[PATH_MAX], master[512], url[128], sport[16], listen[96], path[DEV_PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int port = 0;
-	pid_t pid;
-	FILE *f;
+	static struct gateway gw = {
+	    .name = "nfs", .what = "NFS gateway", .var = "GLORY_NFS_URL", .scheme = "nfs://"};
+	char sport[16];
 
-	if (n <= 0)
+	if (gateway_prepare(dir, host, &gw))
 		return -1;
-	self[n] = '\0';
-	env_get(dir, "GLORY_MASTER", master, sizeof(master));
-	env_get(dir, "GLORY_NFS_URL", url, sizeof(url));
-	if (strncmp(url, "nfs://", 6) == 0 && strrchr(url, ':') > url + 5)
-		port = atoi(strrchr(url, ':') + 1);
-	if (!master[0] || (port <= 0 && dev_free_ports(host, 0, NULL, 1, &port)))
-		return -1;
-	snprintf(sport, sizeof(sport), "%d", port);
-	snprintf(listen, sizeof(listen), "%s:%d", host, port);
-	char *argv[] = {self,	    "nfs",  "--listen",	    (char *)host,
-			"--port",   sport,  "--mount-port", sport,
-			"--master", master, "--export",	    "default/default:no_root_squash",
+	snprintf(sport, sizeof(sport), "%d", gw.port);
+	char *argv[] = {gw.self,    "nfs",     "--listen",     (char *)host,
+			"--port",   sport,     "--mount-port", sport,
+			"--master", gw.master, "--export",     "default/default:no_root_squash",
 			NULL};
-	if (dev_save_cmdline(dir, "nfs", argv, &cl) || dev_spawn(dir, "nfs", &cl, &pid) ||
-	    dev_wait_port(dir, "nfs", pid, listen, dev_now() + DEV_START_SECS)) {
-		fprintf(stderr, "glory server: the NFS gateway did not come up: see %s/nfs/log\n",
-			dir);
+	if (gateway_spawn(dir, &gw, argv, "/"))
 		return -1;
-	}
-	if (!url[0]) {
-		dev_path(path, dir, "env", NULL);
-		if ((f = fopen(path, "a"))) {
-			fprintf(f, "GLORY_NFS_URL=nfs://%s/\nexport GLORY_NFS_URL\n", listen);
-			fclose(f);
-		}
-	}
-	printf("NFSv3 export: nfs://%s/default/default (MOUNT on the same port)\n", listen);
-	printf("try:  nfs-ls 'nfs://%s/default/default/?nfsport=%d&mountport=%d'\n", host, port,
-	       port);
+	printf("NFSv3 export: nfs://%s/default/default (MOUNT on the same port)\n", gw.listen);
+	printf("try:  nfs-ls 'nfs://%s/default/default/?nfsport=%d&mountport=%d'\n", host, gw.port,
+	       gw.port);
 	return 0;
 }
 

@@ -1,13 +1,16 @@
 /* glory: one command for every daemon role and every admin command. */
 #include "common/compiler.h"
 #include "common/log.h"
+#include "gateways/libglory/glory.h"
 #include "tools/glory/cmd.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct {
 	const char *name;
@@ -49,6 +52,32 @@ int cmd_log_setup(const char *who, const char *level, const char *file)
 		fprintf(stderr, "glory %s: cannot open log file %s\n", who, file);
 		return 1;
 	}
+	return 0;
+}
+
+int cmd_gateway_connect(const char *who, const char *master, bool cache, struct glory **g)
+{
+	sigset_t set;
+	int rc;
+
+	/* the signals that stop a gateway are taken by its run loop only, not libglory's threads */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	rc = glory_connect(master, g);
+	for (int waited = 0; rc && waited < 60; waited++) { /* a cluster still starting */
+		usleep(500 * 1000);
+		rc = glory_connect(master, g);
+	}
+	if (rc) {
+		fprintf(stderr, "glory %s: cannot reach the master at %s: %s\n", who, master,
+			glory_strerror(rc));
+		return 1;
+	}
+	/* lookups and attributes under leases: never stale once another client's change is
+	 * acknowledged (docs/architecture.md) */
+	glory_set_cache(*g, cache);
 	return 0;
 }
 
