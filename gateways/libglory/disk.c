@@ -288,41 +288,26 @@ static int usage_one(struct glory_vol *v, const struct glory_disk_info *di, stru
 	u->disks++;
 	u->size += di->size;
 	for (uint64_t off = 0; off < di->size && !rc; off += step) {
-		struct gl_wbuf a;
-		struct gl_rpc_call c;
-		struct gl_rbuf r;
 		struct gl_ns_attr at;
-		uint32_t n;
+		struct gl_ns_extent *x = NULL;
+		uint32_t n = 0;
 
-		glory_vol_msg(v, &a, GL_NS_LAYOUT);
-		gl_put_u64(&a, di->ino);
-		gl_put_u64(&a, off);
-		gl_put_u64(&a, step);
-		rc = glory_vol_md(v, &a, &c, &r, 1);
-		gl_wbuf_free(&a);
-		if (!rc) {
-			gl_ns_attr_get(&r, &at);
-			n = gl_get_u32(&r);
-			for (uint32_t i = 0; i < n && !rc && !gl_rbuf_check(&r); i++) {
-				struct gl_ns_extent e;
-				int fresh;
+		rc = glory_layout(v, di->ino, off, step, &at, &x, &n);
+		for (uint32_t i = 0; i < n && !rc; i++) {
+			int fresh;
 
-				gl_ns_extent_get(&r, &e);
-				if (gl_rbuf_check(&r) || e.off < off || e.off >= off + step)
-					continue; /* an extent before off was counted already */
-				u->data += e.len;
-				fresh = cset_add(cs, e.pool, e.chunk);
-				if (fresh < 0)
-					rc = fresh;
-				else if (fresh) {
-					u->stored += e.chunk_len;
-					u->chunks++;
-				}
+			if (x[i].off < off || x[i].off >= off + step)
+				continue; /* an extent before off was counted already */
+			u->data += x[i].len;
+			fresh = cset_add(cs, x[i].pool, x[i].chunk);
+			if (fresh < 0)
+				rc = fresh;
+			else if (fresh) {
+				u->stored += x[i].chunk_len;
+				u->chunks++;
 			}
-			if (!rc && gl_rbuf_check(&r))
-				rc = -GL_EPROTO;
 		}
-		gl_rpc_call_done(&c);
+		free(x);
 	}
 	return rc;
 }

@@ -93,9 +93,6 @@ struct lslice *disk_lc_get(struct glory_disk *d, uint64_t idx)
  * meanwhile: then the caller's retry fetches again). */
 static int layout_fetch(struct glory_disk *d, uint64_t first, uint32_t n)
 {
-	struct gl_wbuf a;
-	struct gl_rpc_call c;
-	struct gl_rbuf r;
 	struct gl_ns_attr at;
 	struct gl_ns_extent *x = NULL;
 	uint64_t gen;
@@ -105,30 +102,8 @@ static int layout_fetch(struct glory_disk *d, uint64_t first, uint32_t n)
 	pthread_mutex_lock(&d->mu);
 	gen = d->flush_gen;
 	pthread_mutex_unlock(&d->mu);
-	glory_vol_msg(d->v, &a, GL_NS_LAYOUT);
-	gl_put_u64(&a, d->ino);
-	gl_put_u64(&a, first * SLICE);
-	gl_put_u64(&a, (uint64_t)n * SLICE);
-	rc = glory_vol_md(d->v, &a, &c, &r, 1);
-	gl_wbuf_free(&a);
-	if (rc)
-		goto out;
-	gl_ns_attr_get(&r, &at);
-	m = gl_get_u32(&r);
-	if (gl_rbuf_check(&r) || m > 1000000) {
-		rc = -GL_EPROTO;
-		goto out;
-	}
-	if (m && !(x = calloc(m, sizeof(*x)))) {
-		rc = -GL_ENOMEM;
-		goto out;
-	}
-	for (uint32_t i = 0; i < m; i++)
-		gl_ns_extent_get(&r, &x[i]);
-	if (gl_rbuf_check(&r)) {
-		rc = -GL_EPROTO;
-		goto out;
-	}
+	if ((rc = glory_layout(d->v, d->ino, first * SLICE, (uint64_t)n * SLICE, &at, &x, &m)))
+		return rc;
 	d->st.layout_fetches++;
 	pthread_mutex_lock(&d->mu);
 	if (d->flush_gen == gen) {
@@ -157,9 +132,7 @@ static int layout_fetch(struct glory_disk *d, uint64_t first, uint32_t n)
 		}
 	}
 	pthread_mutex_unlock(&d->mu);
-out:
 	free(x);
-	gl_rpc_call_done(&c);
 	return rc;
 }
 

@@ -72,14 +72,49 @@ void glory_file_invalidate(struct glory_file *f)
 	pthread_mutex_unlock(&f->lock);
 }
 
-/* Makes f->lx the layout of a range holding [off, off + len) (as far as the file goes). */
-static int layout_get(struct glory_file *f, uint64_t off, size_t len)
+int glory_layout(struct glory_vol *v, uint64_t ino, uint64_t off, uint64_t len,
+		 struct gl_ns_attr *at, struct gl_ns_extent **xs, uint32_t *nx)
 {
 	struct gl_wbuf a;
 	struct gl_rpc_call c;
 	struct gl_rbuf r;
-	struct gl_ns_attr at;
 	struct gl_ns_extent *x = NULL;
+	uint32_t n = 0;
+	int rc;
+
+	glory_vol_msg(v, &a, GL_NS_LAYOUT);
+	gl_put_u64(&a, ino);
+	gl_put_u64(&a, off);
+	gl_put_u64(&a, len);
+	rc = glory_vol_md(v, &a, &c, &r, 1);
+	gl_wbuf_free(&a);
+	if (!rc) {
+		gl_ns_attr_get(&r, at);
+		n = gl_get_u32(&r);
+		if (gl_rbuf_check(&r) || n > 1000000)
+			rc = -GL_EPROTO;
+		else if (n && !(x = calloc(n, sizeof(*x))))
+			rc = -GL_ENOMEM;
+	}
+	for (uint32_t i = 0; !rc && i < n; i++)
+		gl_ns_extent_get(&r, &x[i]);
+	if (!rc && gl_rbuf_check(&r))
+		rc = -GL_EPROTO;
+	gl_rpc_call_done(&c);
+	if (rc) {
+		free(x);
+		return rc;
+	}
+	*xs = x;
+	*nx = n;
+	return 0;
+}
+
+/* Makes f->lx the layout of a range holding [off, off + len) (as far as the file goes). */
+static int layout_get(struct glory_file *f, uint64_t off, size_t len)
+{
+	struct gl_ns_attr at;
+	struct gl_ns_extent *x;
 	uint64_t want = len > LAYOUT_AHEAD ? len : LAYOUT_AHEAD;
 	uint32_t n;
 	int rc;
@@ -88,27 +123,8 @@ static int layout_get(struct glory_file *f, uint64_t off, size_t len)
 	    mono_s() - f->lat < LAYOUT_KEEP_S)
 		return 0;
 	f->lvalid = 0;
-	glory_vol_msg(f->v, &a, GL_NS_LAYOUT);
-	gl_put_u64(&a, f->ino);
-	gl_put_u64(&a, off);
-	gl_put_u64(&a, want);
-	rc = glory_vol_md(f->v, &a, &c, &r, 1);
-	gl_wbuf_free(&a);
-	if (rc)
-		goto out;
-	gl_ns_attr_get(&r, &at);
-	n = gl_get_u32(&r);
-	if (gl_rbuf_check(&r) || n > 1000000 || (n && !(x = calloc(n, sizeof(*x))))) {
-		rc = n > 1000000 || gl_rbuf_check(&r) ? -GL_EPROTO : -GL_ENOMEM;
-		goto out;
-	}
-	for (uint32_t i = 0; i < n; i++)
-		gl_ns_extent_get(&r, &x[i]);
-	if (gl_rbuf_check(&r)) {
-		free(x);
-		rc = -GL_EPROTO;
-		goto out;
-	}
+	if ((rc = glory_layout(f->v, f->ino, off, want, &at, &x, &n)))
+		return rc;
 	free(f->lx);
 	f->lx = x;
 	f->nlx = n;
@@ -120,9 +136,7 @@ static int layout_get(struct glory_file *f, uint64_t off, size_t len)
 		f->lend = off;
 	f->lat = mono_s();
 	f->lvalid = 1;
-out:
-	gl_rpc_call_done(&c);
-	return rc;
+	return 0;
 }
 
 ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)

@@ -77,6 +77,12 @@ void glory_vol_msg(struct glory_vol *v, struct gl_wbuf *a, uint16_t op);
 /* Sends it to the volume's shard; *r is the reply (until gl_rpc_call_done(c)). */
 int glory_vol_md(struct glory_vol *v, struct gl_wbuf *a, struct gl_rpc_call *c, struct gl_rbuf *r,
 		 int idempotent);
+/* fs_read.c: the layout of ino over [off, off + len) (the shard answers a bounded range from
+ * off) and its attributes; *xs is malloc'd (NULL when *nx is 0). */
+struct gl_ns_attr;
+struct gl_ns_extent;
+int glory_layout(struct glory_vol *v, uint64_t ino, uint64_t off, uint64_t len,
+		 struct gl_ns_attr *at, struct gl_ns_extent **xs, uint32_t *nx);
 /* Drops our cached attributes of ino (after we changed it). */
 void glory_vol_invalidate(struct glory_vol *v, uint64_t ino);
 
