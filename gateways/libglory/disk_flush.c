@@ -8,7 +8,6 @@
 #include "storage/chunkid.h"
 #include "storage/client.h"
 
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,36 +180,25 @@ static void plan_free(struct plan *p)
 	free(p->zero);
 }
 
+struct ids {
+	struct glory_disk *d;
+	struct plan *p;
+};
+
+static int chunk_id_one(void *arg, int i)
+{
+	struct ids *x = arg;
+	struct chunkw *c = &x->p->c[i];
+
+	return glory_chunk_hash(glory_vol_glory(x->d->v), x->d->dedup, c->data, c->len, c->id);
+}
+
+/* The ids of the plan's chunks, hashed in parallel. */
 static int chunk_ids(struct glory_disk *d, struct plan *p)
 {
-	struct glory *g = glory_vol_glory(d->v);
-	int rc = 0;
+	struct ids x = {d, p};
 
-	if (!g->idctx) {
-		struct gl_map m;
-
-		if ((rc = glory_map_get(g, &m, 1)))
-			return rc;
-		gl_map_free(&m);
-	}
-	for (uint32_t i = 0; i < p->nc && !rc; i++) {
-		struct chunkw *c = &p->c[i];
-
-		pthread_mutex_lock(&g->lock);
-		if (d->dedup) {
-			rc = gl_chunk_id(g->idctx, c->data, c->len, c->id);
-		} else { /* salted: never matches another chunk */
-			uint8_t salt[16];
-			const void *parts[2] = {c->data, salt};
-			size_t lens[2] = {c->len, sizeof(salt)};
-
-			rc = RAND_bytes(salt, sizeof(salt)) == 1 ? 0 : -GL_EIO;
-			if (!rc)
-				rc = gl_idctx_mac(g->idctx, 2, parts, lens, c->id);
-		}
-		pthread_mutex_unlock(&g->lock);
-	}
-	return rc;
+	return glory_par_for((int)p->nc, chunk_id_one, &x);
 }
 
 static int ns_write(struct glory_disk *d, const struct gl_ns_extent *e, uint32_t n)

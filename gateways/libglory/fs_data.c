@@ -22,7 +22,6 @@
 #include "storage/chunkid.h"
 #include "storage/client.h"
 
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,29 +148,7 @@ static int job_store(struct gf_job *j)
 	glory_vol_ids(j->f->v, &shard, &vol, &j->pool, &dedup);
 	if ((rc = gl_scheme_from_pool(j->pool, &s)))
 		return rc;
-	if (!g->idctx) {
-		struct gl_map m;
-
-		if ((rc = glory_map_get(g, &m, 1)))
-			return rc;
-		gl_map_free(&m);
-	}
-	pthread_mutex_lock(&g->lock); /* idctx may be replaced by a map refresh */
-	if (dedup) {
-		rc = gl_chunk_id(g->idctx, j->buf, j->len, j->id);
-	} else {
-		/* no dedup: the keyed hash of the content and a random salt never matches another
-		 * chunk */
-		uint8_t salt[16];
-		const void *parts[2] = {j->buf, salt};
-		size_t lens[2] = {j->len, sizeof(salt)};
-
-		rc = RAND_bytes(salt, sizeof(salt)) == 1 ? 0 : -GL_EIO;
-		if (!rc)
-			rc = gl_idctx_mac(g->idctx, 2, parts, lens, j->id);
-	}
-	pthread_mutex_unlock(&g->lock);
-	if (rc)
+	if ((rc = glory_chunk_hash(g, dedup, j->buf, j->len, j->id)))
 		return rc;
 	return glory_chunks_store(g, &s, 1, data, len, (const uint8_t(*)[32])j->id);
 }

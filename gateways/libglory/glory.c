@@ -52,6 +52,13 @@ int glory_ms_call(struct glory *g, uint16_t op, const struct gl_wbuf *a, struct 
 	return gl_ms_call(gl_sclient_pool(g->sc), g->master, op, a, c);
 }
 
+/* An idctx replaced by a map refresh (a cluster's dedup key does not change in its life, so
+ * this is rare): a hash may still be running with it. */
+struct idctx_old {
+	struct gl_idctx *c;
+	struct idctx_old *next;
+};
+
 static int refresh_map(struct glory *g)
 {
 	struct gl_map m;
@@ -64,10 +71,21 @@ static int refresh_map(struct glory *g)
 	if (!g->idctx || memcmp(m.dedup_key, g->map.dedup_key, GL_DEDUP_KEY_LEN) != 0) {
 		struct gl_idctx *ic = NULL;
 
+		struct idctx_old *o = g->idctx ? malloc(sizeof(*o)) : NULL;
+
 		rc = gl_idctx_new(m.dedup_key, GL_DEDUP_KEY_LEN, &ic);
+		if (!rc && g->idctx && !o)
+			rc = -GL_ENOMEM;
 		if (!rc) {
-			gl_idctx_free(g->idctx);
+			if (o) {
+				o->c = g->idctx;
+				o->next = g->idctx_old;
+				g->idctx_old = o;
+			}
 			g->idctx = ic;
+		} else {
+			gl_idctx_free(ic);
+			free(o);
 		}
 	}
 	gl_map_free(&g->map);
@@ -135,6 +153,13 @@ void glory_disconnect(struct glory *g)
 	gl_sclient_free(g->sc);
 	gl_map_free(&g->map);
 	gl_idctx_free(g->idctx);
+	while (g->idctx_old) {
+		struct idctx_old *o = g->idctx_old;
+
+		g->idctx_old = o->next;
+		gl_idctx_free(o->c);
+		free(o);
+	}
 	pthread_mutex_destroy(&g->lock);
 	pthread_mutex_destroy(&g->batch_lock);
 	free(g);
@@ -224,6 +249,29 @@ struct put {
 	uint8_t verdict[BATCH_CHUNKS];
 	int n;
 };
+
+int glory_chunk_hash(struct glory *g, int dedup, const void *data, size_t len, uint8_t id[32])
+{
+	struct gl_idctx *ic;
+	int rc;
+
+	pthread_mutex_lock(&g->lock);
+	ic = g->idctx;
+	pthread_mutex_unlock(&g->lock);
+	if (!ic) {
+		struct gl_map m;
+
+		if ((rc = glory_map_get(g, &m, 1)))
+			return rc;
+		gl_map_free(&m);
+		pthread_mutex_lock(&g->lock);
+		ic = g->idctx;
+		pthread_mutex_unlock(&g->lock);
+		if (!ic)
+			return -GL_EIO;
+	}
+	return dedup ? gl_chunk_id(ic, data, len, id) : gl_chunk_id_salted(ic, data, len, id);
+}
 
 static int put_hash(void *arg, int i)
 {

@@ -25,6 +25,8 @@ struct glory {
 	struct gl_map map;
 	double map_time;
 	struct gl_idctx *idctx;
+	struct idctx_old
+	    *idctx_old; /* replaced ones, freed at disconnect (hashing holds no lock) */
 	glory_progress_fn progress;
 	void *progress_arg;
 	/* metadata (fs.c) */
@@ -58,6 +60,9 @@ int glory_ms_call(struct glory *g, uint16_t op, const struct gl_wbuf *a, struct 
 int glory_map_get(struct glory *g, struct gl_map *out, int force);
 /* Runs fn(arg, 0..n-1) on a few threads; returns the first error. */
 int glory_par_for(int n, int (*fn)(void *arg, int i), void *arg);
+/* The id of a chunk: its keyed hash with dedup, salted without (fetching the map first if
+ * needed). Runs in parallel: no lock held while hashing. */
+int glory_chunk_hash(struct glory *g, int dedup, const void *data, size_t len, uint8_t id[32]);
 /* gl_chunk_write, retried once with a fresh map when too few servers took it. */
 int glory_chunk_write(struct glory *g, const struct gl_map *m, const struct gl_scheme *s,
 		      const uint8_t *id, const void *data, size_t len);
