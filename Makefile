@@ -24,9 +24,10 @@ run: deps build
 stop:
 	@$(BUILD)/bin/glory dev down --dir $(RUN_DIR)
 
-# Everything: formatting, the full suite, the full suite again under ASan+UBSan, the fuzz targets.
+# Everything: formatting, the full suite, the full suite again under ASan+UBSan (its long
+# workloads cut down: GLORY_TEST_LIGHT in tests/cluster/lib.sh), the fuzz targets.
 test: deps format-check build
-	cd $(BUILD) && ctest --output-on-failure -j 2
+	cd $(BUILD) && ctest --output-on-failure -j 3
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory test-fuzz
 
@@ -36,12 +37,12 @@ test-unit: build
 test-asan:
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGLORY_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp FSX_OPS=20000 ctest --output-on-failure -j 2
+	cd $(ASAN_BUILD) && GLORY_TEST_LIGHT=1 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure -j 2
 
 test-fuzz:
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DGLORY_FUZZ=ON >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz -j $(JOBS)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

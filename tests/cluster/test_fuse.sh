@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 BIN=${GLORY_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}/bin
-FSX_OPS=${FSX_OPS:-100000}
+FSX_OPS=${FSX_OPS:-$(light 100000 10000)}
 M1=$T/m1
 M2=$T/m2
 mkdir -p "$M1" "$M2"

@@ -11,7 +11,7 @@ unset AWS_CA_BUNDLE AWS_PROFILE
 export AWS_CONFIG_FILE=$T/aws-config AWS_SHARED_CREDENTIALS_FILE=$T/aws-creds
 printf '[default]\ns3 =\n    multipart_chunksize = 64MB\n    multipart_threshold = 64MB\n' >"$AWS_CONFIG_FILE"
 : >"$AWS_SHARED_CREDENTIALS_FILE"
-BIG_MB=${S3_BIG_MB:-1024}
+BIG_MB=${S3_BIG_MB:-$(light 1024 256)}
 mkdir -p "$D/s3"
 
 s3_start() {
