@@ -13,6 +13,8 @@ struct gl_nfs_cfg {
 	int threads;				 /* worker threads (0: 16) */
 	const char *exports[GL_NFS_MAX_EXPORTS]; /* "TENANT/VOL[:opts]"; none: every volume */
 	int nexports;
+	const char *state_dir; /* NSM: lock clients and the state number (NULL: not kept) */
+	int grace_s;	       /* NLM grace period after a start, if clients were recorded */
 };
 
 /* Parses one --export value; 0 or -EINVAL (msg gets why). Used by gl_nfs_run and the command. */

@@ -74,6 +74,7 @@ struct nfs_srv {
 	_Atomic uint64_t verf_gen; /* bumped when buffered writes are lost (a failed commit) */
 	uint8_t cookie_verf[8];	   /* READDIR cookie verifier (our cookies stay valid: constant) */
 	struct nfs_nlm *nlm;	   /* NLM locks (nfs_nlm.c) */
+	struct nfs_nsm *nsm;	   /* NSM: clients, state number, grace (nfs_nsm.c) */
 	pthread_mutex_t mlock;	   /* mount list (DUMP) */
 	struct nfs_mnt *mounts;
 };
@@ -185,6 +186,38 @@ uint32_t nfs_nlm_call(struct nfs_req *r);
 /* Calls NLM4_GRANTED for a's lock on the lock manager of the client at peer (found with its
  * portmapper); 0 when it accepted (nfs_nlm_grant.c). Blocks up to a few seconds. */
 int nlm_grant_notify(uint32_t peer, const struct nlm4_args *a);
+/* Frees every lock and waiter of the client named name or at address addr (host order; 0:
+ * none) and grants what waited for them; how many locks went. */
+int nfs_nlm_free_host(struct nfs_nlm *m, const char *name, uint32_t addr);
+
+/* ---- calls to clients' RPC services (nfs_nlm_grant.c); block up to a few seconds ---- */
+/* The TCP port of prog/vers at addr (host order), from its portmapper (port 111); 0 or -1. */
+int nfs_rpc_getport(uint32_t addr, uint32_t prog, uint32_t vers, uint16_t *port);
+/* One call over a new TCP connection to addr:port with args (XDR, no header); on success (0,
+ * the call was accepted and succeeded) *res gets the results, malloc'd (the caller frees). */
+int nfs_rpc_call_tcp(uint32_t addr, uint16_t port, uint32_t prog, uint32_t vers, uint32_t proc,
+		     const struct nx_out *args, uint8_t **res, size_t *len);
+
+/* ---- NSM 1, the status monitor (nfs_nsm.c) ----
+ * Keeps the clients that hold locks in a state file (so they can be told to reclaim after a
+ * restart), the NSM state number, and the grace period. */
+struct nfs_nsm;
+struct nfs_nsm_cfg {
+	const char *dir; /* state directory (created); NULL: nothing is persisted */
+	int grace_s;	 /* the grace period after a start (0: none) */
+};
+int nfs_nsm_init(struct nfs_nsm **out, const struct nfs_nsm_cfg *cfg, struct nfs_nlm *nlm);
+/* Starts the background thread: SM_NOTIFY to the recorded clients, the end of the grace. */
+int nfs_nsm_start(struct nfs_nsm *n);
+void nfs_nsm_fini(struct nfs_nsm *n);
+/* Whether NLM is in its grace period (only reclaims are served). */
+int nfs_nsm_in_grace(struct nfs_nsm *n);
+/* Records that the client (caller name, address) holds or asks for locks, persisted before
+ * this returns; reclaim: it reclaims a lock (kept after the grace). 0, or -1 when the state
+ * file cannot be written (the lock is refused). */
+int nfs_nsm_record(struct nfs_nsm *n, const char *caller, uint32_t addr, int reclaim);
+/* Serves an NSM call (reply body written); an accept_stat. */
+uint32_t nfs_nsm_call(struct nfs_req *r);
 
 /* MOUNT3: answers the call (accepted header included); returns 0 or an RPC accept_stat. */
 uint32_t nfs_mount_call(struct nfs_req *r);

@@ -8,8 +8,12 @@
  * the lock is taken for it and its client's lock manager is told (NLM4_GRANTED, from a thread of
  * its own, nfs_nlm_grant.c); if that call fails, the lock is released again. A waiter the
  * client stops asking for (it repeats a blocked LOCK every 30 s) is dropped after 90 s, and
- * CANCEL drops it. Locks do not survive a gateway restart and there is no grace period (no NSM:
- * a client that reboots frees its locks with FREE_ALL). */
+ * CANCEL drops it. Locks do not survive a gateway restart: every client that asks for a lock
+ * is recorded first (nfs_nsm.c), and after a restart the recorded clients are told (SM_NOTIFY)
+ * and reclaim their locks during a grace period, when only reclaims are granted and TEST
+ * answers DENIED_GRACE_PERIOD. A client that reboots frees its locks with FREE_ALL, or its
+ * statd's SM_NOTIFY does (nfs_nlm_free_host). NM_LOCK takes a lock without recording its
+ * client (the protocol's "non-monitored" lock). */
 #include "common/errors.h"
 #include "common/log.h"
 #include "gateways/nfs/nfs_internal.h"
@@ -36,6 +40,7 @@ struct nlm_lock {
 	uint32_t vol;
 	uint64_t ino;
 	char *caller;
+	uint32_t peer; /* the address it was asked from (host order) */
 	uint8_t *oh;
 	uint32_t oh_len;
 	int32_t svid;
@@ -124,8 +129,8 @@ static struct nlm_lock *conflict(struct nfs_nlm *m, const struct nfs_handle *h,
 	return NULL;
 }
 
-static struct nlm_lock *lock_new(const struct nfs_handle *h, const struct nlm4_args *a, uint64_t s,
-				 uint64_t e, int excl)
+static struct nlm_lock *lock_new(const struct nfs_handle *h, const struct nlm4_args *a,
+				 uint32_t peer, uint64_t s, uint64_t e, int excl)
 {
 	struct nlm_lock *l = calloc(1, sizeof(*l));
 
@@ -138,6 +143,7 @@ static struct nlm_lock *lock_new(const struct nfs_handle *h, const struct nlm4_a
 	memcpy(l->oh, a->oh, a->oh_len);
 	l->oh_len = a->oh_len;
 	l->svid = a->svid;
+	l->peer = peer;
 	l->vol = h->vol;
 	l->ino = h->ino;
 	l->excl = excl;
@@ -159,7 +165,7 @@ static int subtract(struct nfs_nlm *m, const struct nfs_handle *h, const struct 
 			continue;
 		}
 		if (l->start < s && l->end > e) { /* a hole in the middle: two pieces */
-			struct nlm_lock *tail = lock_new(h, a, e + 1, l->end, l->excl);
+			struct nlm_lock *tail = lock_new(h, a, l->peer, e + 1, l->end, l->excl);
 
 			if (!tail)
 				return -1;
@@ -203,14 +209,14 @@ static struct nlm_wait *waiter_take(struct nfs_nlm *m, const struct nfs_handle *
 
 /* Takes the lock for a (lock held); NLM4_GRANTED or why not. */
 static uint32_t lock_locked(struct nfs_nlm *m, const struct nfs_handle *h,
-			    const struct nlm4_args *a)
+			    const struct nlm4_args *a, uint32_t peer)
 {
 	struct nlm_lock *l;
 
 	if (conflict(m, h, a))
 		return NLM4_DENIED;
 	if (m->n >= NLM_MAX_LOCKS - 1 ||
-	    !(l = lock_new(h, a, a->offset, range_end(a), a->exclusive)))
+	    !(l = lock_new(h, a, peer, a->offset, range_end(a), a->exclusive)))
 		return NLM4_DENIED_NOLOCKS;
 	if (subtract(m, h, a, a->offset, range_end(a))) {
 		lock_free(l);
@@ -230,7 +236,7 @@ static uint32_t do_lock(struct nfs_nlm *m, const struct nfs_handle *h, const str
 
 	pthread_mutex_lock(&m->lock);
 	w = waiter_take(m, h, a); /* asked again: granted now, or waits on */
-	st = lock_locked(m, h, a);
+	st = lock_locked(m, h, a, peer);
 	if (st == NLM4_DENIED && a->block) {
 		if (!w && m->nwait < NLM_MAX_WAITERS && (w = malloc(sizeof(*w)))) {
 			w->h = *h;
@@ -291,7 +297,7 @@ static void grant_waiters(struct nfs_nlm *m)
 		struct grant_arg *g;
 		pthread_t t;
 
-		if (w->until >= now && lock_locked(m, &w->h, &w->a) != NLM4_GRANTED) {
+		if (w->until >= now && lock_locked(m, &w->h, &w->a, w->peer) != NLM4_GRANTED) {
 			pp = &w->next;
 			continue;
 		}
@@ -340,7 +346,7 @@ static void do_test(struct nfs_req *r, struct nfs_nlm *m, const struct nfs_handl
 	pthread_mutex_unlock(&m->lock);
 }
 
-static void free_all(struct nfs_nlm *m, const char *caller)
+int nfs_nlm_free_host(struct nfs_nlm *m, const char *name, uint32_t addr)
 {
 	int freed = 0;
 
@@ -348,7 +354,7 @@ static void free_all(struct nfs_nlm *m, const char *caller)
 	for (struct nlm_lock **pp = &m->head; *pp;) {
 		struct nlm_lock *l = *pp;
 
-		if (strcmp(l->caller, caller)) {
+		if (strcmp(l->caller, name) && (addr == 0 || l->peer != addr)) {
 			pp = &l->next;
 			continue;
 		}
@@ -357,8 +363,20 @@ static void free_all(struct nfs_nlm *m, const char *caller)
 		m->n--;
 		freed++;
 	}
+	for (struct nlm_wait **pp = &m->waiters; *pp;) {
+		struct nlm_wait *w = *pp;
+
+		if (strcmp(w->a.caller, name) && (addr == 0 || w->peer != addr)) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		m->nwait--;
+		free(w);
+	}
 	pthread_mutex_unlock(&m->lock);
-	gl_info("nfs: NLM FREE_ALL for %s: %d locks freed", caller, freed);
+	grant_waiters(m);
+	return freed;
 }
 
 /* The file a lock names, if it is one the caller may see: NLM4_GRANTED or why not. */
@@ -395,19 +413,26 @@ uint32_t nfs_nlm_call(struct nfs_req *r)
 	switch (r->call.proc) {
 	case NLM4_NULL:
 		break;
-	case NLM4_FREE_ALL:
-		free_all(m, a->caller);
-		grant_waiters(m);
+	case NLM4_FREE_ALL: /* only the name: its address may be another client's too */
+		gl_info("nfs: NLM FREE_ALL for %s: %d locks freed", a->caller,
+			nfs_nlm_free_host(m, a->caller, 0));
 		break;
 	case NLM4_TEST:
-		if ((st = nlm_file(r, a, &h)) == NLM4_GRANTED)
+		if (nfs_nsm_in_grace(r->s->nsm))
+			put_res(r, a, NLM4_DENIED_GRACE_PERIOD);
+		else if ((st = nlm_file(r, a, &h)) == NLM4_GRANTED)
 			do_test(r, m, &h, a);
 		else
 			put_res(r, a, st);
 		break;
 	case NLM4_LOCK:
 	case NLM4_NM_LOCK:
-		if ((st = nlm_file(r, a, &h)) == NLM4_GRANTED)
+		if (!a->reclaim && nfs_nsm_in_grace(r->s->nsm))
+			st = NLM4_DENIED_GRACE_PERIOD;
+		else if ((st = nlm_file(r, a, &h)) == NLM4_GRANTED && r->call.proc == NLM4_LOCK &&
+			 nfs_nsm_record(r->s->nsm, a->caller, r->peer, a->reclaim))
+			st = NLM4_DENIED_NOLOCKS; /* its client could not be recorded */
+		if (st == NLM4_GRANTED)
 			st = do_lock(m, &h, a, r->peer);
 		put_res(r, a, st);
 		break;

@@ -1,4 +1,4 @@
-/* Decoders of the NLM 4 arguments. Pure: the fuzz target runs them on arbitrary bytes. */
+/* Decoders of the NLM 4 and NSM 1 arguments. Pure: the fuzz target runs them on arbitrary bytes. */
 #include "gateways/nfs/nfs_proto.h"
 
 #include <errno.h>
@@ -63,6 +63,45 @@ int nlm4_decode_args(uint32_t proc, struct nx_in *x, struct nlm4_args *a)
 		break;
 	case NLM4_FREE_ALL:
 		nx_string(x, a->caller, NLM_MAXSTR);
+		a->state = (int32_t)nx_u32(x);
+		break;
+	default:
+		return -ENOSYS;
+	}
+	return x->err ? -EPROTO : 0;
+}
+
+static void get_my_id(struct nx_in *x, struct nsm_args *a)
+{
+	nx_string(x, a->my_name, SM_MAXSTRLEN);
+	a->my_prog = nx_u32(x);
+	a->my_vers = nx_u32(x);
+	a->my_proc = nx_u32(x);
+}
+
+int nsm_decode_args(uint32_t proc, struct nx_in *x, struct nsm_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	switch (proc) {
+	case SM_NULL:
+		break;
+	case SM_STAT:
+		nx_string(x, a->mon_name, SM_MAXSTRLEN);
+		break;
+	case SM_MON:
+		nx_string(x, a->mon_name, SM_MAXSTRLEN);
+		get_my_id(x, a);
+		nx_fixed(x, a->priv, SM_PRIV_SIZE);
+		break;
+	case SM_UNMON:
+		nx_string(x, a->mon_name, SM_MAXSTRLEN);
+		get_my_id(x, a);
+		break;
+	case SM_UNMON_ALL:
+		get_my_id(x, a);
+		break;
+	case SM_NOTIFY:
+		nx_string(x, a->mon_name, SM_MAXSTRLEN);
 		a->state = (int32_t)nx_u32(x);
 		break;
 	default:

@@ -1,7 +1,8 @@
-/* NLM 4 callbacks: telling a client's lock manager that a lock it waited for (BLOCKED) is now
- * its own (NLM4_GRANTED). The client's lock manager is found through the portmapper on the
- * client's address (PMAP GETPORT, TCP), as the protocol has it. Blocking calls with timeouts,
- * made from a thread of their own. */
+/* Calls to a client's RPC services: its portmapper (PMAP GETPORT, TCP, port 111 at the client's
+ * address) finds a program, then one call is made to it. Used for NLM 4 callbacks (telling a
+ * client's lock manager that a lock it waited for, BLOCKED, is now its own: NLM4_GRANTED) and
+ * by NSM (SM_NOTIFY to a client's statd after a restart, nfs_nsm.c). Blocking calls with
+ * timeouts, made from threads of their own. */
 #include "common/log.h"
 #include "gateways/nfs/nfs_internal.h"
 
@@ -38,9 +39,8 @@ static int read_full(int fd, uint8_t *p, size_t n)
 static const uint8_t auth_sys[28] = {0, 0, 0, 0, 0, 0, 0, 5, 'g', 'l', 'o', 'r', 'y', 0,
 				     0, 0, 0, 0, 0, 0, 0, 0, 0,	  0,   0,   0,	 0,   0};
 
-/* One call over a new TCP connection to addr:port; *res gets the results (malloc'd). */
-static int call_tcp(uint32_t addr, uint16_t port, uint32_t prog, uint32_t vers, uint32_t proc,
-		    const struct nx_out *args, uint8_t **res, size_t *len)
+int nfs_rpc_call_tcp(uint32_t addr, uint16_t port, uint32_t prog, uint32_t vers, uint32_t proc,
+		     const struct nx_out *args, uint8_t **res, size_t *len)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
 	struct timeval tv = {CALLBACK_TIMEOUT_S, 0};
@@ -108,30 +108,48 @@ out_free:
 	return rc;
 }
 
+int nfs_rpc_getport(uint32_t addr, uint32_t prog, uint32_t vers, uint16_t *port)
+{
+	struct nx_out args;
+	struct nx_in x;
+	uint8_t *res = NULL;
+	size_t len;
+	uint32_t p;
+	int rc = -1;
+
+	if (nx_out_init(&args, 64))
+		return -1;
+	nx_put_u32(&args, prog); /* mapping: prog, vers, prot, port */
+	nx_put_u32(&args, vers);
+	nx_put_u32(&args, IPPROTO_TCP);
+	nx_put_u32(&args, 0);
+	if (args.err ||
+	    nfs_rpc_call_tcp(addr, 111, PMAP_PROGRAM, PMAP_V2, PMAP_GETPORT, &args, &res, &len))
+		goto out;
+	nx_in_init(&x, res, len);
+	p = nx_u32(&x);
+	if (x.err || p == 0 || p > 65535)
+		goto out;
+	*port = (uint16_t)p;
+	rc = 0;
+out:
+	free(res);
+	nx_out_free(&args);
+	return rc;
+}
+
 int nlm_grant_notify(uint32_t peer, const struct nlm4_args *a)
 {
 	struct nx_out args;
 	struct nx_in x;
 	uint8_t *res = NULL;
 	size_t len;
-	uint32_t port;
+	uint16_t port;
 	int rc = -1;
 
-	if (nx_out_init(&args, 256))
+	if (nfs_rpc_getport(peer, NLM_PROGRAM, NLM_V4, &port) || nx_out_init(&args, 256))
 		return -1;
-	nx_put_u32(&args, NLM_PROGRAM); /* mapping: prog, vers, prot, port */
-	nx_put_u32(&args, NLM_V4);
-	nx_put_u32(&args, IPPROTO_TCP);
-	nx_put_u32(&args, 0);
-	if (args.err || call_tcp(peer, 111, PMAP_PROGRAM, PMAP_V2, PMAP_GETPORT, &args, &res, &len))
-		goto out;
-	nx_in_init(&x, res, len);
-	port = nx_u32(&x);
-	free(res);
-	res = NULL;
-	if (x.err || port == 0 || port > 65535)
-		goto out;
-	args.len = 0; /* nlm4_testargs: cookie, exclusive, alock */
+	/* nlm4_testargs: cookie, exclusive, alock */
 	nx_put_opaque(&args, a->cookie, a->cookie_len);
 	nx_put_u32(&args, (uint32_t)a->exclusive);
 	nx_put_string(&args, a->caller);
@@ -140,8 +158,8 @@ int nlm_grant_notify(uint32_t peer, const struct nlm4_args *a)
 	nx_put_u32(&args, (uint32_t)a->svid);
 	nx_put_u64(&args, a->offset);
 	nx_put_u64(&args, a->len);
-	if (args.err || call_tcp(peer, (uint16_t)port, NLM_PROGRAM, NLM_V4, NLM4_GRANTED_CALL,
-				 &args, &res, &len))
+	if (args.err ||
+	    nfs_rpc_call_tcp(peer, port, NLM_PROGRAM, NLM_V4, NLM4_GRANTED_CALL, &args, &res, &len))
 		goto out;
 	nx_in_init(&x, res, len);
 	{

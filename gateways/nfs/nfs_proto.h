@@ -307,6 +307,39 @@ struct nlm4_args {
 /* 0, -EPROTO on bad XDR, -ENOSYS for a procedure we do not decode. */
 int nlm4_decode_args(uint32_t proc, struct nx_in *x, struct nlm4_args *a);
 
+/* ---- NSM 1 (the status monitor, "statd"; X/Open XNFS chapter 11, sm_inter.x) ---- */
+#define NSM_PROGRAM 100024
+#define NSM_V1	    1
+enum nsm_proc {
+	SM_NULL = 0,
+	SM_STAT = 1,
+	SM_MON = 2,
+	SM_UNMON = 3,
+	SM_UNMON_ALL = 4,
+	SM_SIMU_CRASH = 5,
+	SM_NOTIFY = 6
+};
+enum nsm_res { STAT_SUCC = 0, STAT_FAIL = 1 };
+#define SM_MAXSTRLEN 1024
+#define SM_PRIV_SIZE 16
+
+/* The arguments of the NSM procedures (fields a procedure lacks stay 0):
+ *   SM_STAT      sm_name   { string mon_name<1024> }
+ *   SM_MON       mon       { mon_id; opaque priv[16] }
+ *   SM_UNMON     mon_id    { string mon_name<1024>; my_id }
+ *   SM_UNMON_ALL my_id     { string my_name<1024>; int my_prog; int my_vers; int my_proc }
+ *   SM_NOTIFY    stat_chge { string mon_name<1024>; int state } */
+struct nsm_args {
+	char mon_name[SM_MAXSTRLEN + 1];
+	char my_name[SM_MAXSTRLEN + 1];
+	uint32_t my_prog, my_vers, my_proc;
+	uint8_t priv[SM_PRIV_SIZE];
+	int32_t state;
+};
+
+/* 0, -EPROTO on bad XDR, -ENOSYS for a procedure we do not decode (SM_SIMU_CRASH). */
+int nsm_decode_args(uint32_t proc, struct nx_in *x, struct nsm_args *a);
+
 /* ---- File handles ----
  * 24 bytes, big-endian: u8 version (1), u8 reserved (0), u16 reserved (0), u32 volume id,
  * u64 inode number, u64 generation (the inode's birth time in ns: an inode number reused

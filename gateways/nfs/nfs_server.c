@@ -279,6 +279,8 @@ static int serve(struct nfs_srv *s, struct nfs_conn *c, const uint8_t *buf, size
 			stat = nfs_call(&r);
 		else if (r.call.prog == NLM_PROGRAM)
 			stat = r.call.vers == NLM_V4 ? nfs_nlm_call(&r) : NR_PROG_MISMATCH;
+		else if (r.call.prog == NSM_PROGRAM)
+			stat = r.call.vers == NSM_V1 ? nfs_nsm_call(&r) : NR_PROG_MISMATCH;
 		else if (r.call.prog == MOUNT_PROGRAM)
 			stat = r.call.vers == MOUNT_V3 || r.call.vers == MOUNT_V1
 				   ? nfs_mount_call(&r)
@@ -294,9 +296,11 @@ static int serve(struct nfs_srv *s, struct nfs_conn *c, const uint8_t *buf, size
 
 				nx_put_u32(&out, p == NFS_PROGRAM   ? NFS_V3
 						 : p == NLM_PROGRAM ? NLM_V4
+						 : p == NSM_PROGRAM ? NSM_V1
 								    : MOUNT_V1);
 				nx_put_u32(&out, p == NFS_PROGRAM   ? NFS_V3
 						 : p == NLM_PROGRAM ? NLM_V4
+						 : p == NSM_PROGRAM ? NSM_V1
 								    : MOUNT_V3);
 			}
 		}
@@ -538,12 +542,14 @@ static void rpcbind_set(int port, int mport, int on)
 	pmap_unset(MOUNT_PROGRAM, MOUNT_V3);
 	pmap_unset(MOUNT_PROGRAM, MOUNT_V1);
 	pmap_unset(NLM_PROGRAM, NLM_V4);
+	pmap_unset(NSM_PROGRAM, NSM_V1);
 	if (!on)
 		return;
 	if (!pmap_set(NFS_PROGRAM, NFS_V3, IPPROTO_TCP, (unsigned short)port) ||
 	    !pmap_set(MOUNT_PROGRAM, MOUNT_V3, IPPROTO_TCP, (unsigned short)mport) ||
 	    !pmap_set(MOUNT_PROGRAM, MOUNT_V1, IPPROTO_TCP, (unsigned short)mport) ||
-	    !pmap_set(NLM_PROGRAM, NLM_V4, IPPROTO_TCP, (unsigned short)port))
+	    !pmap_set(NLM_PROGRAM, NLM_V4, IPPROTO_TCP, (unsigned short)port) ||
+	    !pmap_set(NSM_PROGRAM, NSM_V1, IPPROTO_TCP, (unsigned short)port))
 		gl_warn("nfs: rpcbind refused our registration: clients must name the ports");
 	else
 		gl_info("nfs: registered with rpcbind");
@@ -554,6 +560,8 @@ static int srv_init(struct nfs_srv *s, const struct gl_nfs_cfg *cfg)
 	struct timespec ts;
 	uint64_t rnd = 0;
 	char msg[256];
+	struct nfs_nsm_cfg nsm_cfg = {.dir = cfg->state_dir, .grace_s = cfg->grace_s};
+	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->g = cfg->g;
@@ -573,7 +581,9 @@ static int srv_init(struct nfs_srv *s, const struct gl_nfs_cfg *cfg)
 	s->verf_base =
 	    ((uint64_t)ts.tv_sec << 32) ^ ((uint64_t)ts.tv_nsec << 2) ^ (rnd & 0xffffffffu);
 	atomic_init(&s->verf_gen, 0);
-	return nfs_nlm_init(&s->nlm);
+	if ((rc = nfs_nlm_init(&s->nlm)))
+		return rc;
+	return nfs_nsm_init(&s->nsm, &nsm_cfg, s->nlm);
 }
 
 static void srv_fini(struct nfs_srv *s)
@@ -588,6 +598,7 @@ static void srv_fini(struct nfs_srv *s)
 		s->mounts = m->next;
 		free(m);
 	}
+	nfs_nsm_fini(s->nsm); /* first: its thread and SM_NOTIFY use the lock table */
 	nfs_nlm_fini(s->nlm);
 	pthread_mutex_destroy(&s->vlock);
 	pthread_mutex_destroy(&s->olock);
@@ -685,6 +696,8 @@ int gl_nfs_run(const struct gl_nfs_cfg *cfg)
 	gl_info("nfs: serving NFSv3 on %s:%d and MOUNT on %s:%d (%d workers)", cfg->host, cfg->port,
 		cfg->host, mport, n.nworkers);
 	rpcbind_set(cfg->port, mport, 1);
+	if (nfs_nsm_start(s.nsm))
+		gl_error("nfs: cannot start the NSM thread: lock clients are not told to reclaim");
 	wait_for_signal(&s);
 	rpcbind_set(cfg->port, mport, 0);
 	stop_net(&n, acc);

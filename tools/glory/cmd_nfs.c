@@ -42,7 +42,9 @@ static int take_exports(int *argc, char **argv, struct gl_nfs_cfg *cfg)
 int cmd_nfs(int argc, char **argv)
 {
 	const char *master = NULL, *listen = NULL, *log_file = NULL, *log_level = "info";
-	long port = 2049, mount_port = 20048, threads = 0;
+	const char *state_dir = NULL;
+	long port = 2049, mount_port = 20048, threads = 0, grace = 45;
+	char def_state[64];
 	int no_cache = 0;
 	struct gl_nfs_cfg cfg = {0};
 	struct glory *g = NULL;
@@ -55,20 +57,27 @@ int cmd_nfs(int argc, char **argv)
 	     "MOUNT port (default 20048; the NFS port serves MOUNT too)"},
 	    {"master", GL_OPT_STR, &master, "GLORY_MASTER", "H:P", "cluster master(s)"},
 	    {"threads", GL_OPT_INT, &threads, NULL, "N", "worker threads (default 16)"},
+	    {"state-dir", GL_OPT_STR, &state_dir, NULL, "DIR",
+	     "NSM state: lock clients, state number (default /var/lib/glory/nfs-PORT)"},
+	    {"grace", GL_OPT_INT, &grace, NULL, "SECONDS",
+	     "NLM grace period after a start, for clients to reclaim locks (default 45; 0: none)"},
 	    {"no-cache", GL_OPT_FLAG, &no_cache, NULL, NULL, "no client metadata cache"},
 	    {"log-file", GL_OPT_STR, &log_file, NULL, "FILE", "log here instead of stderr"},
 	    {"log-level", GL_OPT_STR, &log_level, NULL, "LEVEL", "debug, info, warn or error"},
 	};
 	const struct gl_cmd_help help = {
 	    "glory nfs --listen H [--port 2049] [--mount-port P] [--master H:P] "
-	    "[--export TENANT/VOL[:OPTS]]...",
+	    "[--export TENANT/VOL[:OPTS]]... [--state-dir DIR] [--grace SECONDS]",
 	    "Serves volumes over NFSv3 and MOUNT3 on TCP (RFC 1813): each volume is the export "
 	    "/TENANT/VOL (mount a directory in it as /TENANT/VOL/DIR), the same files FUSE and S3 "
 	    "show. Without --export every volume is exported to every client with root squashed; "
 	    "each --export TENANT/VOL[:OPTS] (repeatable) exports only the volumes named, with "
 	    "OPTS a comma list of ro, rw, root_squash, no_root_squash (ESXi) and "
 	    "clients=ADDR[/BITS][+ADDR[/BITS]...]. Registers with rpcbind when it runs. File "
-	    "handles stay valid across restarts; UNSTABLE writes are committed on COMMIT. Runs in "
+	    "handles stay valid across restarts; UNSTABLE writes are committed on COMMIT. NLM "
+	    "locks live in memory: the clients holding them are recorded in --state-dir and "
+	    "told (NSM SM_NOTIFY) after a restart to reclaim them during the grace period; a "
+	    "client's own SM_NOTIFY frees its locks. Runs in "
 	    "the foreground until SIGTERM or Ctrl-C (buffered writes are committed first).",
 	};
 
@@ -84,6 +93,14 @@ int cmd_nfs(int argc, char **argv)
 	if (port <= 0 || port > 65535 || mount_port < 0 || mount_port > 65535) {
 		fprintf(stderr, "glory nfs: ports are 1..65535\n");
 		return 2;
+	}
+	if (grace < 0 || grace > 3600) {
+		fprintf(stderr, "glory nfs: --grace is 0..3600 seconds\n");
+		return 2;
+	}
+	if (!state_dir) {
+		snprintf(def_state, sizeof(def_state), "/var/lib/glory/nfs-%ld", port);
+		state_dir = def_state;
 	}
 	for (int i = 0; i < cfg.nexports; i++)
 		if (gl_nfs_export_check(cfg.exports[i], msg, sizeof(msg))) {
@@ -104,6 +121,8 @@ int cmd_nfs(int argc, char **argv)
 	cfg.port = (int)port;
 	cfg.mount_port = (int)mount_port;
 	cfg.threads = (int)threads;
+	cfg.state_dir = state_dir;
+	cfg.grace_s = (int)grace;
 	rc = gl_nfs_run(&cfg);
 	if (rc)
 		fprintf(stderr, "glory nfs: cannot serve on %s:%ld/%ld: %s\n", listen, port,

@@ -360,15 +360,17 @@ static int start_nfs(const char *dir, const char *host)
 {
 	static struct gateway gw = {
 	    .name = "nfs", .what = "NFS gateway", .var = "GLORY_NFS_URL", .scheme = "nfs://"};
-	char sport[16];
+	char sport[16], state[PATH_MAX + 16];
 
 	if (gateway_prepare(dir, host, &gw))
 		return -1;
 	snprintf(sport, sizeof(sport), "%d", gw.port);
-	char *argv[] = {gw.self,    "nfs",     "--listen",     (char *)host,
-			"--port",   sport,     "--mount-port", sport,
-			"--master", gw.master, "--export",     "default/default:no_root_squash",
-			NULL};
+	snprintf(state, sizeof(state), "%s/nfs/state", dir); /* NSM: lock clients, state number */
+	char *argv[] = {gw.self,	"nfs",	    "--listen",
+			(char *)host,	"--port",   sport,
+			"--mount-port", sport,	    "--master",
+			gw.master,	"--export", "default/default:no_root_squash",
+			"--state-dir",	state,	    NULL};
 	if (gateway_spawn(dir, &gw, argv, "/"))
 		return -1;
 	printf("NFSv3 export: nfs://%s/default/default (MOUNT on the same port)\n", gw.listen);
