@@ -6,8 +6,9 @@
 # that appears later); the same bytes through `glory get`/`glory put`; 8 clients at once; a
 # gateway killed between UNSTABLE writes and COMMIT (the verifier changes, the client resends,
 # nothing is lost); handles that outlive a restart; a COMMIT held up by stopped data servers;
-# corrupted data (NFS3ERR_IO); NLM 4 locks; rpcbind; hostile RPC records. The Linux kernel
-# client is used where the kernel has one.
+# corrupted data (NFS3ERR_IO); NLM 4 locks; NSM (a client's SM_NOTIFY frees its locks; after a
+# restart the recorded clients are notified, and reclaim during the grace period); rpcbind;
+# hostile RPC records. The Linux kernel client is used where the kernel has one.
 . "$(dirname "$0")/lib.sh"
 
 BIN=${GLORY_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}/bin
@@ -21,7 +22,8 @@ stop_nfs() {
 	fi
 }
 RPCB_PID=
-trap 'rc=$?; set +e; stop_nfs; [ -n "$RPCB_PID" ] && kill "$RPCB_PID"; (exit $rc); cleanup' EXIT
+STATD_PID=
+trap 'rc=$?; set +e; stop_nfs; [ -n "$RPCB_PID" ] && kill "$RPCB_PID"; [ -n "$STATD_PID" ] && kill "$STATD_PID"; (exit $rc); cleanup' EXIT
 
 read -r PORT MPORT < <(python3 -c 'import socket
 s=[socket.socket() for _ in range(2)]
@@ -29,10 +31,12 @@ s=[socket.socket() for _ in range(2)]
 print(*[x.getsockname()[1] for x in s])')
 Q="nfsport=$PORT&mountport=$MPORT"
 URL=nfs://127.0.0.1
-# start_nfs: the gateway in the background, its log under $D (scanned for sanitizer reports)
+# start_nfs: the gateway in the background, its log under $D (scanned for sanitizer reports);
+# NSM state in $D/nfs/state, grace period $NFS_GRACE (default 45 s: only once clients locked)
 start_nfs() {
 	mkdir -p "$D/nfs"
 	"$GLORY" nfs --listen 127.0.0.1 --port "$PORT" --mount-port "$MPORT" \
+		--state-dir "$D/nfs/state" --grace "${NFS_GRACE:-45}" \
 		--log-file "$D/nfs/log" --export t/v:no_root_squash --export t/ro:ro,no_root_squash \
 		--export t/q:no_root_squash --export t/sq --export t/far:clients=10.9.9.0/24 \
 		--export t/bad:no_root_squash --export t/later &
@@ -143,7 +147,8 @@ fi
 
 # --- no --export: every volume of every tenant, root squashed
 read -r PORT2 < <(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$GLORY" nfs --listen 127.0.0.1 --port "$PORT2" --mount-port "$PORT2" --log-file "$D/nfs/log2" &
+"$GLORY" nfs --listen 127.0.0.1 --port "$PORT2" --mount-port "$PORT2" --log-file "$D/nfs/log2" \
+	--state-dir "$D/nfs/state2" &
 ALL_PID=$!
 wait_for 30 "the second gateway" bash -c "'$BIN/nfs_check' 127.0.0.1 $PORT2 $PORT2 /t/v exports >/dev/null 2>&1"
 "$BIN/nfs_check" 127.0.0.1 "$PORT2" "$PORT2" /t/v exports >"$T/exports2"
@@ -194,6 +199,47 @@ check_nfs /t/bad read c.bin NFS3ERR_IO
 check "NLM 4 locks: conflicts, shared locks, unlock splits, TEST holders, FREE_ALL, errors, GRANTED callbacks" \
 	bash -c "python3 '$SRC/tests/nfs/nlm_rpc.py' 127.0.0.1 $PORT $MPORT /t/v hello.txt >'$T/nlm.out' 2>&1 || { cat '$T/nlm.out'; false; }"
 
+# --- NSM: SM_NULL, SM_STAT, bad XDR; a client's SM_NOTIFY frees its locks (by name, by address)
+nsm() { # nsm MODE ARGS...: tests/nfs/nsm_rpc.py, its output shown on failure
+	local out=$T/nsm-$1.out
+	if /usr/bin/python3 "$SRC/tests/nfs/nsm_rpc.py" "$1" 127.0.0.1 "$PORT" "$MPORT" /t/v hello.txt \
+		"${@:2}" >"$out" 2>&1; then
+		ok "NSM $1 ($(grep -c '^ok' "$out") checks)"
+	else
+		fail "NSM $1"
+		grep -v '^ok' "$out" | head -n 30
+	fi
+}
+nsm notify
+STATE1=$(sed -n 's/^state //p' "$T/nsm-notify.out")
+check "the lock clients are recorded in the state directory" \
+	grep -qx '127.0.0.3 clientA' "$D/nfs/state/clients"
+check "the NSM state number is kept there" bash -c "[ \"\$(cat '$D/nfs/state/state')\" = '$STATE1' ]"
+
+# --- a restart: the fake client's statd is told, reclaims during the grace period
+: >"$T/statd.out"
+/usr/bin/python3 "$SRC/tests/nfs/nsm_rpc.py" statd 127.0.0.1 "$PORT" "$MPORT" /t/v hello.txt \
+	"$T/statd.out" >"$T/statd.log" 2>&1 &
+STATD_PID=$!
+wait_for 20 "the fake client to lock" grep -qx ready "$T/statd.out"
+stop_nfs
+NFS_GRACE=5 start_nfs
+nsm grace "$T/statd.out" "$STATE1"
+kill "$STATD_PID"
+wait "$STATD_PID" 2>/dev/null || true
+STATD_PID=
+check "an unreachable client is said once and forgotten" bash -c \
+	"[ \"\$(grep -c 'cannot reach the statd of lock client gone ' '$D/nfs/log')\" = 1 ] &&
+	 ! grep -q ' gone$' '$D/nfs/state/clients'"
+check "after the grace period the clients that reclaimed nothing are forgotten" bash -c \
+	"grep -qx '127.0.0.2 fakeclient' '$D/nfs/state/clients' &&
+	 grep -qx '127.0.0.2 newcomer2' '$D/nfs/state/clients' && ! grep -q ' lazy$' '$D/nfs/state/clients'"
+STATE2=$(cat "$D/nfs/state/state")
+stop_nfs
+NFS_GRACE=0 start_nfs
+check "the state number grows by 2 on every start ($STATE1, $STATE2, $(cat "$D/nfs/state/state"))" \
+	bash -c "[ $STATE2 = $((STATE1 + 2)) ] && [ \$(cat '$D/nfs/state/state') = $((STATE1 + 4)) ]"
+
 # --- hostile RPC records
 check "hostile and malformed RPC records get the right replies" \
 	bash -c "python3 '$SRC/tests/nfs/hostile_rpc.py' 127.0.0.1 $PORT $MPORT /t/v a.bin >'$T/hostile.out' 2>&1 || { cat '$T/hostile.out'; false; }"
@@ -209,9 +255,9 @@ fi
 if rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
 	stop_nfs
 	start_nfs
-	check "the gateway registers NFS v3, MOUNT v1 and v3, NLM v4 with rpcbind" \
+	check "the gateway registers NFS v3, MOUNT v1 and v3, NLM v4, NSM v1 with rpcbind" \
 		bash -c "$(declare -f registered); registered 100003 3 $PORT && registered 100005 3 $MPORT &&
-			registered 100005 1 $MPORT && registered 100021 4 $PORT"
+			registered 100005 1 $MPORT && registered 100021 4 $PORT && registered 100024 1 $PORT"
 	check "libnfs finds both ports through rpcbind (no ports in the URL)" \
 		bash -c "nfs-cat '$URL/t/v/hello.txt' | grep -qx hello"
 else
@@ -223,7 +269,8 @@ kill -TERM "$NFS_PID"
 check "SIGTERM stops the gateway cleanly" wait "$NFS_PID"
 NFS_PID=
 if [ -n "$RPCB_PID" ]; then
-	check "and unregisters from rpcbind" bash -c "$(declare -f registered); ! registered 100003 3 $PORT"
+	check "and unregisters from rpcbind" bash -c "$(declare -f registered); ! registered 100003 3 $PORT &&
+		! registered 100024 1 $PORT"
 	kill "$RPCB_PID"
 	wait "$RPCB_PID" 2>/dev/null || true
 	RPCB_PID=
