@@ -1,6 +1,6 @@
 /* libFuzzer: what an NFS client sends (gateways/nfs): the byte stream is cut into records by
  * record marking, fed in pieces whose sizes the input chooses; each record is decoded as an RPC
- * call (AUTH_SYS credentials) and its NFSv3, NLM 4 or MOUNT arguments, handles included.
+ * call (AUTH_SYS credentials) and its NFSv3, NLM 4, NSM 1 or MOUNT arguments, handles included.
  * Invariants: nothing is read past a record, decoded lengths stay within their limits, a decoded
  * handle encodes back to the same bytes. */
 #include "common/compiler.h"
@@ -44,6 +44,15 @@ static void decode_record(const uint8_t *rec, size_t len)
 		if (nlm4_decode_args(c.proc % 24, &x, &n) == 0 &&
 		    (x.pos > len || n.fh.len > NFS3_FHSIZE || n.oh_len > NLM_MAXSTR ||
 		     n.cookie_len > NLM_MAXSTR || strlen(n.caller) > NLM_MAXSTR))
+			__builtin_trap();
+		return;
+	}
+	if (c.prog == NSM_PROGRAM) {
+		static struct nsm_args m;
+
+		if (nsm_decode_args(c.proc % 8, &x, &m) == 0 &&
+		    (x.pos > len || strlen(m.mon_name) > SM_MAXSTRLEN ||
+		     strlen(m.my_name) > SM_MAXSTRLEN))
 			__builtin_trap();
 		return;
 	}

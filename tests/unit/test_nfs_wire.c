@@ -408,6 +408,54 @@ static void test_nlm_args(void **state)
 	free(a);
 }
 
+static void test_nsm_args(void **state)
+{
+	static const uint8_t priv[SM_PRIV_SIZE] = "0123456789abcdef";
+	struct nsm_args *a = malloc(sizeof(*a));
+	char big[SM_MAXSTRLEN + 1];
+	struct enc e = {0};
+	struct nx_in x;
+
+	(void)state;
+	eopaque(&e, "client1", 7); /* mon: mon_id (mon_name, my_id), priv */
+	eopaque(&e, "localhost", 9);
+	e32(&e, 100021);
+	e32(&e, 4);
+	e32(&e, 16);
+	memcpy(e.b + e.n, priv, SM_PRIV_SIZE);
+	e.n += SM_PRIV_SIZE;
+	nx_in_init(&x, e.b, e.n);
+	assert_int_equal(nsm_decode_args(SM_MON, &x, a), 0);
+	assert_string_equal(a->mon_name, "client1");
+	assert_string_equal(a->my_name, "localhost");
+	assert_true(a->my_prog == 100021 && a->my_vers == 4 && a->my_proc == 16);
+	assert_memory_equal(a->priv, priv, SM_PRIV_SIZE);
+	for (size_t cut = 0; cut < e.n; cut += 4) { /* every truncation refused */
+		nx_in_init(&x, e.b, cut);
+		assert_int_equal(nsm_decode_args(SM_MON, &x, a), -EPROTO);
+	}
+	e.n = 0; /* stat_chge: mon_name, state */
+	eopaque(&e, "client1", 7);
+	e32(&e, 0xfffffffdu);
+	nx_in_init(&x, e.b, e.n);
+	assert_int_equal(nsm_decode_args(SM_NOTIFY, &x, a), 0);
+	assert_true(!strcmp(a->mon_name, "client1") && a->state == -3);
+	e.n = 0; /* a name over SM_MAXSTRLEN, and one with a NUL in it */
+	memset(big, 'h', sizeof(big));
+	eopaque(&e, big, SM_MAXSTRLEN + 1);
+	e32(&e, 1);
+	nx_in_init(&x, e.b, e.n);
+	assert_int_equal(nsm_decode_args(SM_NOTIFY, &x, a), -EPROTO);
+	e.n = 0;
+	eopaque(&e, "a\0b", 3);
+	nx_in_init(&x, e.b, e.n);
+	assert_int_equal(nsm_decode_args(SM_STAT, &x, a), -EPROTO);
+	nx_in_init(&x, e.b, 0);
+	assert_int_equal(nsm_decode_args(SM_NULL, &x, a), 0);
+	assert_int_equal(nsm_decode_args(SM_SIMU_CRASH, &x, a), -ENOSYS);
+	free(a);
+}
+
 static void test_xdr_out(void **state)
 {
 	struct nx_out o;
@@ -489,8 +537,8 @@ int main(void)
 	    cmocka_unit_test(test_rpc_call),	 cmocka_unit_test(test_args_write),
 	    cmocka_unit_test(test_args_names),	 cmocka_unit_test(test_args_create_setattr),
 	    cmocka_unit_test(test_mnt_path),	 cmocka_unit_test(test_nlm_args),
-	    cmocka_unit_test(test_xdr_out),	 cmocka_unit_test(test_export_parse),
-	    cmocka_unit_test(test_access_bits),
+	    cmocka_unit_test(test_nsm_args),	 cmocka_unit_test(test_xdr_out),
+	    cmocka_unit_test(test_export_parse), cmocka_unit_test(test_access_bits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
