@@ -246,65 +246,83 @@ static uint32_t nfs_call(struct nfs_req *r)
 	return NR_SUCCESS;
 }
 
+/* Decodes and serves the call in buf (r: the peer filled in) and writes the reply to out
+ * (initialised here, record mark space first); only_nsm: the datagram endpoint, which serves
+ * NSM only. -EPROTO when buf is not an RPC call (nothing to answer), -ENOMEM, or 0. */
+static int dispatch(struct nfs_srv *s, struct nfs_req *r, const uint8_t *buf, size_t len,
+		    struct nx_out *out, int only_nsm)
+{
+	uint32_t stat;
+	int rc;
+
+	r->s = s;
+	r->out = out;
+	nx_in_init(&r->in, buf, len);
+	rc = rpc_decode_call(&r->in, &r->call);
+	if (rc == -EPROTO)
+		return rc;
+	if (nx_out_init(out, 4096)) /* a READ grows it once, to what it reads */
+		return -ENOMEM;
+	if (rc == -EBADMSG) {
+		rpc_put_denied(out, r->call.xid, NR_MISMATCH, 0);
+	} else if (rc == -EACCES) {
+		rpc_put_denied(out, r->call.xid, NR_AUTH_ERROR, NR_AUTH_BADCRED);
+	} else {
+		rpc_put_accepted(out, r->call.xid, NR_SUCCESS);
+		if (only_nsm && r->call.prog != NSM_PROGRAM)
+			stat = NR_PROG_UNAVAIL;
+		else if (r->call.prog == NFS_PROGRAM)
+			stat = nfs_call(r);
+		else if (r->call.prog == NLM_PROGRAM)
+			stat = r->call.vers == NLM_V4 ? nfs_nlm_call(r) : NR_PROG_MISMATCH;
+		else if (r->call.prog == NSM_PROGRAM)
+			stat = r->call.vers == NSM_V1 ? nfs_nsm_call(r) : NR_PROG_MISMATCH;
+		else if (r->call.prog == MOUNT_PROGRAM)
+			stat = r->call.vers == MOUNT_V3 || r->call.vers == MOUNT_V1
+				   ? nfs_mount_call(r)
+				   : NR_PROG_MISMATCH;
+		else
+			stat = NR_PROG_UNAVAIL;
+		if (stat != NR_SUCCESS) {
+			out->len = 0;
+			out->err = 0;
+			rpc_put_accepted(out, r->call.xid, stat);
+			if (stat == NR_PROG_MISMATCH) {
+				uint32_t p = r->call.prog;
+
+				nx_put_u32(out, p == NFS_PROGRAM   ? NFS_V3
+						: p == NLM_PROGRAM ? NLM_V4
+						: p == NSM_PROGRAM ? NSM_V1
+								   : MOUNT_V1);
+				nx_put_u32(out, p == NFS_PROGRAM   ? NFS_V3
+						: p == NLM_PROGRAM ? NLM_V4
+						: p == NSM_PROGRAM ? NSM_V1
+								   : MOUNT_V3);
+			}
+		}
+	}
+	return 0;
+}
+
 /* Decodes and serves one record; returns whether a reply went to the writer (which then
  * finishes the call). */
 static int serve(struct nfs_srv *s, struct nfs_conn *c, const uint8_t *buf, size_t len)
 {
 	struct nfs_req r;
 	struct nx_out out;
-	uint32_t stat;
 	int rc, queued = 0;
 
 	memset(&r, 0, sizeof(r));
-	r.s = s;
 	r.peer = c->peer;
 	snprintf(r.peer_str, sizeof(r.peer_str), "%s", c->peer_str);
-	r.out = &out;
-	nx_in_init(&r.in, buf, len);
-	rc = rpc_decode_call(&r.in, &r.call);
-	if (rc == -EPROTO) { /* not an RPC call: nothing sensible to answer */
+	if ((rc = dispatch(s, &r, buf, len, &out, 0)) == -EPROTO) {
+		/* not an RPC call: nothing sensible to answer */
 		gl_warn("nfs: a record from %s is not an RPC call: closing", c->peer_str);
 		shutdown(c->fd, SHUT_RDWR);
 		return 0;
 	}
-	if (nx_out_init(&out, 4096)) /* a READ grows it once, to what it reads */
+	if (rc)
 		return 0;
-	if (rc == -EBADMSG) {
-		rpc_put_denied(&out, r.call.xid, NR_MISMATCH, 0);
-	} else if (rc == -EACCES) {
-		rpc_put_denied(&out, r.call.xid, NR_AUTH_ERROR, NR_AUTH_BADCRED);
-	} else {
-		rpc_put_accepted(&out, r.call.xid, NR_SUCCESS);
-		if (r.call.prog == NFS_PROGRAM)
-			stat = nfs_call(&r);
-		else if (r.call.prog == NLM_PROGRAM)
-			stat = r.call.vers == NLM_V4 ? nfs_nlm_call(&r) : NR_PROG_MISMATCH;
-		else if (r.call.prog == NSM_PROGRAM)
-			stat = r.call.vers == NSM_V1 ? nfs_nsm_call(&r) : NR_PROG_MISMATCH;
-		else if (r.call.prog == MOUNT_PROGRAM)
-			stat = r.call.vers == MOUNT_V3 || r.call.vers == MOUNT_V1
-				   ? nfs_mount_call(&r)
-				   : NR_PROG_MISMATCH;
-		else
-			stat = NR_PROG_UNAVAIL;
-		if (stat != NR_SUCCESS) {
-			out.len = 0;
-			out.err = 0;
-			rpc_put_accepted(&out, r.call.xid, stat);
-			if (stat == NR_PROG_MISMATCH) {
-				uint32_t p = r.call.prog;
-
-				nx_put_u32(&out, p == NFS_PROGRAM   ? NFS_V3
-						 : p == NLM_PROGRAM ? NLM_V4
-						 : p == NSM_PROGRAM ? NSM_V1
-								    : MOUNT_V1);
-				nx_put_u32(&out, p == NFS_PROGRAM   ? NFS_V3
-						 : p == NLM_PROGRAM ? NLM_V4
-						 : p == NSM_PROGRAM ? NSM_V1
-								    : MOUNT_V3);
-			}
-		}
-	}
 	if (!out.err && (queued = queue_reply(c, &out)) == 0)
 		out.err = 1;
 	if (out.err)
@@ -498,6 +516,74 @@ static void *acceptor(void *arg)
 	}
 }
 
+/* NSM over UDP: statds send SM_NOTIFY in datagrams (Linux's sm-notify only so), on the NFS
+ * port. One thread answers them; other programs answer PROG_UNAVAIL (NFS, MOUNT and NLM are
+ * served on TCP only). Wakes every second to see whether the server stops. */
+#define UDP_MAX 8192
+
+struct udp_ep {
+	struct nfs_srv *s;
+	int fd;
+	_Atomic int stop;
+	pthread_t t;
+};
+
+static void *udp_loop(void *arg)
+{
+	struct udp_ep *u = arg;
+	uint8_t *buf = malloc(UDP_MAX);
+
+	while (buf && !atomic_load(&u->stop)) {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t k = recvfrom(u->fd, buf, UDP_MAX, 0, (struct sockaddr *)&from, &fl);
+		struct nfs_req r;
+		struct nx_out out;
+
+		if (k <= 0 || fl != sizeof(from) || from.sin_family != AF_INET)
+			continue; /* timeout, EINTR, or not IPv4 */
+		memset(&r, 0, sizeof(r));
+		r.peer = ntohl(from.sin_addr.s_addr);
+		inet_ntop(AF_INET, &from.sin_addr, r.peer_str, sizeof(r.peer_str));
+		if (dispatch(u->s, &r, buf, (size_t)k, &out, 1))
+			continue;	     /* not a call, or no memory: nothing to answer */
+		if (!out.err && out.len > 4) /* no record mark in a datagram */
+			sendto(u->fd, out.p + 4, out.len - 4, 0, (struct sockaddr *)&from, fl);
+		nx_out_free(&out);
+	}
+	free(buf);
+	return NULL;
+}
+
+static int udp_start(struct udp_ep *u, struct nfs_srv *s, const char *host, int port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct timeval tick = {1, 0};
+
+	u->s = s;
+	atomic_init(&u->stop, 0);
+	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1 ||
+	    (u->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	setsockopt(u->fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof(tick));
+	if (bind(u->fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    pthread_create(&u->t, NULL, udp_loop, u)) {
+		close(u->fd);
+		u->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static void udp_stop(struct udp_ep *u)
+{
+	if (u->fd < 0)
+		return;
+	atomic_store(&u->stop, 1);
+	pthread_join(u->t, NULL);
+	close(u->fd);
+}
+
 static int listen_on(const char *host, int port, int *out)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -531,7 +617,7 @@ static int rpcbind_running(void)
 	return ok;
 }
 
-static void rpcbind_set(int port, int mport, int on)
+static void rpcbind_set(int port, int mport, int udp, int on)
 {
 	if (!rpcbind_running()) {
 		if (on)
@@ -549,7 +635,8 @@ static void rpcbind_set(int port, int mport, int on)
 	    !pmap_set(MOUNT_PROGRAM, MOUNT_V3, IPPROTO_TCP, (unsigned short)mport) ||
 	    !pmap_set(MOUNT_PROGRAM, MOUNT_V1, IPPROTO_TCP, (unsigned short)mport) ||
 	    !pmap_set(NLM_PROGRAM, NLM_V4, IPPROTO_TCP, (unsigned short)port) ||
-	    !pmap_set(NSM_PROGRAM, NSM_V1, IPPROTO_TCP, (unsigned short)port))
+	    !pmap_set(NSM_PROGRAM, NSM_V1, IPPROTO_TCP, (unsigned short)port) ||
+	    (udp && !pmap_set(NSM_PROGRAM, NSM_V1, IPPROTO_UDP, (unsigned short)port)))
 		gl_warn("nfs: rpcbind refused our registration: clients must name the ports");
 	else
 		gl_info("nfs: registered with rpcbind");
@@ -664,6 +751,7 @@ int gl_nfs_run(const struct gl_nfs_cfg *cfg)
 {
 	static struct nfs_srv s;
 	struct srv_net n = {0};
+	struct udp_ep udp = {.fd = -1};
 	pthread_t acc[2];
 	int rc, mport = cfg->mount_port ? cfg->mount_port : cfg->port;
 
@@ -695,12 +783,17 @@ int gl_nfs_run(const struct gl_nfs_cfg *cfg)
 			n.nl = i; /* fewer listeners: the rest below closes */
 	gl_info("nfs: serving NFSv3 on %s:%d and MOUNT on %s:%d (%d workers)", cfg->host, cfg->port,
 		cfg->host, mport, n.nworkers);
-	rpcbind_set(cfg->port, mport, 1);
+	if (udp_start(&udp, &s, cfg->host, cfg->port))
+		gl_warn("nfs: cannot serve NSM on UDP port %d: statds that notify over UDP are not "
+			"heard",
+			cfg->port);
+	rpcbind_set(cfg->port, mport, udp.fd >= 0, 1);
 	if (nfs_nsm_start(s.nsm))
 		gl_error("nfs: cannot start the NSM thread: lock clients are not told to reclaim");
 	wait_for_signal(&s);
-	rpcbind_set(cfg->port, mport, 0);
+	rpcbind_set(cfg->port, mport, udp.fd >= 0, 0);
 	stop_net(&n, acc);
+	udp_stop(&udp);
 	nfs_open_flush_idle(&s, -1); /* commit what is buffered */
 	rc = 0;
 out:

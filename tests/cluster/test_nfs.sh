@@ -255,9 +255,10 @@ fi
 if rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
 	stop_nfs
 	start_nfs
-	check "the gateway registers NFS v3, MOUNT v1 and v3, NLM v4, NSM v1 with rpcbind" \
+	check "the gateway registers NFS v3, MOUNT v1 and v3, NLM v4, NSM v1 (TCP and UDP) with rpcbind" \
 		bash -c "$(declare -f registered); registered 100003 3 $PORT && registered 100005 3 $MPORT &&
-			registered 100005 1 $MPORT && registered 100021 4 $PORT && registered 100024 1 $PORT"
+			registered 100005 1 $MPORT && registered 100021 4 $PORT && registered 100024 1 $PORT &&
+			rpcinfo -p 127.0.0.1 | grep -Eq '^ *100024 +1 +udp +$PORT '"
 	check "libnfs finds both ports through rpcbind (no ports in the URL)" \
 		bash -c "nfs-cat '$URL/t/v/hello.txt' | grep -qx hello"
 else

@@ -11,6 +11,7 @@ usage: nsm_rpc.py MODE HOST NFSPORT MOUNTPORT EXPORT FILE [ARGS]   (FILE: a file
   grace OUT OLDSTATE  after a restart with --grace 5: the SM_NOTIFY came with a new odd state
                     (SM_STAT agrees); only reclaims during the grace; normal locks after."""
 import os
+import socket
 import sys
 import time
 
@@ -20,7 +21,7 @@ MODE, HOST, PORT, MPORT, EXPORT, FILE = sys.argv[1], sys.argv[2], int(sys.argv[3
     int(sys.argv[4]), sys.argv[5], sys.argv[6]
 NFS, MOUNT, NLM, NSM = 100003, 100005, 100021, 100024
 GRANTED, DENIED, BLOCKED, GRACE = 0, 1, 3, 4
-SUCCESS, PROG_MISMATCH, PROC_UNAVAIL, GARBAGE_ARGS = 0, 2, 3, 4
+SUCCESS, PROG_UNAVAIL, PROG_MISMATCH, PROC_UNAVAIL, GARBAGE_ARGS = 0, 1, 2, 3, 4
 fails = 0
 
 
@@ -83,6 +84,27 @@ def sm_notify(name, state, src=None):
     return st
 
 
+def udp_call(prog, vers, proc, args, src="127.0.0.1"):
+    """One call in a datagram to the NFS port; (accept_stat, Reader) or None without a reply."""
+    body = u32(4242, 0, 2, prog, vers, proc) + u32(0, 0, 0, 0) + args
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    s.settimeout(3)
+    s.sendto(body, (HOST, PORT))
+    try:
+        data = s.recv(65536)
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
+    r = Reader(data)
+    if r.u32() != 4242 or r.u32() != 1 or r.u32() != 0:
+        return None
+    r.u32()
+    r.opaque()
+    return r.u32(), r
+
+
 def my_id(prog):
     return opaque("localhost") + u32(prog, 1, 9)
 
@@ -125,6 +147,23 @@ def mode_notify():
           "B's locks (another name and address) stay")
     check(unlock("clientB", 0, 0, src=B) == GRANTED and test("clientC", 0, 200) == GRANTED,
           "B unlocks everything")
+
+    # over UDP, as Linux's sm-notify sends it
+    check(lock("udp-client", 400, 10, src=A) == GRANTED, "A locks [400,410) as udp-client")
+    res = udp_call(NSM, 1, 6, opaque("udp-client") + u32(13))
+    check(res is not None and res[0] == SUCCESS, "SM_NOTIFY in a UDP datagram is answered")
+    check(test("clientC", 400, 10) == GRANTED, "... and frees udp-client's lock")
+    res = udp_call(NSM, 1, 1, opaque("x"))
+    check(res is not None and res[0] == SUCCESS and res[1].u32() == 0 and res[1].u32() == state,
+          "SM_STAT over UDP: STAT_SUCC and the state")
+    res = udp_call(NFS, 3, 0, b"")
+    check(res is not None and res[0] == PROG_UNAVAIL, "NFS over UDP: PROG_UNAVAIL")
+    res = udp_call(NSM, 1, 6, opaque("x" * 2000))
+    check(res is not None and res[0] == GARBAGE_ARGS, "bad XDR over UDP: GARBAGE_ARGS")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"\xff" * 3, (HOST, PORT))
+    s.close()
+    check(udp_call(NSM, 1, 0, b"") is not None, "a datagram that is no call is ignored; NSM still answers")
 
     # SM_MON from this host's lock manager: a monitored host's SM_NOTIFY is passed on
     try:
