@@ -27,7 +27,7 @@ stop:
 # Everything: formatting, the full suite, the full suite again under ASan+UBSan (its long
 # workloads cut down: GLORY_TEST_LIGHT in tests/cluster/lib.sh), the fuzz targets.
 test: deps format-check build
-	cd $(BUILD) && ctest --output-on-failure -j 3
+	cd $(BUILD) && ctest --output-on-failure -j 2
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory test-fuzz
 
