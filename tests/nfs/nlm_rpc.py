@@ -4,16 +4,15 @@
 blocking requests, FREE_ALL, stale handles, directories, versions, and the cookie echoed.
 usage: nlm_rpc.py HOST NFSPORT MOUNTPORT EXPORT FILE   (FILE: an existing file in EXPORT)"""
 import socket
-import struct
 import sys
-import threading
 import time
+
+from oncrpc import call, opaque, reply, serve, u32, u64
 
 HOST, PORT, MPORT, EXPORT, FILE = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 NFS, MOUNT, NLM = 100003, 100005, 100021
 GRANTED, DENIED, BLOCKED, STALE_FH, FAILED = 0, 1, 3, 7, 9
 fails = 0
-xid = 0
 
 
 def check(ok, what):
@@ -22,66 +21,9 @@ def check(ok, what):
     fails += not ok
 
 
-def u32(*v):
-    return b"".join(struct.pack(">I", x & 0xFFFFFFFF) for x in v)
-
-
-def u64(v):
-    return struct.pack(">Q", v)
-
-
-def opaque(b):
-    if isinstance(b, str):
-        b = b.encode()
-    return u32(len(b)) + b + b"\0" * ((4 - len(b) % 4) % 4)
-
-
-class Reader:
-    def __init__(self, b):
-        self.b, self.p = b, 0
-
-    def u32(self):
-        v = struct.unpack(">I", self.b[self.p:self.p + 4])[0]
-        self.p += 4
-        return v
-
-    def u64(self):
-        v = struct.unpack(">Q", self.b[self.p:self.p + 8])[0]
-        self.p += 8
-        return v
-
-    def opaque(self):
-        n = self.u32()
-        v = self.b[self.p:self.p + n]
-        self.p += n + (4 - n % 4) % 4
-        return v
-
-
 def rpc(port, prog, vers, proc, args, src=None):
     """Returns (accept_stat, Reader at the results). src: the address to call from."""
-    global xid
-    xid += 1
-    cred = u32(1) + opaque(u32(0) + opaque("nlm-test") + u32(0, 0, 0))
-    body = u32(xid, 0, 2, prog, vers, proc) + cred + u32(0, 0) + args
-    s = socket.create_connection((HOST, port), timeout=10, source_address=(src, 0) if src else None)
-    s.sendall(u32(0x80000000 | len(body)) + body)
-    data = b""
-    while True:
-        hdr = s.recv(4, socket.MSG_WAITALL)
-        (w,) = struct.unpack(">I", hdr)
-        n = w & 0x7FFFFFFF
-        while n:
-            k = s.recv(n)
-            data += k
-            n -= len(k)
-        if w & 0x80000000:
-            break
-    s.close()
-    r = Reader(data)
-    assert r.u32() == xid and r.u32() == 1 and r.u32() == 0
-    r.u32()
-    r.opaque()
-    return r.u32(), r
+    return call(HOST, port, prog, vers, proc, args, src)
 
 
 st, r = rpc(MPORT, MOUNT, 3, 1, opaque(EXPORT))
@@ -166,40 +108,8 @@ check(st == 4, "a truncated LOCK: GARBAGE_ARGS")
 # --- GRANTED callbacks: a client on 127.0.0.2 with its own portmapper and lock manager
 
 
-def read_record(c):
-    data = b""
-    while True:
-        hdr = c.recv(4, socket.MSG_WAITALL)
-        if len(hdr) < 4:
-            return None
-        (w,) = struct.unpack(">I", hdr)
-        data += c.recv(w & 0x7FFFFFFF, socket.MSG_WAITALL)
-        if w & 0x80000000:
-            return data
-
-
-def reply(c, x, results):
-    body = u32(x, 1, 0, 0, 0, 0) + results
-    c.sendall(u32(0x80000000 | len(body)) + body)
-
-
 granted = []
 answer = [GRANTED]
-
-
-def serve(sock, handler):
-    while True:
-        try:
-            c, _ = sock.accept()
-        except OSError:
-            return
-        rec = read_record(c)
-        if rec:
-            r = Reader(rec)
-            x, _, _, prog, vers, proc = (r.u32() for _ in range(6))
-            r.u32(), r.opaque(), r.u32(), r.opaque()  # credentials, verifier
-            handler(c, x, prog, vers, proc, r)
-        c.close()
 
 
 def portmapper(c, x, prog, vers, proc, r):
@@ -237,7 +147,7 @@ if pm:
     lockd.bind(("127.0.0.2", 0))
     lockd.listen(8)
     for sock, h in ((pm, portmapper), (lockd, lock_manager)):
-        threading.Thread(target=serve, args=(sock, h), daemon=True).start()
+        serve(sock, h)
     B = "127.0.0.2"
     check(lock("hostA", 0, 10)[0] == GRANTED, "A locks [0,10)")
     check(lock("hostB", 0, 10, block=True, cookie=b"wait-B", src=B)[0] == BLOCKED,
