@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 libisal-dev libssl-dev libxxhash-dev libuv1-dev librocksdb-dev libraft-dev
-libcmocka-dev libfuse3-dev fuse3 libnfs-dev libnfs-utils libtirpc-dev rpcsvc-proto rpcbind
+libcmocka-dev libfuse3-dev fuse3 libnfs-dev libnfs-utils libtirpc-dev rpcsvc-proto rpcbind nfs-common
 libmicrohttpd-dev nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd qemu-utils fio libvirt-dev
 libvirt-clients debootstrap
 libs3-dev libs3-2 libcurl4-openssl-dev python3-pytest python3-boto3 awscli s3cmd rclone
