@@ -445,13 +445,13 @@ static void *nsm_thread(void *arg)
  * (mon_name, state, priv) to their program at 127.0.0.1. */
 static void call_monitors(struct nfs_nsm *n, const char *mon_name, int32_t state)
 {
-	struct nsm_mon todo[16];
+	struct nsm_mon calls[16];
 	int k = 0;
 
 	pthread_mutex_lock(&n->lock);
-	for (int i = 0; i < n->nmons && k < (int)(sizeof(todo) / sizeof(todo[0])); i++)
+	for (int i = 0; i < n->nmons && k < (int)(sizeof(calls) / sizeof(calls[0])); i++)
 		if (!strcmp(n->mons[i].mon_name, mon_name))
-			todo[k++] = n->mons[i]; /* mon_name stays ours: only prog..priv are used */
+			calls[k++] = n->mons[i]; /* mon_name stays ours: only prog..priv are used */
 	pthread_mutex_unlock(&n->lock);
 	for (int i = 0; i < k; i++) {
 		struct nx_out args;
@@ -460,21 +460,21 @@ static void call_monitors(struct nfs_nsm *n, const char *mon_name, int32_t state
 		uint16_t port;
 		int rc = -1;
 
-		if (nfs_rpc_getport(INADDR_LOOPBACK, todo[i].prog, todo[i].vers, &port) == 0 &&
+		if (nfs_rpc_getport(INADDR_LOOPBACK, calls[i].prog, calls[i].vers, &port) == 0 &&
 		    nx_out_init(&args, 64) == 0) {
 			nx_put_string(&args, mon_name);
 			nx_put_u32(&args, (uint32_t)state);
-			nx_put_fixed(&args, todo[i].priv, SM_PRIV_SIZE);
-			rc = args.err
-				 ? -1
-				 : nfs_rpc_call_tcp(INADDR_LOOPBACK, port, todo[i].prog,
-						    todo[i].vers, todo[i].proc, &args, &res, &len);
+			nx_put_fixed(&args, calls[i].priv, SM_PRIV_SIZE);
+			rc = args.err ? -1
+				      : nfs_rpc_call_tcp(INADDR_LOOPBACK, port, calls[i].prog,
+							 calls[i].vers, calls[i].proc, &args, &res,
+							 &len);
 			free(res);
 			nx_out_free(&args);
 		}
 		if (rc)
-			gl_warn("nfs: NSM: cannot call back program %u v%u for %s", todo[i].prog,
-				todo[i].vers, mon_name);
+			gl_warn("nfs: NSM: cannot call back program %u v%u for %s", calls[i].prog,
+				calls[i].vers, mon_name);
 	}
 }
 
