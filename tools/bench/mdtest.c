@@ -16,6 +16,7 @@
  *       both created-name and renamed-name (nothing half done), every listed entry resolves.
  */
 #include "gateways/libglory/glory.h"
+#include "tools/bench/bench_cpu.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -37,8 +38,7 @@ static struct glory_vol *vol;
 static FILE *storm_log;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile int stop;
-static int ncpu_pids;
-static int cpu_pids[16];
+static struct bench_cpu cpu = {.self = "mdtest"};
 
 static double now(void)
 {
@@ -53,64 +53,6 @@ static int retryable(int rc)
 	int e = -glory_errno(rc);
 
 	return e == EAGAIN || e == ETIMEDOUT || e == ECONNREFUSED || e == ECONNRESET;
-}
-
-/* ---- CPU accounting ---- */
-
-/* User plus system CPU seconds of process pid (0: this process). */
-static double cpu_of(int pid)
-{
-	unsigned long long ut = 0, st = 0;
-	char path[64], buf[1024], *p;
-	FILE *f;
-	size_t n;
-
-	if (pid == 0) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-		return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')'); /* the command name may hold spaces */
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return 0;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static void cpu_sample(double *out)
-{
-	out[0] = cpu_of(0);
-	for (int i = 0; i < ncpu_pids; i++)
-		out[i + 1] = cpu_of(cpu_pids[i]);
-}
-
-static void cpu_report(const double *a, const double *b, long ops)
-{
-	double sum = 0;
-
-	if (!ncpu_pids || ops <= 0)
-		return;
-	printf("         cpu per op:");
-	for (int i = 0; i <= ncpu_pids; i++) {
-		double us = (b[i] - a[i]) * 1e6 / (double)ops;
-
-		sum += us;
-		if (i == 0)
-			printf(" mdtest %.0f us", us);
-		else
-			printf(", pid %d %.0f us", cpu_pids[i - 1], us);
-	}
-	printf("; %.0f us in all, %.0f ops/s if %ld cores did nothing else\n", sum,
-	       sum > 0 ? sysconf(_SC_NPROCESSORS_ONLN) * 1e6 / sum : 0.0,
-	       sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 /* ---- run ---- */
@@ -194,12 +136,12 @@ static int cmd_run(void)
 	}
 	printf("%d threads x %ld files\n", nthreads, nfiles);
 	for (int ph = 0; ph < 5; ph++) {
-		double t0 = now(), dt, c0[17], c1[17];
+		double t0 = now(), dt, c0[BENCH_CPU_MAX + 1], c1[BENCH_CPU_MAX + 1];
 		long total = 0;
 
 		if (only && !strstr(only, phases[ph]))
 			continue;
-		cpu_sample(c0);
+		bench_cpu_sample(&cpu, c0);
 
 		for (int t = 0; t < nthreads; t++) {
 			w[t].phase = ph;
@@ -216,10 +158,10 @@ static int cmd_run(void)
 			}
 		}
 		dt = now() - t0;
-		cpu_sample(c1);
+		bench_cpu_sample(&cpu, c1);
 		printf("%-8s %10.0f ops/s  (%ld ops in %.2f s)\n", phases[ph], total / dt, total,
 		       dt);
-		cpu_report(c0, c1, total);
+		bench_cpu_report(&cpu, c0, c1, total);
 	}
 	for (int t = 0; t < nthreads; t++) {
 		snprintf(name, sizeof(name), "mdtest.%d.%d", (int)getpid(), t);
@@ -468,13 +410,9 @@ int main(int argc, char **argv)
 			master = argv[i + 1];
 		else if (strcmp(argv[i], "--phases") == 0)
 			only = argv[i + 1];
-		else if (strcmp(argv[i], "--cpu") == 0) {
-			char *save = NULL, *list = argv[i + 1];
-
-			for (char *t = strtok_r(list, ",", &save); t && ncpu_pids < 16;
-			     t = strtok_r(NULL, ",", &save))
-				cpu_pids[ncpu_pids++] = atoi(t);
-		} else {
+		else if (strcmp(argv[i], "--cpu") == 0)
+			bench_cpu_parse(&cpu, argv[i + 1]);
+		else {
 			usage();
 			return 2;
 		}

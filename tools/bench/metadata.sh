@@ -4,7 +4,9 @@
 # threads, the client cache off and on; then three shards of three, one volume (and one mdtest)
 # per shard; RocksDB bytes per file; time to a new leader after kill -9 of the leader; beside
 # the same create/stat/unlink on the local filesystem, a shard of one member, and the fsync rate
-# of one and of three writers (what raft logs on one disk need).
+# of one and of three writers (what raft logs on one disk need), and etcd (Debian's
+# etcd-server: Raft of three members on this machine, puts from 8 and 64 client threads) as a
+# peer system doing the simplest replicated write there is.
 #
 #   tools/bench/metadata.sh [FILES_PER_THREAD (default 2000)]
 # Prints a Markdown block for docs/performance.md. Needs a built tree (make build) and fio.
@@ -15,7 +17,38 @@ BUILD=${BUILD:-build}
 G=$BUILD/bin/glory
 M=$BUILD/bin/mdtest
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/glory-mdbench.XXXXXX")
-trap 'for c in c one three; do $G dev down --dir $W/$c >/dev/null 2>&1 || true; done; rm -rf $W' EXIT
+trap 'pkill -f "etcd --name bench[0-2] --data-dir $W" || true; for c in c one three; do $G dev down --dir $W/$c >/dev/null 2>&1 || true; done; rm -rf $W' EXIT
+
+# etcd, three members on 127.0.0.1 (ports 23790-2, peers 23800-2), puts through its JSON gateway
+etcd_reference() {
+	local ic="bench0=http://127.0.0.1:23800,bench1=http://127.0.0.1:23801,bench2=http://127.0.0.1:23802"
+	local i leader pids
+	if ! command -v etcd >/dev/null; then
+		echo "reference: etcd not installed (apt-get install etcd-server etcd-client): skipped"
+		return
+	fi
+	for i in 0 1 2; do
+		etcd --name bench$i --data-dir "$W/etcd$i" --log-level error \
+			--listen-client-urls http://127.0.0.1:2379$i --advertise-client-urls http://127.0.0.1:2379$i \
+			--listen-peer-urls http://127.0.0.1:2380$i --initial-advertise-peer-urls http://127.0.0.1:2380$i \
+			--initial-cluster "$ic" --initial-cluster-state new >"$W/etcd$i.log" 2>&1 &
+	done
+	for _ in $(seq 100); do
+		leader=$(ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23790,127.0.0.1:23791,127.0.0.1:23792 \
+			endpoint status 2>/dev/null | awk -F', ' '$5 == "true" {print $1; exit}')
+		[ -n "$leader" ] && break
+		sleep 0.1
+	done
+	pids=$(pgrep -f "etcd --name bench[0-2] --data-dir $W" | paste -sd,)
+	echo "reference: etcd $(etcd --version | awk '/etcd Version/ {print $3}'), 3 members on this machine (pids $pids), leader $leader, 200-byte values:"
+	for threads in 8 64; do
+		echo "  $threads client threads, each its own HTTP connection to the leader's JSON gateway"
+		"$BUILD/bin/etcdput" --endpoint "$leader" --threads $threads --puts $((16000 / threads)) --cpu "$pids" | sed 's/^/  /'
+	done
+	pkill -f "etcd --name bench[0-2] --data-dir $W" || true
+	wait 2>/dev/null || true
+}
+
 
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),"
 echo "$(free -g | awk '/Mem:/ {print $2}') GiB RAM, filesystem $(df -T "$W" | awk 'NR==2 {print $2}')."
@@ -37,6 +70,7 @@ for t in $(seq 1 8); do (mkdir "$W/local/$t" && cd "$W/local/$t" && for i in $(s
 wait
 t1=$(date +%s.%N)
 echo "reference: $($BUILD/bin/bench_storage rpc-small)"
+etcd_reference
 echo "reference: $($BUILD/bin/md_apply --files 100000 --dir "$W")"
 echo "reference: local filesystem, 8 shell loops creating $((8 * N)) files: $(echo "8 * $N / ($t1 - $t0)" | bc) creates/s (bounded by the shell)"
 rm -rf "$W/local"
