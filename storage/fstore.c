@@ -5,16 +5,24 @@
  *   value: u32 magic 0x47524647 ("GFRG"), u32 len, u32 crc, u64 chunk_len, u64 mtime, then data
  * Large fragments: one file each, DIR/frag/XX/PPPPPPPP-<64 hex chunk id>-II (XX: first byte of
  * the chunk id, P: pool, I: index), written as DIR/tmp/<unique>, fdatasync'ed, renamed, and the
- * directory fsync'ed. File layout (little-endian):
- *   off  0 u32 magic 0x46524647 ("GFRF")   4 u16 version 1   6 u16 header size (64)
- *   off  8 u32 len                        12 u32 crc of the data
+ * directory fsync'ed. File layout (little-endian), version 2 (written since 2026-12-07):
+ *   off  0 u32 magic 0x46524647 ("GFRF")   4 u16 version 2   6 u16 header size H (4096)
+ *   off  8 u32 len                        12 u32 crc of the whole data
  *   off 16 u64 chunk_len                  24 u64 mtime (seconds)
- *   off 32..59 zero                       60 u32 CRC32C of bytes 0..59
- *   off 64 data (len bytes)
+ *   off 32 u32 block size B (65536)       36 u32 nblk = ceil(len / B)
+ *   off 40 u32 CRC32C of the block table (nblk x 4 bytes at 64)
+ *   off 44..59 zero                       60 u32 CRC32C of bytes 0..59
+ *   off 64 nblk x u32: CRC32C of data block i (bytes [i*B, min((i+1)*B, len)))
+ *   then zero up to H; off H data (len bytes, page aligned)
+ * The block CRCs let a ranged read verify only the blocks it reads; the whole-data CRC stays
+ * for full reads, scrub and repair. A fragment longer than FILE_MAX_BLKS blocks (never: chunks
+ * are at most 4 MiB) is written as version 1. Version 1 (still read): H = 64, no block table,
+ * bytes 32..59 zero; a ranged read of it reads and verifies the whole data.
  */
 #include "storage/fstore.h"
 
 #include "common/buf.h"
+#include "common/compiler.h"
 #include "common/crc.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -34,12 +42,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KEY_LEN	   37
-#define VAL_MAGIC  0x47524647u
-#define VAL_HDR	   28
-#define FILE_MAGIC 0x46524647u
-#define FILE_HDR   64
-#define NAME_LEN   (8 + 1 + 64 + 1 + 2)
+#define KEY_LEN	      37
+#define VAL_MAGIC     0x47524647u
+#define VAL_HDR	      28
+#define FILE_MAGIC    0x46524647u
+#define FILE_HDR      64	  /* the fixed part (and all of a version 1 header) */
+#define FILE_V2HDR    4096	  /* header of version 2: fixed part, block table, padding */
+#define FILE_BLOCK    (64u << 10) /* bytes per block CRC in the files we write */
+#define FILE_MAX_BLKS ((FILE_V2HDR - FILE_HDR) / 4)
+#define NAME_LEN      (8 + 1 + 64 + 1 + 2)
 
 struct gl_fstore {
 	char dir[4096];
@@ -204,28 +215,76 @@ static int mkdir_p(const char *path)
 
 /* ---- headers ---- */
 
-static void file_hdr_encode(const struct gl_fmeta *m, uint8_t h[FILE_HDR])
+/* What a file's header says beside the fragment's metadata. */
+struct fhdr {
+	uint32_t hsize;		 /* where the data starts */
+	uint32_t bsize;		 /* bytes per block CRC; 0 for version 1 (no block table) */
+	uint32_t nblk;		 /* block CRCs in the table */
+	uint8_t raw[FILE_V2HDR]; /* the header as read: the block table at FILE_HDR */
+};
+
+static uint32_t nblocks(uint32_t len, uint32_t bsize)
 {
-	memset(h, 0, FILE_HDR);
+	return (uint32_t)(((uint64_t)len + bsize - 1) / bsize);
+}
+
+/* Fills h with the header of a file holding data: version 2 with its block table when the table
+ * fits, else version 1. Returns the header's size. */
+static size_t file_hdr_encode(const struct gl_fmeta *m, const uint8_t *data, uint8_t h[FILE_V2HDR])
+{
+	uint32_t nblk = nblocks(m->len, FILE_BLOCK);
+	int v2 = nblk <= FILE_MAX_BLKS;
+	size_t hsize = v2 ? FILE_V2HDR : FILE_HDR;
+
+	memset(h, 0, hsize);
 	gl_le32(h, FILE_MAGIC);
-	gl_le16(h + 4, 1);
-	gl_le16(h + 6, FILE_HDR);
+	gl_le16(h + 4, v2 ? 2 : 1);
+	gl_le16(h + 6, (uint16_t)hsize);
 	gl_le32(h + 8, m->len);
 	gl_le32(h + 12, m->crc);
 	gl_le64(h + 16, m->chunk_len);
 	gl_le64(h + 24, m->mtime);
+	if (v2) {
+		for (uint32_t i = 0; i < nblk; i++) {
+			size_t off = (size_t)i * FILE_BLOCK, n = GL_MIN(FILE_BLOCK, m->len - off);
+
+			gl_le32(h + FILE_HDR + 4 * i, gl_crc32c(GL_CRC_INIT, data + off, n));
+		}
+		gl_le32(h + 32, FILE_BLOCK);
+		gl_le32(h + 36, nblk);
+		gl_le32(h + 40, gl_crc32c(GL_CRC_INIT, h + FILE_HDR, 4 * (size_t)nblk));
+	}
 	gl_le32(h + 60, gl_crc32c(GL_CRC_INIT, h, 60));
+	return hsize;
 }
 
-static int file_hdr_decode(const uint8_t h[FILE_HDR], struct gl_fmeta *m)
+/* Checks the got bytes read from a file's start as a header (version 1 or 2). */
+static int file_hdr_decode(const uint8_t *h, size_t got, struct gl_fmeta *m, struct fhdr *fh)
 {
-	if (gl_rd32(h) != FILE_MAGIC || gl_rd16(h + 4) != 1 || gl_rd16(h + 6) != FILE_HDR ||
+	uint16_t ver, hsize;
+
+	if (got < FILE_HDR || gl_rd32(h) != FILE_MAGIC ||
 	    gl_rd32(h + 60) != gl_crc32c(GL_CRC_INIT, h, 60))
 		return -GL_ECORRUPT;
+	ver = gl_rd16(h + 4);
+	hsize = gl_rd16(h + 6);
 	m->len = gl_rd32(h + 8);
 	m->crc = gl_rd32(h + 12);
 	m->chunk_len = gl_rd64(h + 16);
 	m->mtime = gl_rd64(h + 24);
+	fh->hsize = hsize;
+	fh->bsize = 0;
+	fh->nblk = 0;
+	if (ver == 1)
+		return hsize == FILE_HDR ? 0 : -GL_ECORRUPT;
+	if (ver != 2 || hsize < FILE_HDR || hsize > got)
+		return -GL_ECORRUPT;
+	fh->bsize = gl_rd32(h + 32);
+	fh->nblk = gl_rd32(h + 36);
+	if (fh->bsize < 512 || (fh->bsize & (fh->bsize - 1)) ||
+	    fh->nblk != nblocks(m->len, fh->bsize) || fh->nblk > (hsize - FILE_HDR) / 4u ||
+	    gl_rd32(h + 40) != gl_crc32c(GL_CRC_INIT, h + FILE_HDR, 4 * (size_t)fh->nblk))
+		return -GL_ECORRUPT;
 	return 0;
 }
 
@@ -276,23 +335,30 @@ static int db_get(struct gl_fstore *s, const struct gl_fkey *k, struct gl_fmeta 
 
 /* ---- file ---- */
 
-static int file_stat(struct gl_fstore *s, const struct gl_fkey *k, struct gl_fmeta *m, int *fdp)
+/* Opens a file fragment and checks its header (version 2: and block table) and its size. fh
+ * (may be NULL) gets the header; *fdp (if fdp) the open file, which the caller closes. */
+static int file_stat(struct gl_fstore *s, const struct gl_fkey *k, struct gl_fmeta *m,
+		     struct fhdr *fh, int *fdp)
 {
+	struct fhdr local;
 	char path[4200];
-	uint8_t h[FILE_HDR];
 	struct stat st;
+	ssize_t got;
 	int fd, rc;
 
+	if (!fh)
+		fh = &local;
 	file_path(s, k, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -GL_ENOENT : gl_from_errno(errno);
-	if (pread(fd, h, FILE_HDR, 0) != FILE_HDR || fstat(fd, &st)) {
+	got = pread(fd, fh->raw, FILE_V2HDR, 0);
+	if (got < 0 || fstat(fd, &st)) {
 		rc = -GL_ECORRUPT;
 		goto out;
 	}
-	rc = file_hdr_decode(h, m);
-	if (!rc && (uint64_t)st.st_size != FILE_HDR + (uint64_t)m->len)
+	rc = file_hdr_decode(fh->raw, (size_t)got, m, fh);
+	if (!rc && (uint64_t)st.st_size != fh->hsize + (uint64_t)m->len)
 		rc = -GL_ECORRUPT;
 out:
 	if (!rc && fdp)
@@ -302,38 +368,56 @@ out:
 	return rc;
 }
 
+/* Reads exactly len bytes at off. 0 or -GL_ECORRUPT (short: the file is torn) / -GL_EIO. */
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -GL_EIO;
+		if (r == 0)
+			return -GL_ECORRUPT;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
 static int file_put(struct gl_fstore *s, const struct gl_fkey *k, const struct gl_fmeta *m,
 		    const void *data, size_t len)
 {
 	char tmp[4200], path[4200];
-	uint8_t h[FILE_HDR];
+	uint8_t *h;
 	struct iovec iov[2];
-	size_t done = 0;
+	size_t hsize;
 	int fd, rc = 0;
 
+	if (!(h = malloc(FILE_V2HDR)))
+		return -GL_ENOMEM;
+	hsize = file_hdr_encode(m, data, h);
 	snprintf(tmp, sizeof(tmp), "%s/tmp/%d.%llu", s->dir, (int)getpid(),
 		 (unsigned long long)atomic_fetch_add(&s->tmp_seq, 1));
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return gl_from_errno(errno);
-	file_hdr_encode(m, h);
-	iov[0] = (struct iovec){h, FILE_HDR};
+	if (fd < 0) {
+		rc = gl_from_errno(errno);
+		goto out_free;
+	}
+	iov[0] = (struct iovec){h, hsize};
 	iov[1] = (struct iovec){(void *)data, len};
-	while (done < FILE_HDR + len) {
+	for (;;) {
 		ssize_t w = pwritev(fd, iov, 2, 0);
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0) {
+		if (w < 0)
 			rc = gl_from_errno(errno);
-			break;
-		}
-		if ((size_t)w != FILE_HDR + len) {
-			/* short write (disk full?): retry the whole thing once more from scratch */
-			rc = -GL_ENOSPC;
-			break;
-		}
-		done = (size_t)w;
+		else if ((size_t)w != hsize + len)
+			rc = -GL_ENOSPC; /* short write: disk full */
+		break;
 	}
 	if (!rc && fdatasync(fd))
 		rc = gl_from_errno(errno);
@@ -345,9 +429,12 @@ static int file_put(struct gl_fstore *s, const struct gl_fkey *k, const struct g
 	}
 	if (rc) {
 		unlink(tmp);
-		return rc;
+		goto out_free;
 	}
-	return dir_commit(s, k->chunk[0]);
+	rc = dir_commit(s, k->chunk[0]);
+out_free:
+	free(h);
+	return rc;
 }
 
 /* ---- API ---- */
@@ -479,7 +566,8 @@ int gl_fstore_put(struct gl_fstore *s, const struct gl_fkey *key, const struct g
 			return -GL_EIO;
 		}
 	} else {
-		if (file_stat(s, key, &old, NULL) == 0 && old.len == m.len && old.crc == m.crc)
+		if (file_stat(s, key, &old, NULL, NULL) == 0 && old.len == m.len &&
+		    old.crc == m.crc)
 			return 0;
 		rc = file_put(s, key, &m, data, len);
 		if (rc)
@@ -490,48 +578,108 @@ int gl_fstore_put(struct gl_fstore *s, const struct gl_fkey *key, const struct g
 	return 0;
 }
 
+/* Checks the CRCs of blocks covering data [a, b) of a version 2 file, read into buf. */
+static int check_blocks(const struct fhdr *fh, const uint8_t *buf, uint64_t a, uint64_t b)
+{
+	for (uint64_t i = a / fh->bsize; i * fh->bsize < b; i++) {
+		uint64_t x = i * fh->bsize, y = GL_MIN(x + fh->bsize, b);
+
+		if (gl_crc32c(GL_CRC_INIT, buf + (x - a), (size_t)(y - x)) !=
+		    gl_rd32(fh->raw + FILE_HDR + 4 * i))
+			return -GL_ECORRUPT;
+	}
+	return 0;
+}
+
+/* Reads data [off, off + len) of a file fragment into a malloc'd *data. A partial read of a
+ * version 2 file reads and checks only the blocks covering it; anything else reads and checks
+ * the whole data. */
+static int file_read(struct gl_fstore *s, const struct gl_fkey *k, struct gl_fmeta *m, uint32_t off,
+		     uint32_t len, int whole, uint8_t **data)
+{
+	struct fhdr fh;
+	uint64_t a = 0, b;
+	uint8_t *buf = NULL;
+	int fd, rc, blockwise;
+
+	if ((rc = file_stat(s, k, m, &fh, &fd)))
+		return rc;
+	if (whole) {
+		off = 0;
+		len = m->len;
+	}
+	if (off > m->len || len > m->len - off) {
+		rc = -GL_ERANGE;
+		goto out;
+	}
+	blockwise = fh.bsize && len < m->len;
+	b = m->len;
+	if (blockwise) {
+		a = len ? off / fh.bsize * fh.bsize : 0;
+		b = len ? GL_MIN(((uint64_t)off + len + fh.bsize - 1) / fh.bsize * fh.bsize, b) : 0;
+	}
+	if (!(buf = malloc(b - a ? (size_t)(b - a) : 1))) {
+		rc = -GL_ENOMEM;
+		goto out;
+	}
+	rc = pread_full(fd, buf, (size_t)(b - a), fh.hsize + a);
+	if (!rc && blockwise)
+		rc = check_blocks(&fh, buf, a, b);
+	else if (!rc && gl_crc32c(GL_CRC_INIT, buf, m->len) != m->crc)
+		rc = -GL_ECORRUPT;
+	if (!rc && off != a)
+		memmove(buf, buf + (off - a), len);
+out:
+	close(fd);
+	if (rc)
+		free(buf);
+	else
+		*data = buf;
+	return rc;
+}
+
+/* A whole fragment (whole) or bytes [off, off + len) of it, checked, into a malloc'd *data. */
+static int frag_read(struct gl_fstore *s, const struct gl_fkey *key, struct gl_fmeta *meta,
+		     uint32_t off, uint32_t len, int whole, uint8_t **data)
+{
+	uint8_t *buf = NULL;
+	char *v;
+	size_t vl;
+	int rc;
+
+	rc = db_get(s, key, meta, &v, &vl);
+	if (rc == -GL_ENOENT)
+		return file_read(s, key, meta, off, len, whole, data);
+	if (rc)
+		return rc;
+	if (whole) {
+		off = 0;
+		len = meta->len;
+	}
+	if (off > meta->len || len > meta->len - off)
+		rc = -GL_ERANGE;
+	else if (gl_crc32c(GL_CRC_INIT, v + VAL_HDR, meta->len) != meta->crc)
+		rc = -GL_ECORRUPT;
+	else if (!(buf = malloc(len ? len : 1)))
+		rc = -GL_ENOMEM;
+	if (!rc) {
+		memcpy(buf, v + VAL_HDR + off, len);
+		*data = buf;
+	}
+	rocksdb_free(v);
+	return rc;
+}
+
 int gl_fstore_get(struct gl_fstore *s, const struct gl_fkey *key, struct gl_fmeta *meta,
 		  uint8_t **data)
 {
-	uint8_t *buf;
-	char *v;
-	size_t vl;
-	int rc, fd;
+	return frag_read(s, key, meta, 0, 0, 1, data);
+}
 
-	rc = db_get(s, key, meta, &v, &vl);
-	if (rc == 0) {
-		buf = malloc(meta->len ? meta->len : 1);
-		if (!buf) {
-			rocksdb_free(v);
-			return -GL_ENOMEM;
-		}
-		memcpy(buf, v + VAL_HDR, meta->len);
-		rocksdb_free(v);
-		goto check;
-	}
-	if (rc != -GL_ENOENT)
-		return rc;
-	rc = file_stat(s, key, meta, &fd);
-	if (rc)
-		return rc;
-	buf = malloc(meta->len ? meta->len : 1);
-	if (!buf) {
-		close(fd);
-		return -GL_ENOMEM;
-	}
-	if (pread(fd, buf, meta->len, FILE_HDR) != (ssize_t)meta->len) {
-		close(fd);
-		free(buf);
-		return -GL_ECORRUPT;
-	}
-	close(fd);
-check:
-	if (gl_crc32c(GL_CRC_INIT, buf, meta->len) != meta->crc) {
-		free(buf);
-		return -GL_ECORRUPT;
-	}
-	*data = buf;
-	return 0;
+int gl_fstore_get_range(struct gl_fstore *s, const struct gl_fkey *key, uint32_t off, uint32_t len,
+			struct gl_fmeta *meta, uint8_t **data)
+{
+	return frag_read(s, key, meta, off, len, 0, data);
 }
 
 int gl_fstore_stat(struct gl_fstore *s, const struct gl_fkey *key, struct gl_fmeta *meta)
@@ -540,7 +688,7 @@ int gl_fstore_stat(struct gl_fstore *s, const struct gl_fkey *key, struct gl_fme
 
 	if (rc != -GL_ENOENT)
 		return rc;
-	return file_stat(s, key, meta, NULL);
+	return file_stat(s, key, meta, NULL, NULL);
 }
 
 int gl_fstore_del(struct gl_fstore *s, const struct gl_fkey *key)
@@ -567,7 +715,7 @@ int gl_fstore_del(struct gl_fstore *s, const struct gl_fkey *key)
 		}
 		rc = 0;
 	}
-	r = file_stat(s, key, &m, NULL);
+	r = file_stat(s, key, &m, NULL, NULL);
 	file_path(s, key, path, sizeof(path));
 	if (unlink(path) == 0) {
 		char dir[4200];
@@ -623,7 +771,7 @@ int gl_fstore_iter(struct gl_fstore *s, gl_fstore_iter_fn fn, void *arg)
 				gl_warn("fstore: ignoring unknown file %s/%s", path, e->d_name);
 				continue;
 			}
-			if (file_stat(s, &key, &m, NULL) == -GL_ENOENT)
+			if (file_stat(s, &key, &m, NULL, NULL) == -GL_ENOENT)
 				continue;
 			rc = fn(arg, &key, &m);
 		}

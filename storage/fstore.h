@@ -6,6 +6,8 @@
  * Either way a put returns only when the fragment is on stable storage.
  *
  * Every fragment is stored with its CRC32C (computed by the writer) and verified on every get.
+ * Files also keep a CRC32C per 64 KiB block, so a ranged get reads and verifies only the blocks
+ * it needs (format: the top of fstore.c).
  * A fragment's identity is its key; the content of a key never changes (chunks are immutable), so
  * a put of a key that already exists with the same length and CRC writes nothing.
  */
@@ -45,7 +47,15 @@ int gl_fstore_put(struct gl_fstore *s, const struct gl_fkey *key, const struct g
  * Returns 0, -GL_ENOENT, -GL_ECORRUPT (bad CRC, torn file: the caller decides to repair). */
 int gl_fstore_get(struct gl_fstore *s, const struct gl_fkey *key, struct gl_fmeta *meta,
 		  uint8_t **data);
-/* Metadata only, no data read and no CRC check. 0 or -GL_ENOENT. */
+/* Reads bytes [off, off + len) of a fragment into a malloc'd buffer (*data, len bytes, caller
+ * frees). Only the blocks covering the range are read and their CRCs checked (files of
+ * version 2); an inline fragment or a version 1 file is read and checked whole. meta describes
+ * the whole fragment. Returns 0, -GL_ENOENT, -GL_ERANGE (the range goes past the fragment's
+ * end), -GL_ECORRUPT (as gl_fstore_get). */
+int gl_fstore_get_range(struct gl_fstore *s, const struct gl_fkey *key, uint32_t off, uint32_t len,
+			struct gl_fmeta *meta, uint8_t **data);
+/* Metadata only, no data read and no data CRC check (a file's header and block table are
+ * checked). 0, -GL_ENOENT or -GL_ECORRUPT. */
 int gl_fstore_stat(struct gl_fstore *s, const struct gl_fkey *key, struct gl_fmeta *meta);
 /* Removes a fragment durably. 0 or -GL_ENOENT. */
 int gl_fstore_del(struct gl_fstore *s, const struct gl_fkey *key);
