@@ -284,6 +284,8 @@ void s3_delete_req_free(struct s3_delete_req *d);
 struct s3_complete_part {
 	int num;
 	char etag[72]; /* without quotes */
+	int ck_alg;    /* <ChecksumCRC32> etc. (S3_CK_NONE if none): base64 in ck */
+	char ck[64];
 };
 struct s3_complete_req {
 	int n;

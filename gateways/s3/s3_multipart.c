@@ -2,7 +2,10 @@
  * volume: its xattr user.s3.upload holds the bucket, the key, when it began and the object's
  * metadata; each part is a file named by its number (5 digits) with the usual user.s3.meta.
  * Complete concatenates the listed parts into a temporary file and renames it into place
- * (ETag: MD5 of the parts' binary MD5s, "-N"), then removes the upload. */
+ * (ETag: MD5 of the parts' binary MD5s, "-N"), then removes the upload. An upload created
+ * with x-amz-checksum-algorithm gets a composite checksum (x-amz-checksum-type COMPOSITE): the
+ * algorithm over the parts' binary checksums in part order, base64, "-N"; it is stored with
+ * the object as x-amz-checksum-<alg> and returned by Complete and by GET/HEAD. */
 #include "gateways/s3/s3_server.h"
 
 #include "common/errors.h"
@@ -11,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -83,6 +87,7 @@ int s3_mpu_create(struct s3_req *r)
 	struct glory_attr a;
 	char id[UPLOAD_ID_LEN + 1], now[32];
 	const char *alg = s3_hdr(&r->h, "x-amz-checksum-algorithm");
+	const char *type = s3_hdr(&r->h, "x-amz-checksum-type");
 	uint64_t bucket;
 	struct timespec ts;
 	int rc;
@@ -91,6 +96,13 @@ int s3_mpu_create(struct s3_req *r)
 		return rc;
 	if (r->key[strlen(r->key) - 1] == '/')
 		return -S3E_INVALID_ARGUMENT;
+	if (alg && s3_cksum_alg(alg) == S3_CK_NONE)
+		return -S3E_INVALID_REQUEST;
+	if (type && strcasecmp(type, "COMPOSITE") != 0) /* FULL_OBJECT is not done */
+		return strcasecmp(type, "FULL_OBJECT") ? -S3E_INVALID_REQUEST
+						       : -S3E_NOT_IMPLEMENTED;
+	if (type && !alg)
+		return -S3E_INVALID_REQUEST;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(now, sizeof(now), "%lld", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec);
 	if ((rc = s3_meta_from_headers(r, &m)) || (rc = s3_meta_set(&m, "bucket", r->bucket)) ||
@@ -301,16 +313,138 @@ out_key:
 
 /* ---- Complete ---- */
 
+/* What Complete builds besides the data: the ETag (MD5 of the parts' MD5s) and the composite
+ * checksum (ck.alg 0 when the upload has none). */
+struct complete_sums {
+	EVP_MD_CTX *md5;
+	struct s3_cksum ck;
+	int ck_ok; /* every part so far had a checksum of ck.alg */
+};
+
+/* Checks part p (meta pm) against the request's part cp and adds its sums. */
+static int part_sums(const struct s3_complete_part *cp, const struct s3_meta *pm,
+		     struct complete_sums *cs)
+{
+	const char *pe = s3_meta_get(pm, "etag"), *pa = s3_meta_get(pm, "checksum-algorithm");
+	const char *pv = s3_meta_get(pm, "checksum");
+	int alg = pa && pv ? s3_cksum_alg(pa) : S3_CK_NONE;
+	uint8_t d[32];
+	size_t n;
+
+	if (!pe || strcmp(pe, cp->etag) != 0 || strlen(pe) != 32 ||
+	    strspn(pe, "0123456789abcdef") != 32)
+		return -S3E_INVALID_PART;
+	if (cp->ck_alg && (cp->ck_alg != alg || strcmp(cp->ck, pv) != 0))
+		return -S3E_INVALID_PART; /* the checksum the client sent for it is not the part's
+					   */
+	for (int j = 0; j < 16; j++) {
+		unsigned v;
+
+		sscanf(pe + 2 * j, "%2x", &v);
+		d[j] = (uint8_t)v;
+	}
+	EVP_DigestUpdate(cs->md5, d, 16);
+	if (!cs->ck.alg)
+		return 0;
+	if (alg != cs->ck.alg || s3_unbase64(pv, d, sizeof(d), &n))
+		cs->ck_ok = 0; /* a part sent without it: the object gets no checksum */
+	else
+		s3_cksum_update(&cs->ck, d, n);
+	return 0;
+}
+
+/* Every listed part exists, matches, and all but the last are big enough; pa[i] gets part i's
+ * attributes. */
+static int parts_check(struct s3_req *r, const struct upload *u, const struct s3_complete_req *c,
+		       struct glory_attr *pa, struct complete_sums *cs)
+{
+	char num[16];
+	int rc = 0;
+
+	for (int i = 0; i < c->n && !rc; i++) {
+		struct s3_meta pm;
+
+		snprintf(num, sizeof(num), "%05d", c->parts[i].num);
+		if (glory_lookup(r->vol->v, u->ino, num, &pa[i]) ||
+		    s3_read_meta(r->vol->v, pa[i].ino, &pm))
+			return -S3E_INVALID_PART;
+		rc = part_sums(&c->parts[i], &pm, cs);
+		if (!rc && i + 1 < c->n && pa[i].size < S3_MIN_PART)
+			rc = -S3E_ENTITY_TOO_SMALL;
+		s3_meta_free(&pm);
+	}
+	return rc;
+}
+
+/* The object's metadata: the upload's (less its own fields), etag, parts, checksum. */
+static int complete_meta(const struct upload *u, const char *etag, int nparts, const char *ckname,
+			 const char *ck, struct s3_meta *m)
+{
+	char num[16];
+	int rc = 0;
+
+	snprintf(num, sizeof(num), "%d", nparts);
+	for (int i = 0; !rc && i < u->m.n; i++)
+		if (strcmp(u->m.name[i], "bucket") && strcmp(u->m.name[i], "key") &&
+		    strcmp(u->m.name[i], "initiated") && strcmp(u->m.name[i], "checksum-algorithm"))
+			rc = s3_meta_set(m, u->m.name[i], u->m.value[i]);
+	if (rc || (rc = s3_meta_set(m, "etag", etag)) || (rc = s3_meta_set(m, "parts", num)))
+		return rc;
+	if (ck[0] && ((rc = s3_meta_set(m, ckname, ck)) ||
+		      (rc = s3_meta_set(m, "x-amz-checksum-type", "COMPOSITE"))))
+		return rc;
+	return 0;
+}
+
+static int complete_respond(struct s3_req *r, const char *etag, int ck_alg, const char *ck)
+{
+	struct s3_buf b = {0};
+	char el[32];
+	int rc;
+
+	s3_buf_puts(&b, XML_HEAD "<CompleteMultipartUploadResult xmlns=\"" S3_NS "\">");
+	s3_buf_printf(&b, "<Location>/%s/", r->bucket);
+	s3_xml_text(&b, r->key, strlen(r->key));
+	s3_buf_puts(&b, "</Location>");
+	s3_xml_elem(&b, "Bucket", r->bucket);
+	s3_xml_elem(&b, "Key", r->key);
+	s3_buf_printf(&b, "<ETag>&quot;%s&quot;</ETag>", etag);
+	if (ck[0]) {
+		static const char *const el_names[] = {"", "CRC32", "CRC32C", "SHA1", "SHA256"};
+
+		snprintf(el, sizeof(el), "Checksum%s", el_names[ck_alg]);
+		s3_xml_elem(&b, el, ck);
+		s3_xml_elem(&b, "ChecksumType", "COMPOSITE");
+	}
+	s3_buf_puts(&b, "</CompleteMultipartUploadResult>");
+	rc = s3_respond_xml(r, 200, &b);
+	s3_buf_free(&b);
+	return rc;
+}
+
+/* The composite checksum ("" if none): base64 of the checksum of the parts' checksums, "-N". */
+static void composite_final(struct complete_sums *cs, int nparts, char ckname[48], char ck[80])
+{
+	char v[64];
+
+	ck[0] = '\0';
+	if (!cs->ck.alg || !cs->ck_ok)
+		return;
+	s3_cksum_final(&cs->ck, v);
+	snprintf(ckname, 48, "x-amz-checksum-%s", s3_cksum_name(cs->ck.alg));
+	snprintf(ck, 80, "%s-%d", v, nparts);
+}
+
 int s3_mpu_complete(struct s3_req *r)
 {
 	struct s3_complete_req c;
 	struct upload u;
 	struct s3_meta m = {0};
-	struct s3_buf b = {0};
-	EVP_MD_CTX *all = NULL;
+	struct complete_sums cs = {.ck_ok = 1};
 	struct glory_attr *pa = NULL;
+	const char *alg;
 	uint8_t d[16];
-	char hex[33], etag[48], num[16];
+	char hex[33], etag[48], ckname[48] = "", ck[80];
 	int rc;
 
 	if ((rc = upload_get(r, &u)))
@@ -323,41 +457,15 @@ int s3_mpu_complete(struct s3_req *r)
 			goto out_c;
 		}
 	}
-	/* every part exists with that etag; all but the last are big enough */
+	alg = s3_meta_get(&u.m, "checksum-algorithm");
 	pa = calloc((size_t)c.n, sizeof(*pa));
-	all = EVP_MD_CTX_new();
-	if (!pa || !all || !EVP_DigestInit_ex(all, EVP_md5(), NULL)) {
+	cs.md5 = EVP_MD_CTX_new();
+	if (!pa || !cs.md5 || !EVP_DigestInit_ex(cs.md5, EVP_md5(), NULL) ||
+	    s3_cksum_init(&cs.ck, alg ? s3_cksum_alg(alg) : S3_CK_NONE)) {
 		rc = -S3E_INTERNAL;
 		goto out_pa;
 	}
-	for (int i = 0; i < c.n && !rc; i++) {
-		struct s3_meta pm;
-		const char *pe;
-
-		snprintf(num, sizeof(num), "%05d", c.parts[i].num);
-		if (glory_lookup(r->vol->v, u.ino, num, &pa[i]) ||
-		    s3_read_meta(r->vol->v, pa[i].ino, &pm)) {
-			rc = -S3E_INVALID_PART;
-			break;
-		}
-		pe = s3_meta_get(&pm, "etag");
-		if (!pe || strcmp(pe, c.parts[i].etag) != 0 || strlen(pe) != 32 ||
-		    strspn(pe, "0123456789abcdef") != 32) {
-			rc = -S3E_INVALID_PART;
-		} else {
-			for (int j = 0; j < 16; j++) {
-				unsigned v;
-
-				sscanf(pe + 2 * j, "%2x", &v);
-				d[j] = (uint8_t)v;
-			}
-			EVP_DigestUpdate(all, d, 16);
-			if (i + 1 < c.n && pa[i].size < S3_MIN_PART)
-				rc = -S3E_ENTITY_TOO_SMALL;
-		}
-		s3_meta_free(&pm);
-	}
-	if (rc || (rc = s3_tmp_create(r)))
+	if ((rc = parts_check(r, &u, &c, pa, &cs)) || (rc = s3_tmp_create(r)))
 		goto out_pa;
 	r->md5 = EVP_MD_CTX_new();
 	if (!r->md5 || !EVP_DigestInit_ex(r->md5, EVP_md5(), NULL)) {
@@ -368,30 +476,19 @@ int s3_mpu_complete(struct s3_req *r)
 		rc = s3_copy_data(r, pa[i].ino, 0, pa[i].size);
 	if (rc)
 		goto out_pa;
-	EVP_DigestFinal_ex(all, d, NULL);
+	EVP_DigestFinal_ex(cs.md5, d, NULL);
 	s3_hex(d, 16, hex);
 	snprintf(etag, sizeof(etag), "%s-%d", hex, c.n);
-	snprintf(num, sizeof(num), "%d", c.n);
-	for (int i = 0; !rc && i < u.m.n; i++)
-		if (strcmp(u.m.name[i], "bucket") && strcmp(u.m.name[i], "key") &&
-		    strcmp(u.m.name[i], "initiated") && strcmp(u.m.name[i], "checksum-algorithm"))
-			rc = s3_meta_set(&m, u.m.name[i], u.m.value[i]);
-	if (rc || (rc = s3_meta_set(&m, "etag", etag)) || (rc = s3_meta_set(&m, "parts", num)) ||
+	composite_final(&cs, c.n, ckname, ck);
+	if ((rc = complete_meta(&u, etag, c.n, ckname, ck, &m)) ||
 	    (rc = s3_obj_publish(r, r->key, &m)))
 		goto out_pa;
 	upload_remove(r, u.id, u.ino);
-	s3_buf_puts(&b, XML_HEAD "<CompleteMultipartUploadResult xmlns=\"" S3_NS "\">");
-	s3_buf_printf(&b, "<Location>/%s/", r->bucket);
-	s3_xml_text(&b, r->key, strlen(r->key));
-	s3_buf_puts(&b, "</Location>");
-	s3_xml_elem(&b, "Bucket", r->bucket);
-	s3_xml_elem(&b, "Key", r->key);
-	s3_buf_printf(&b, "<ETag>&quot;%s&quot;</ETag></CompleteMultipartUploadResult>", etag);
-	rc = s3_respond_xml(r, 200, &b);
-	s3_buf_free(&b);
+	rc = complete_respond(r, etag, cs.ck.alg, ck);
 out_pa:
-	if (all)
-		EVP_MD_CTX_free(all);
+	if (cs.md5)
+		EVP_MD_CTX_free(cs.md5);
+	s3_cksum_fini(&cs.ck);
 	free(pa);
 	s3_meta_free(&m);
 out_c:

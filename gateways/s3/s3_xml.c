@@ -372,8 +372,19 @@ struct cmp_ctx {
 	int cap;
 	long num;
 	char etag[72];
-	int has_etag;
+	int has_etag, ck_alg;
+	char ck[64];
 };
+
+/* <ChecksumCRC32> etc. of a part: S3_CK_NONE if path is not one. */
+static int cmp_checksum(const char *path)
+{
+	static const char pre[] = "/CompleteMultipartUpload/Part/Checksum";
+
+	if (strncmp(path, pre, sizeof(pre) - 1) != 0)
+		return S3_CK_NONE;
+	return s3_cksum_alg(path + sizeof(pre) - 1);
+}
 
 static int cmp_cb(void *arg, const char *path, const char *text, size_t len)
 {
@@ -400,6 +411,12 @@ static int cmp_cb(void *arg, const char *path, const char *text, size_t len)
 		memcpy(x->etag, s, l);
 		x->etag[l] = '\0';
 		x->has_etag = 1;
+	} else if (text && cmp_checksum(path) != S3_CK_NONE) {
+		if (len >= sizeof(x->ck))
+			return -S3E_INVALID_PART;
+		memcpy(x->ck, text, len);
+		x->ck[len] = '\0';
+		x->ck_alg = cmp_checksum(path);
 	} else if (strcmp(path, "/CompleteMultipartUpload/Part") == 0 && !text) {
 		if (!x->num || !x->has_etag || x->c->n >= S3_PARTS_MAX)
 			return -S3E_MALFORMED_XML;
@@ -414,9 +431,13 @@ static int cmp_cb(void *arg, const char *path, const char *text, size_t len)
 		}
 		x->c->parts[x->c->n].num = (int)x->num;
 		strcpy(x->c->parts[x->c->n].etag, x->etag);
+		x->c->parts[x->c->n].ck_alg = x->ck_alg;
+		strcpy(x->c->parts[x->c->n].ck, x->ck);
 		x->c->n++;
 		x->num = 0;
 		x->has_etag = 0;
+		x->ck_alg = S3_CK_NONE;
+		x->ck[0] = '\0';
 	}
 	return 0;
 }

@@ -219,6 +219,68 @@ ok("UploadPart after Abort: 404 NoSuchUpload", err(c.upload_part, Bucket=B, Key=
 ok("an unknown upload id: 404 NoSuchUpload", err(c.abort_multipart_upload, Bucket=B, Key="mp/abort", UploadId="0" * 32) == (404, "NoSuchUpload"))
 ok("a part number out of range: 400 InvalidArgument", err(c.upload_part, Bucket=B, Key="mp/x", UploadId=u3, PartNumber=10001, Body=b"x")[0] == 400)
 
+# ---- composite checksums of multipart uploads: the algorithm over the parts' binary checksums
+def crc32_raw(b):
+    return zlib.crc32(b).to_bytes(4, "big")
+
+
+def composite(raw, parts):
+    """base64 of raw(concatenated raw part checksums), "-N": computed here, not by the gateway."""
+    return base64.b64encode(raw(b"".join(raw(p) for p in parts))).decode() + "-%d" % len(parts)
+
+
+def mp_checksum(key, alg, field, raw):
+    u = c.create_multipart_upload(Bucket=B, Key=key, ChecksumAlgorithm=alg)["UploadId"]
+    ps = []
+    for n, data in ((1, P1), (2, P2)):
+        r = c.upload_part(Bucket=B, Key=key, UploadId=u, PartNumber=n, Body=data, ChecksumAlgorithm=alg)
+        ok("UploadPart %s returns the part's checksum" % alg,
+           r.get(field) == base64.b64encode(raw(data)).decode())
+        ps.append({"PartNumber": n, "ETag": r["ETag"], field: r.get(field)})
+    return u, ps
+
+
+want = composite(crc32_raw, [P1, P2])
+u, ps = mp_checksum("mp/crc", "CRC32", "ChecksumCRC32", crc32_raw)
+bad = [dict(ps[0]), ps[1]]
+bad[0]["ChecksumCRC32"] = base64.b64encode(crc32_raw(P2)).decode()
+ok("Complete with a part checksum that is not the part's: 400 InvalidPart",
+   err(c.complete_multipart_upload, Bucket=B, Key="mp/crc", UploadId=u, MultipartUpload={"Parts": bad}) == (400, "InvalidPart"))
+r = c.complete_multipart_upload(Bucket=B, Key="mp/crc", UploadId=u, MultipartUpload={"Parts": ps})
+ok("Complete returns the composite CRC32 (crc32 of the parts' crc32s, -2)", r.get("ChecksumCRC32") == want)
+h = c.head_object(Bucket=B, Key="mp/crc", ChecksumMode="ENABLED")
+ok("HEAD with x-amz-checksum-mode ENABLED returns it, type COMPOSITE",
+   h.get("ChecksumCRC32") == want and h["ResponseMetadata"]["HTTPHeaders"].get("x-amz-checksum-type") == "COMPOSITE")
+g = c.get_object(Bucket=B, Key="mp/crc", ChecksumMode="ENABLED")
+ok("GET returns it too, and the bytes", g.get("ChecksumCRC32") == want and g["Body"].read() == P1 + P2)
+ok("without checksum mode: no checksum", c.head_object(Bucket=B, Key="mp/crc").get("ChecksumCRC32") is None)
+sha_raw = lambda b: hashlib.sha256(b).digest()
+u, ps = mp_checksum("mp/sha", "SHA256", "ChecksumSHA256", sha_raw)
+r = c.complete_multipart_upload(Bucket=B, Key="mp/sha", UploadId=u, MultipartUpload={"Parts": ps})
+want = composite(sha_raw, [P1, P2])
+ok("composite SHA256: Complete and HEAD", r.get("ChecksumSHA256") == want and
+   c.head_object(Bucket=B, Key="mp/sha", ChecksumMode="ENABLED").get("ChecksumSHA256") == want)
+u = c.create_multipart_upload(Bucket=B, Key="mp/nock")["UploadId"]
+e = c.upload_part(Bucket=B, Key="mp/nock", UploadId=u, PartNumber=1, Body=b"x")["ETag"]
+c.complete_multipart_upload(Bucket=B, Key="mp/nock", UploadId=u, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e}]})
+h = c.head_object(Bucket=B, Key="mp/nock", ChecksumMode="ENABLED")
+ok("an upload without a checksum algorithm has no checksum",
+   not [k for k in h["ResponseMetadata"]["HTTPHeaders"] if k.startswith("x-amz-checksum")])
+
+# ---- ranges of an object of several chunks (read ahead by the gateway)
+BIG = P1 + P2 + os.urandom(3 << 20)  # 9 MiB: three 4 MiB chunks, the last partial
+c.put_object(Bucket=B, Key="big9", Body=BIG)
+ok("a 9 MiB object reads back whole", c.get_object(Bucket=B, Key="big9")["Body"].read() == BIG)
+for a, z in ((0, (4 << 20) - 1), ((4 << 20) - 7, (4 << 20) + 6), (1, len(BIG) - 2), ((4 << 20) + 5, (8 << 20) + 5),
+             ((8 << 20) - 1, len(BIG) - 1), (12345, (4 << 20) + 12345)):
+    g = c.get_object(Bucket=B, Key="big9", Range="bytes=%d-%d" % (a, z))
+    ok("Range bytes=%d-%d across chunks is exact" % (a, z), g["Body"].read() == BIG[a:z + 1]
+       and g["ContentRange"] == "bytes %d-%d/%d" % (a, z, len(BIG)))
+st = c.get_object(Bucket=B, Key="big9")["Body"]
+st.read(1000)
+st.close()  # the client goes away early: the gateway stops reading ahead and keeps serving
+ok("after a GET cut short, the gateway still serves", c.get_object(Bucket=B, Key="big9", Range="bytes=0-9")["Body"].read() == BIG[:10])
+
 # ---- puts and deletes racing in one directory (a delete prunes the directory a put needs)
 import concurrent.futures as cf
 
