@@ -557,6 +557,149 @@ out:
 	return rc;
 }
 
+/* ---- ranged reads ---- */
+
+/* A piece of a ranged read: bytes [off, off + len) of fragment idx, from server di, to dst. */
+struct piece {
+	int idx, di;
+	uint32_t off, len;
+	uint8_t *dst;
+};
+
+/* Checks the reply to a ranged DS_GET of pc and puts its bytes at pc->dst. */
+static int range_reply(const struct gl_scheme *s, uint64_t chunk_len, struct gl_rpc_call *c,
+		       const struct piece *pc)
+{
+	const uint8_t *src = c->rbulk;
+	struct gl_rbuf r;
+	uint32_t len, crc;
+	uint64_t clen;
+
+	gl_rbuf_init(&r, c->rargs, c->rargs_len);
+	len = gl_get_u32(&r);
+	crc = gl_get_u32(&r);
+	clen = gl_get_u64(&r);
+	if (gl_rbuf_check(&r) || len != c->rbulk_len || clen != chunk_len)
+		return -GL_EPROTO;
+	if (len != pc->len) {
+		/* a server of proto 1 ignores the range: the whole fragment came, slice it */
+		if (len != gl_scheme_frag_len(s, clen) || (uint64_t)pc->off + pc->len > len)
+			return -GL_EPROTO;
+		src += pc->off;
+	}
+	if (gl_crc32c(GL_CRC_INIT, c->rbulk, len) != crc)
+		return -GL_ECORRUPT;
+	if (src != pc->dst)
+		memcpy(pc->dst, src, pc->len);
+	return 0;
+}
+
+/* Ranged DS_GETs of n pieces, all at once. 0 when every piece arrived and checked. */
+static int get_ranges(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
+		      const uint8_t *id, uint64_t chunk_len, int n, const struct piece *pc)
+{
+	struct gl_rpc_call calls[GL_MAX_WIDTH];
+	struct gl_wbuf args[GL_MAX_WIDTH];
+	const char *addrs[GL_MAX_WIDTH] = {0};
+	int rc = 0;
+
+	memset(calls, 0, sizeof(calls));
+	for (int j = 0; j < n; j++) {
+		struct gl_ds_get_args a = {.ranged = 1, .off = pc[j].off, .len = pc[j].len};
+
+		a.key.pool = gl_scheme_pool(s);
+		a.key.idx = (uint8_t)pc[j].idx;
+		memcpy(a.key.chunk, id, GL_CHUNK_ID_LEN);
+		gl_wbuf_init(&args[j]);
+		gl_ds_get_args_put(&args[j], &a);
+		calls[j].opcode = GL_DS_GET;
+		calls[j].args = args[j].p;
+		calls[j].args_len = (uint32_t)args[j].len;
+		calls[j].rbuf = pc[j].dst;
+		calls[j].rbuf_cap = pc[j].len;
+		addrs[j] = m->ds[pc[j].di].addr;
+	}
+	gl_rpc_multi(sc->pool, n, addrs, calls, GET_TIMEOUT_MS);
+	for (int j = 0; j < n; j++) {
+		int st = calls[j].status;
+
+		if (!st)
+			st = range_reply(s, chunk_len, &calls[j], &pc[j]);
+		else if (st != -GL_ENOENT && st != -GL_ECORRUPT && st != -GL_ERANGE)
+			gl_sclient_suspect(sc, m->ds[pc[j].di].id);
+		if (st) {
+			gl_debug("ranged get of fragment %d from %s: %s", pc[j].idx, addrs[j],
+				 gl_strerror(st));
+			if (!rc)
+				rc = st;
+		}
+		gl_rpc_call_done(&calls[j]);
+		gl_wbuf_free(&args[j]);
+	}
+	return rc;
+}
+
+/* The fallback: the whole chunk (degraded reads, handoffs), then the slice. */
+static int read_whole_slice(struct gl_sclient *sc, const struct gl_map *m,
+			    const struct gl_scheme *s, const uint8_t *id, size_t chunk_len,
+			    size_t off, size_t len, void *out)
+{
+	uint8_t *buf = malloc(chunk_len ? chunk_len : 1);
+	int rc;
+
+	if (!buf)
+		return -GL_ENOMEM;
+	rc = gl_chunk_read(sc, m, s, id, chunk_len, buf);
+	if (!rc)
+		memcpy(out, buf + off, len);
+	free(buf);
+	return rc;
+}
+
+int gl_chunk_read_range(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
+			const uint8_t id[GL_CHUNK_ID_LEN], size_t chunk_len, size_t off, size_t len,
+			void *out)
+{
+	int width = gl_scheme_width(s), n = 0, rc;
+	struct piece pc[GL_MAX_WIDTH];
+	struct gl_placement p;
+
+	if (chunk_len > GL_CHUNK_MAX || off > chunk_len || len > chunk_len - off)
+		return -GL_EINVAL;
+	if (len == 0)
+		return 0;
+	if ((rc = gl_place(m, gl_scheme_pool(s), id, width, &p)))
+		return rc;
+	if (s->type == GL_RED_REP) {
+		/* one replica, then another; spread over them by offset */
+		for (int t = 0; t < width; t++) {
+			int i = (int)((off >> 16) + (size_t)t) % width;
+
+			pc[0] = (struct piece){i, p.slot[i], (uint32_t)off, (uint32_t)len, out};
+			if (usable(sc, m, p.slot[i]) &&
+			    get_ranges(sc, m, s, id, chunk_len, 1, pc) == 0)
+				return 0;
+		}
+	} else {
+		size_t fl = gl_scheme_frag_len(s, chunk_len);
+
+		/* data fragment i holds chunk bytes [i * fl, (i + 1) * fl) */
+		for (size_t i = off / fl; i * fl < off + len && n >= 0; i++) {
+			size_t a = GL_MAX(off, i * fl), b = GL_MIN(off + len, (i + 1) * fl);
+
+			if (!usable(sc, m, p.slot[i]))
+				n = -1;
+			else
+				pc[n++] =
+				    (struct piece){(int)i, p.slot[i], (uint32_t)(a - i * fl),
+						   (uint32_t)(b - a), (uint8_t *)out + (a - off)};
+		}
+		if (n > 0 && get_ranges(sc, m, s, id, chunk_len, n, pc) == 0)
+			return 0;
+	}
+	return read_whole_slice(sc, m, s, id, chunk_len, off, len, out);
+}
+
 int gl_chunk_rebuild(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
 		     const uint8_t id[GL_CHUNK_ID_LEN], uint32_t want, uint32_t skip_id,
 		     uint8_t **frags, size_t *frag_len, uint64_t *chunk_len)

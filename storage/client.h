@@ -36,6 +36,15 @@ int gl_chunk_write(struct gl_sclient *sc, const struct gl_map *m, const struct g
 /* Reads a chunk of len bytes into out. -GL_EUNAVAIL when too few fragments can be read. */
 int gl_chunk_read(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
 		  const uint8_t id[GL_CHUNK_ID_LEN], size_t len, void *out);
+/* Reads bytes [off, off + len) of a chunk of chunk_len bytes into out, fetching only those:
+ * from one replica (another if it fails), or the byte ranges of the data fragments holding
+ * them (EC). When a replica or data fragment cannot be read that way (server down or suspect,
+ * fragment missing or corrupt, on a handoff), it reads the whole chunk (gl_chunk_read, degraded
+ * if need be) and copies the slice. Every reply's CRC is checked. 0, -GL_EINVAL (range outside
+ * the chunk) or as gl_chunk_read. */
+int gl_chunk_read_range(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
+			const uint8_t id[GL_CHUNK_ID_LEN], size_t chunk_len, size_t off, size_t len,
+			void *out);
 /* For repair: produces every fragment in want (bit i = fragment i) of a chunk into frags[i]
  * (malloc'd, frag_len bytes each; caller frees), reading from any server except skip_id.
  * *chunk_len and *frag_len are learnt from the fragments read. */

@@ -95,36 +95,40 @@ static int ds_h_put(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply
 static int ds_h_get(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *rep)
 {
 	struct ds *ds = ctx;
-	struct gl_rbuf r;
-	struct gl_fkey k;
+	struct gl_ds_get_args a;
 	struct gl_fmeta m;
 	uint8_t *data = NULL;
+	uint32_t len, crc;
 	int rc;
 
-	gl_rbuf_init(&r, req->args, req->args_len);
-	gl_fkey_get(&r, &k);
-	if (gl_rbuf_check(&r))
+	if (gl_ds_get_args_get(req->args, req->args_len, &a))
 		return -GL_EPROTO;
-	rc = check_key(&k);
+	rc = check_key(&a.key);
 	if (rc)
 		return rc;
-	rc = gl_fstore_get(ds->fs, &k, &m, &data);
+	if (a.ranged)
+		rc = gl_fstore_get_range(ds->fs, &a.key, a.off, a.len, &m, &data);
+	else
+		rc = gl_fstore_get(ds->fs, &a.key, &m, &data);
 	if (rc == -GL_ECORRUPT) {
 		gl_warn("ds: fragment %d of a chunk failed its checksum: removing it for rebuild",
-			k.idx);
+			a.key.idx);
 		pthread_mutex_lock(&ds->lock);
 		ds->stats.corrupt++;
 		pthread_mutex_unlock(&ds->lock);
-		gl_fstore_del(ds->fs, &k);
-		ds_repair_lost(ds, &k);
+		gl_fstore_del(ds->fs, &a.key);
+		ds_repair_lost(ds, &a.key);
 	}
 	if (rc)
 		return rc;
-	gl_put_u32(rep->args, m.len);
-	gl_put_u32(rep->args, m.crc);
+	len = a.ranged ? a.len : m.len;
+	/* the stored CRCs were verified: this one covers the bytes on the wire */
+	crc = len == m.len ? m.crc : gl_crc32c(GL_CRC_INIT, data, len);
+	gl_put_u32(rep->args, len);
+	gl_put_u32(rep->args, crc);
 	gl_put_u64(rep->args, m.chunk_len);
 	rep->bulk[0].iov_base = data;
-	rep->bulk[0].iov_len = m.len;
+	rep->bulk[0].iov_len = len;
 	rep->nbulk = 1;
 	rep->bulk_free = free;
 	rep->bulk_owner = data;
