@@ -54,7 +54,8 @@ int disk_dirty_merge_under(struct dset *to, struct dset *from);
 #define DIRTY_AGE_S	  2.0
 #define COMPACT_EXTENTS	  256
 #define COMPACT_PER_FLUSH 8
-#define LAYOUT_SLICES	  64 /* slices per NS_LAYOUT */
+#define LAYOUT_SLICES	  64	     /* slices per NS_LAYOUT */
+#define RANGE_MAX	  (1u << 20) /* non-sequential reads below this fetch ranges, not chunks */
 
 /* a cached committed layout of one slice */
 struct lslice {
@@ -87,7 +88,8 @@ struct glory_disk {
 	struct cchunk *cc;
 	uint32_t ncc, cc_cap;
 	uint64_t cc_clock;
-	int err; /* a background flush failed: the next flush says so */
+	uint64_t rd_next; /* where the last read ended (sequential reads fill the chunk cache) */
+	int err;	  /* a background flush failed: the next flush says so */
 	int closing;
 	pthread_t flusher;
 	int flusher_started;

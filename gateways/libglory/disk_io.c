@@ -16,7 +16,10 @@
  * chunks they referenced lose those references and GC frees them once nothing points at them.
  *
  * Reads take the committed layout (cached per slice: this process is the disk's only writer)
- * and the chunks (an LRU cache of whole chunks), then lay the flushing and dirty runs on top.
+ * and the chunks, then lay the flushing and dirty runs on top. A small read (< RANGE_MAX) that
+ * does not continue the previous one fetches just its bytes from the data servers (ranged
+ * reads: a 4 KiB read costs a 64 KiB block read on one server, not a 4 MiB chunk); sequential
+ * and large reads fetch whole chunks into an LRU cache that the reads after them hit.
  * One struct glory_disk is shared by every connection of a process, so a flush on one
  * connection covers writes made on every other (NBD multi-conn).
  *
@@ -167,77 +170,114 @@ static int layout_of(struct glory_disk *d, uint64_t idx, uint32_t ahead, struct 
 
 /* ---- chunks (LRU cache of whole chunks under mu) ---- */
 
-static int chunk_copy(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *out,
-		      uint32_t from, uint32_t len)
+/* Copies from the cached chunk e if it is there. 1 hit, 0 miss. */
+static int cc_copy(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *out, uint32_t from,
+		   uint32_t len)
 {
-	struct glory *g = glory_vol_glory(d->v);
-	struct gl_scheme s;
-	struct gl_map m = {0};
-	uint8_t *buf;
-	int rc;
+	int hit = 0;
 
 	pthread_mutex_lock(&d->mu);
-	for (uint32_t i = 0; i < d->ncc; i++) {
+	for (uint32_t i = 0; i < d->ncc && !hit; i++) {
 		struct cchunk *c = &d->cc[i];
 
 		if (c->pool == e->pool && c->len == e->chunk_len && !memcmp(c->id, e->chunk, 32)) {
 			memcpy(out, c->data + from, len);
 			c->used = ++d->cc_clock;
 			d->st.chunk_hits++;
-			pthread_mutex_unlock(&d->mu);
-			return 0;
+			hit = 1;
 		}
 	}
 	pthread_mutex_unlock(&d->mu);
-	if ((rc = gl_scheme_from_pool(e->pool, &s)))
-		return rc;
-	if (e->chunk_len > GL_CHUNK_MAX || (uint64_t)from + len > e->chunk_len)
-		return -GL_EPROTO;
-	if (!(buf = malloc(e->chunk_len ? e->chunk_len : 1)))
-		return -GL_ENOMEM;
-	if ((rc = glory_map_get(g, &m, 0)))
-		goto out;
-	rc = gl_chunk_read(g->sc, &m, &s, e->chunk, e->chunk_len, buf);
-	if (rc == -GL_EUNAVAIL) {
-		gl_map_free(&m);
-		if (glory_map_get(g, &m, 1) == 0)
-			rc = gl_chunk_read(g->sc, &m, &s, e->chunk, e->chunk_len, buf);
-	}
-	gl_map_free(&m);
-	if (rc)
-		goto out;
-	memcpy(out, buf + from, len);
+	return hit;
+}
+
+/* Keeps buf (chunk e, malloc'd) in the cache, evicting the least recently used. Takes buf. */
+static void cc_keep(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *buf)
+{
+	uint32_t slot;
+
 	pthread_mutex_lock(&d->mu);
 	d->st.chunk_reads++;
-	if (d->cc_cap) {
-		uint32_t slot = d->ncc;
-
-		if (d->ncc == d->cc_cap) { /* evict the least recently used */
-			slot = 0;
-			for (uint32_t i = 1; i < d->ncc; i++)
-				if (d->cc[i].used < d->cc[slot].used)
-					slot = i;
-			free(d->cc[slot].data);
-		} else {
-			d->ncc++;
-		}
-		memcpy(d->cc[slot].id, e->chunk, 32);
-		d->cc[slot].pool = e->pool;
-		d->cc[slot].len = e->chunk_len;
-		d->cc[slot].data = buf;
-		d->cc[slot].used = ++d->cc_clock;
-		buf = NULL;
+	if (!d->cc_cap) {
+		pthread_mutex_unlock(&d->mu);
+		free(buf);
+		return;
 	}
+	slot = d->ncc;
+	if (d->ncc == d->cc_cap) {
+		slot = 0;
+		for (uint32_t i = 1; i < d->ncc; i++)
+			if (d->cc[i].used < d->cc[slot].used)
+				slot = i;
+		free(d->cc[slot].data);
+	} else {
+		d->ncc++;
+	}
+	memcpy(d->cc[slot].id, e->chunk, 32);
+	d->cc[slot].pool = e->pool;
+	d->cc[slot].len = e->chunk_len;
+	d->cc[slot].data = buf;
+	d->cc[slot].used = ++d->cc_clock;
 	pthread_mutex_unlock(&d->mu);
-out:
-	free(buf);
+}
+
+/* Reads chunk e's bytes [from, from + len) into out (whole: the whole chunk, from = 0), asking
+ * for a fresh map once when too few servers answer. */
+static int chunk_fetch(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *out,
+		       uint32_t from, uint32_t len, int whole)
+{
+	struct glory *g = glory_vol_glory(d->v);
+	struct gl_scheme s;
+	struct gl_map m = {0};
+	int rc;
+
+	if ((rc = gl_scheme_from_pool(e->pool, &s)))
+		return rc;
+	for (int fresh = 0; fresh < 2; fresh++) {
+		if ((rc = glory_map_get(g, &m, fresh)))
+			return rc;
+		if (whole)
+			rc = gl_chunk_read(g->sc, &m, &s, e->chunk, e->chunk_len, out);
+		else
+			rc = gl_chunk_read_range(g->sc, &m, &s, e->chunk, e->chunk_len, from, len,
+						 out);
+		gl_map_free(&m);
+		if (rc != -GL_EUNAVAIL)
+			break;
+	}
 	return rc;
+}
+
+/* Copies chunk e's bytes [from, from + len) to out: from the cache, else (ranged) just those
+ * bytes from the data servers, else the whole chunk, which the cache keeps. */
+static int chunk_copy(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *out,
+		      uint32_t from, uint32_t len, int ranged)
+{
+	uint8_t *buf;
+	int rc;
+
+	if (e->chunk_len > GL_CHUNK_MAX || (uint64_t)from + len > e->chunk_len)
+		return -GL_EPROTO;
+	if (cc_copy(d, e, out, from, len))
+		return 0;
+	if (ranged)
+		return chunk_fetch(d, e, out, from, len, 0);
+	if (!(buf = malloc(e->chunk_len ? e->chunk_len : 1)))
+		return -GL_ENOMEM;
+	if ((rc = chunk_fetch(d, e, buf, 0, e->chunk_len, 1))) {
+		free(buf);
+		return rc;
+	}
+	memcpy(out, buf + from, len);
+	cc_keep(d, e, buf);
+	return 0;
 }
 
 /* ---- reads ---- */
 
-/* Reads the committed bytes of [off, off+len) (holes as zeros). */
-static int read_committed(struct glory_disk *d, uint8_t *buf, uint64_t off, uint64_t len)
+/* Reads the committed bytes of [off, off+len) (holes as zeros); ranged: see chunk_copy. */
+static int read_committed(struct glory_disk *d, uint8_t *buf, uint64_t off, uint64_t len,
+			  int ranged)
 {
 	int rc = 0;
 
@@ -255,7 +295,7 @@ static int read_committed(struct glory_disk *d, uint8_t *buf, uint64_t off, uint
 			if (a < b)
 				rc = chunk_copy(d, &e[i], buf + (a - off),
 						e[i].chunk_off + (uint32_t)(a - e[i].off),
-						(uint32_t)(b - a));
+						(uint32_t)(b - a), ranged);
 		}
 		free(e);
 	}
@@ -264,17 +304,23 @@ static int read_committed(struct glory_disk *d, uint8_t *buf, uint64_t off, uint
 
 int glory_disk_pread(struct glory_disk *d, void *buf, size_t len, uint64_t off)
 {
-	int rc;
+	int rc, ranged;
 
 	if (off > d->size || len > d->size - off)
 		return -GL_EINVAL;
+	/* a small read that does not continue the last one fetches only its bytes; sequential
+	 * and large reads fetch whole chunks and keep them for the reads that follow */
+	pthread_mutex_lock(&d->mu);
+	ranged = len < RANGE_MAX && off != d->rd_next;
+	d->rd_next = off + len;
+	pthread_mutex_unlock(&d->mu);
 	for (;;) {
 		uint64_t gen;
 
 		pthread_mutex_lock(&d->mu);
 		gen = d->flush_gen;
 		pthread_mutex_unlock(&d->mu);
-		if ((rc = read_committed(d, buf, off, len)))
+		if ((rc = read_committed(d, buf, off, len, ranged)))
 			return rc;
 		pthread_mutex_lock(&d->mu);
 		if (d->flush_gen == gen) {

@@ -200,6 +200,30 @@ say "three imports: data +$((data1 - data0)), stored +$((stored1 - stored0)) byt
 check "dedup: three imports of one 23 MiB image add 69 MiB of data, at most one copy stored" \
 	[ $((data1 - data0)) -ge $((3 * 24117248)) -a $((stored1 - stored0)) -le 24117248 ]
 
+say "erasure coded disk: small reads fetch byte ranges of fragments, degraded too"
+serve_e1() { # the disk of volume ve (serve knows only volume v)
+	rm -f "$T/e1.sock"
+	(
+		[ -z "$ASAN_RT" ] || export LD_PRELOAD=$ASAN_RT ASAN_OPTIONS=detect_leaks=0
+		exec "$GLORY" disk serve ve/e1 --tenant t --unix "$T/e1.sock" >>"$D/nbd-e1.log" 2>&1
+	) &
+	SERVE_PID[e1]=$!
+	wait_for 20 "nbdkit serving ve/e1" nbdinfo --can connect "$(uri e1)"
+}
+"$GLORY" volume create ve --tenant t --redundancy ec:2+1 >/dev/null
+g disk create ve/e1 --size 16M >/dev/null
+mkrand "$T/e1.img" 16M
+serve_e1
+check "write a 16 MiB image (flushed)" nbdcopy --flush "$T/e1.img" "$(uri e1)"
+unserve e1
+serve_e1 # a fresh process: nothing cached, every small read goes to the data servers
+check_py "$(uri e1)" ranges "$T/e1.img"
+kill -9 "$(ds_pid ds2)"
+check_py "$(uri e1)" ranges "$T/e1.img"
+check "degraded, the whole disk reads back" bash -c "nbdcopy '$(uri e1)' '$T/e1.back' && cmp '$T/e1.img' '$T/e1.back'"
+unserve e1
+"$GLORY" dev start --dir "$D" >/dev/null 2>&1 || true
+
 say "libvirt: a domain with an NBD disk under the test driver"
 serve img1
 cat >"$T/dom.xml" <<EOF

@@ -4,7 +4,10 @@
   nbd_check.py URI bad             bad requests get NBD errors, the server keeps serving
   nbd_check.py URI multiconn-write writes on connection A, flushes on connection B
   nbd_check.py URI multiconn-read  reads back what multiconn-write wrote (after a restart)
+  nbd_check.py URI ranges FILE     small reads anywhere (ranged reads of the data servers:
+                                   fragment and chunk edges, random places) equal FILE's bytes
 """
+import random
 import errno
 import os
 import sys
@@ -87,8 +90,32 @@ def multiconn_read(uri):
     return 0
 
 
+def ranges(uri, path):
+    with open(path, "rb") as f:
+        want = f.read()
+    h = connect(uri)
+    mib = 1024 * 1024
+    # chunk edges every 4 MiB; fragment edges inside them (ec:2+1: 2 MiB, ec:4+2: 1 MiB)
+    at = [(0, 1), (len(want) - 1, 1), (mib - 100, 200), (2 * mib - 4096, 8192),
+          (4 * mib - 10, 20), (4 * mib - 3000, 70000), (3 * mib + 5, 4096)]
+    rnd = random.Random(7)
+    for _ in range(300):
+        n = rnd.choice([1, 512, 4096, 4096, 65536, 200000])
+        at.append((rnd.randrange(0, len(want) - n), n))
+    bad = 0
+    for off, n in at:
+        if h.pread(n, off) != want[off:off + n]:
+            print("FAIL read of %d bytes at %d" % (n, off))
+            bad += 1
+    print("ok" if not bad else "FAIL", "%d small reads at random places and chunk and fragment edges"
+          % len(at))
+    return bad
+
+
 def main():
     uri, what = sys.argv[1], sys.argv[2]
+    if what == "ranges":
+        sys.exit(1 if ranges(uri, sys.argv[3]) else 0)
     fn = {"bad": bad, "multiconn-write": multiconn_write, "multiconn-read": multiconn_read}
     sys.exit(1 if fn[what](uri) else 0)
 
