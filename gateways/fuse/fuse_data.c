@@ -31,8 +31,9 @@ struct gf_open *gf_open_find(struct gf *fs, uint64_t ino)
 	return o;
 }
 
-/* Opens ino here (or shares the glory_file already open); the result holds one reference. */
-static int open_get(struct gf *fs, uint64_t ino, struct gf_open **out)
+/* Opens ino here (or shares the glory_file already open); the result holds one reference.
+ * a: ino's attributes if the caller was just given them (a create), else NULL. */
+static int open_get(struct gf *fs, uint64_t ino, const struct glory_attr *a, struct gf_open **out)
 {
 	struct gf_open *o = gf_open_find(fs, ino), *n, **b;
 	struct glory_file *f;
@@ -42,7 +43,8 @@ static int open_get(struct gf *fs, uint64_t ino, struct gf_open **out)
 		*out = o;
 		return 0;
 	}
-	rc = glory_open(fs->vol, ino, &f); /* outside the lock: a metadata round trip */
+	/* outside the lock: without a, a metadata round trip */
+	rc = a ? glory_open_attr(fs->vol, a, &f) : glory_open(fs->vol, ino, &f);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&fs->lock);
@@ -166,7 +168,7 @@ static void gf_open_op(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct gf *fs = gf_of(req);
 	struct gf_open *o;
-	int rc = open_get(fs, ino, &o);
+	int rc = open_get(fs, ino, NULL, &o);
 
 	if (!rc && (fi->flags & O_TRUNC) && (rc = open_trunc(fs, o)))
 		open_put(fs, o);
@@ -203,7 +205,7 @@ static void gf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (!rc && !S_ISREG(a.mode))
 		rc = S_ISDIR(a.mode) ? -EISDIR : -EEXIST;
 	if (!rc)
-		rc = open_get(fs, a.ino, &o);
+		rc = open_get(fs, a.ino, &a, &o);
 	if (!rc && (fi->flags & O_TRUNC) && a.size > 0) { /* it existed */
 		if ((rc = open_trunc(fs, o)) == 0)
 			rc = glory_getattr(fs->vol, a.ino, &a);

@@ -108,29 +108,33 @@ int glory_chunks_store(struct glory *g, const struct gl_scheme *s, int n, uint8_
 
 /* ---- open ---- */
 
-int glory_open(struct glory_vol *v, uint64_t ino, struct glory_file **out)
+int glory_open_attr(struct glory_vol *v, const struct glory_attr *a, struct glory_file **out)
 {
 	struct glory_file *f;
-	struct glory_attr at;
-	int rc = glory_getattr(v, ino, &at);
 
-	if (rc)
-		return rc;
-	if (S_ISDIR(at.mode))
+	if (S_ISDIR(a->mode))
 		return -GL_EISDIR;
-	if (!S_ISREG(at.mode))
+	if (!S_ISREG(a->mode))
 		return -GL_EINVAL;
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -GL_ENOMEM;
 	f->v = v;
-	f->ino = ino;
-	f->size = at.size;
+	f->ino = a->ino;
+	f->size = a->size;
 	f->jobs_tail = &f->jobs;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
 	*out = f;
 	return 0;
+}
+
+int glory_open(struct glory_vol *v, uint64_t ino, struct glory_file **out)
+{
+	struct glory_attr at;
+	int rc = glory_getattr(v, ino, &at);
+
+	return rc ? rc : glory_open_attr(v, &at, out);
 }
 
 /* ---- the background: store a pack, commit packs in order ---- */

@@ -267,6 +267,9 @@ int glory_statfs(struct glory_vol *v, struct glory_statfs *out);
  * glory_fsync or glory_close after it gets it). Reads see this handle's own buffered writes. */
 struct glory_file;
 int glory_open(struct glory_vol *v, uint64_t ino, struct glory_file **out);
+/* Like glory_open, for a file whose attributes the caller has just been given by the metadata
+ * service (a create or a lookup): no getattr round trip. */
+int glory_open_attr(struct glory_vol *v, const struct glory_attr *a, struct glory_file **out);
 ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off);
 ssize_t glory_pwrite(struct glory_file *f, const void *buf, size_t len, uint64_t off);
 int glory_fsync(struct glory_file *f);
