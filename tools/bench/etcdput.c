@@ -58,6 +58,22 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* Reads more of a response into buf[*have, upto) and NUL-terminates it: 0, or -1 when the
+ * connection broke or the response does not fit. */
+static int read_more(int fd, char *buf, size_t *have, size_t upto, size_t cap)
+{
+	ssize_t r;
+
+	if (upto >= cap || *have >= upto)
+		return -1;
+	r = read(fd, buf + *have, upto - *have);
+	if (r <= 0)
+		return -1;
+	*have += (size_t)r;
+	buf[*have] = 0;
+	return 0;
+}
+
 /* Reads one HTTP response into buf (headers, then a Content-Length or chunked body).
  * Returns the status code, or -1 on a broken or unexpected response. */
 static int read_response(int fd, char *buf, size_t cap)
@@ -67,15 +83,8 @@ static int read_response(int fd, char *buf, size_t cap)
 	int status;
 
 	while (!end) {
-		ssize_t r;
-
-		if (have + 1 >= cap)
+		if (read_more(fd, buf, &have, cap - 1, cap))
 			return -1;
-		r = read(fd, buf + have, cap - 1 - have);
-		if (r <= 0)
-			return -1;
-		have += (size_t)r;
-		buf[have] = 0;
 		end = strstr(buf, "\r\n\r\n");
 	}
 	if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
@@ -84,34 +93,18 @@ static int read_response(int fd, char *buf, size_t cap)
 	cl = strcasestr(buf, "\r\nContent-Length:");
 	if (cl && cl < end) {
 		need = body_at + strtoul(cl + 17, NULL, 10);
-	} else if (strcasestr(buf, "\r\nTransfer-Encoding: chunked")) {
-		/* small bodies: read until the last chunk's "0\r\n\r\n" */
-		while (!strstr(buf + body_at, "\r\n0\r\n\r\n") &&
-		       strncmp(buf + body_at, "0\r\n\r\n", 5) != 0) {
-			ssize_t r;
-
-			if (have + 1 >= cap)
+		while (have < need)
+			if (read_more(fd, buf, &have, need, cap))
 				return -1;
-			r = read(fd, buf + have, cap - 1 - have);
-			if (r <= 0)
-				return -1;
-			have += (size_t)r;
-			buf[have] = 0;
-		}
 		return status;
-	} else {
+	}
+	if (!strcasestr(buf, "\r\nTransfer-Encoding: chunked"))
 		return -1;
-	}
-	while (have < need) {
-		ssize_t r;
-
-		if (need >= cap)
+	/* small bodies: read until the last chunk's "0\r\n\r\n" */
+	while (!strstr(buf + body_at, "\r\n0\r\n\r\n") &&
+	       strncmp(buf + body_at, "0\r\n\r\n", 5) != 0)
+		if (read_more(fd, buf, &have, cap - 1, cap))
 			return -1;
-		r = read(fd, buf + have, need - have);
-		if (r <= 0)
-			return -1;
-		have += (size_t)r;
-	}
 	return status;
 }
 
