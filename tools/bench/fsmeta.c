@@ -1,8 +1,11 @@
 /* fsmeta: create, stat and unlink of many empty files in a directory (any filesystem: a glory
  * mount, a passthrough mount, a local directory), N threads each in its own subdirectory.
  *
- *   fsmeta DIR [--threads N (8)] [--files N per thread (2500)]
- * Prints ops/s per phase. */
+ *   fsmeta DIR [--threads N (8)] [--files N per thread (2500)] [--cpu PID,PID,...]
+ * Prints ops/s per phase; with --cpu also the CPU those processes (and fsmeta itself, which
+ * includes the kernel's work in its system calls) spent per operation. */
+#include "tools/bench/bench_cpu.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,6 +21,7 @@
 static const char *root;
 static long nfiles = 2500;
 static const char *phases[] = {"create", "stat", "unlink"};
+static struct bench_cpu cpu = {.self = "fsmeta"};
 
 struct worker {
 	int t, phase, err;
@@ -67,7 +71,8 @@ int main(int argc, char **argv)
 	char path[4096];
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fprintf(stderr, "usage: fsmeta DIR [--threads N] [--files N]\n");
+		fprintf(stderr,
+			"usage: fsmeta DIR [--threads N] [--files N] [--cpu PID,PID,...]\n");
 		return argc < 2 ? 2 : 0;
 	}
 	root = argv[1];
@@ -76,6 +81,8 @@ int main(int argc, char **argv)
 			nthreads = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--files") == 0)
 			nfiles = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--cpu") == 0)
+			bench_cpu_parse(&cpu, argv[i + 1]);
 	}
 	if (nthreads < 1 || nthreads > MAX_THREADS || nfiles < 1) {
 		fprintf(stderr, "fsmeta: --threads 1..%d, --files >= 1\n", MAX_THREADS);
@@ -89,7 +96,9 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int ph = 0; ph < 3; ph++) {
-		double t0 = now(), dt;
+		double t0 = now(), dt, c0[BENCH_CPU_MAX + 1], c1[BENCH_CPU_MAX + 1];
+
+		bench_cpu_sample(&cpu, c0);
 
 		for (int t = 0; t < nthreads; t++) {
 			w[t] = (struct worker){t, ph, 0};
@@ -98,6 +107,7 @@ int main(int argc, char **argv)
 		for (int t = 0; t < nthreads; t++)
 			pthread_join(th[t], NULL);
 		dt = now() - t0;
+		bench_cpu_sample(&cpu, c1);
 		for (int t = 0; t < nthreads; t++)
 			if (w[t].err) {
 				fprintf(stderr, "fsmeta: %s failed: %s\n", phases[ph],
@@ -106,6 +116,7 @@ int main(int argc, char **argv)
 			}
 		printf("%-7s %9.0f ops/s  (%ld files, %d threads, %.2f s)\n", phases[ph],
 		       (double)nfiles * nthreads / dt, nfiles * nthreads, nthreads, dt);
+		bench_cpu_report(&cpu, c0, c1, nfiles * nthreads);
 	}
 	for (int t = 0; t < nthreads; t++) {
 		snprintf(path, sizeof(path), "%s/fsmeta.%d", root, t);

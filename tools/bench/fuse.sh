@@ -37,8 +37,9 @@ print("%.0f %.0f" % (d["bw_bytes"] / 1e6, d["iops"]))'
 }
 
 # run_all LABEL DIR: one line of figures
+# run_all LABEL DIR [PID,PID,...: the processes serving DIR, for CPU per metadata operation]
 run_all() {
-	local label=$1 dir=$2 sw sr rw rr
+	local label=$1 dir=$2 pids=${3:-} sw sr rw rr
 	sw=$(fio_one "$dir" seq write 1M "$SIZE" --end_fsync=1 | cut -d' ' -f1)
 	drop
 	sr=$(fio_one "$dir" seq read 1M "$SIZE" | cut -d' ' -f1)
@@ -51,7 +52,10 @@ run_all() {
 	printf '%-34s seq write %5s MB/s  seq read %5s MB/s  4k randread %6s IOPS  4k randwrite %6s IOPS\n' \
 		"$label" "$sw" "$sr" "$rr" "$rw"
 	printf '%-34s ' "$label"
-	"$BUILD/bin/fsmeta" "$dir" --threads 8 --files 2500 | awk '{printf "%s %s/s  ", $1, $2} END {print "(20,000 files, 8 threads)"}'
+	"$BUILD/bin/fsmeta" "$dir" --threads 8 --files 2500 ${pids:+--cpu "$pids"} >"$W/fsmeta.out"
+	awk '$1 != "cpu" {printf "%s %s/s  ", $1, $2} END {print "(20,000 files, 8 threads)"}' "$W/fsmeta.out"
+	# CPU per create and per stat: fsmeta (with the kernel's work in its calls), then each pid
+	awk -v l="$label" '$1 != "cpu" {ph = $1} $1 == "cpu" && ph != "unlink" {sub(/^ *cpu per op: /, ""); printf "%-34s %-6s CPU per op: %s\n", l, ph, $0}' "$W/fsmeta.out"
 }
 
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),"
@@ -65,7 +69,7 @@ run_all "local filesystem" "$W/local"
 
 "$BUILD/bin/passthrough" "$W/src" "$W/pt" -o allow_other,default_permissions
 MNTS+=("$W/pt")
-run_all "libfuse passthrough of a local dir" "$W/pt"
+run_all "libfuse passthrough of a local dir" "$W/pt" "$(pgrep -f "passthrough $W/src" | head -n 1)"
 
 "$G" dev up --dir "$W/c" --ds 6 --mds 1 >/dev/null 2>&1
 # shellcheck disable=SC1091
@@ -76,10 +80,11 @@ export GLORY_MASTER
 "$G" volume create ec --tenant bench --redundancy ec:4+2 --dedup on >/dev/null
 "$G" mount r1 "$W/g1" --tenant bench --log-file "$W/g1.log" >/dev/null 2>&1
 MNTS+=("$W/g1")
-run_all "glory rep:1, no dedup" "$W/g1"
+mdpids=$(pgrep -f "glory mds --dir $W/c/" | paste -sd,)
+run_all "glory rep:1, no dedup" "$W/g1" "$(pgrep -f "glory mount r1 $W/g1 " | head -n 1),$mdpids"
 "$G" mount ec "$W/gec" --tenant bench --log-file "$W/gec.log" >/dev/null 2>&1
 MNTS+=("$W/gec")
-run_all "glory ec:4+2, dedup" "$W/gec"
+run_all "glory ec:4+2, dedup" "$W/gec" "$(pgrep -f "glory mount ec $W/gec " | head -n 1),$mdpids"
 
 # Where the CPU goes per GiB written through each mount: the mount process (chunking, SHA-256,
 # EC, sending), the data servers (receiving, CRC, writing), the metadata server (commits).
