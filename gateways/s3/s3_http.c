@@ -307,7 +307,7 @@ int s3_tmp_create(struct s3_req *r)
 		return s3_from_glory(rc);
 	r->tmp_ino = a.ino;
 	r->got = 0; /* the file's bytes are counted from here (a request body may be XML) */
-	rc = glory_open(r->vol->v, a.ino, &r->f);
+	rc = glory_open_attr(r->vol->v, &a, &r->f); /* no getattr: the create gave them */
 	if (rc) {
 		s3_tmp_drop(r);
 		return s3_from_glory(rc);

@@ -304,7 +304,7 @@ int cmd_get(int argc, char **argv)
 		return rc;
 	rc = glory_resolve(v, t.path, &at);
 	if (!rc)
-		rc = glory_open(v, at.ino, &f);
+		rc = glory_open_attr(v, &at, &f);
 	if (rc) {
 		fprintf(stderr, "glory get: %s: %s\n", pos[0], cmd_err_text(rc));
 		goto out;
