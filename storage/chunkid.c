@@ -73,18 +73,13 @@ int gl_chunk_id(struct gl_idctx *c, const void *data, size_t len, uint8_t out[GL
 	return gl_idctx_mac(c, 1, &data, &len, out);
 }
 
-int gl_chunk_id_salted(struct gl_idctx *c, const void *data, size_t len,
-		       uint8_t out[GL_CHUNK_ID_LEN])
+int gl_chunk_id_random(uint8_t out[GL_CHUNK_ID_LEN])
 {
-	uint8_t salt[16];
-	const void *parts[2] = {data, salt};
-	size_t lens[2] = {len, sizeof(salt)};
-
 	/* the kernel's generator: OpenSSL's would keep a generator per calling thread, and
 	 * writers call this from short-lived threads */
-	if (getrandom(salt, sizeof(salt), 0) != (ssize_t)sizeof(salt))
+	if (getrandom(out, GL_CHUNK_ID_LEN, 0) != (ssize_t)GL_CHUNK_ID_LEN)
 		return -GL_EIO;
-	return gl_idctx_mac(c, 2, parts, lens, out);
+	return 0;
 }
 
 void gl_id_hex(const uint8_t id[GL_CHUNK_ID_LEN], char out[2 * GL_CHUNK_ID_LEN + 1])

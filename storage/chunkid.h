@@ -17,10 +17,10 @@ void gl_idctx_free(struct gl_idctx *c);
 int gl_idctx_mac(struct gl_idctx *c, int n, const void *const *parts, const size_t *lens,
 		 uint8_t out[GL_CHUNK_ID_LEN]);
 int gl_chunk_id(struct gl_idctx *c, const void *data, size_t len, uint8_t out[GL_CHUNK_ID_LEN]);
-/* The id of a chunk of a volume without dedup: the keyed hash of the content and a random salt,
- * so it never matches another chunk. */
-int gl_chunk_id_salted(struct gl_idctx *c, const void *data, size_t len,
-		       uint8_t out[GL_CHUNK_ID_LEN]);
+/* The id of a chunk of a volume without dedup: 256 random bits, so it never matches another
+ * chunk. Hashing the content would cost a SHA-256 pass per byte written and buy nothing: no
+ * other chunk may share the id, and every fragment carries its own CRC32C. */
+int gl_chunk_id_random(uint8_t out[GL_CHUNK_ID_LEN]);
 
 /* 64 lowercase hex digits + NUL. */
 void gl_id_hex(const uint8_t id[GL_CHUNK_ID_LEN], char out[2 * GL_CHUNK_ID_LEN + 1]);

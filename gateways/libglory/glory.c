@@ -255,6 +255,8 @@ int glory_chunk_hash(struct glory *g, int dedup, const void *data, size_t len, u
 	struct gl_idctx *ic;
 	int rc;
 
+	if (!dedup)
+		return gl_chunk_id_random(id);
 	pthread_mutex_lock(&g->lock);
 	ic = g->idctx;
 	pthread_mutex_unlock(&g->lock);
@@ -270,7 +272,7 @@ int glory_chunk_hash(struct glory *g, int dedup, const void *data, size_t len, u
 		if (!ic)
 			return -GL_EIO;
 	}
-	return dedup ? gl_chunk_id(ic, data, len, id) : gl_chunk_id_salted(ic, data, len, id);
+	return gl_chunk_id(ic, data, len, id);
 }
 
 static int put_hash(void *arg, int i)

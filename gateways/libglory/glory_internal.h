@@ -60,8 +60,8 @@ int glory_ms_call(struct glory *g, uint16_t op, const struct gl_wbuf *a, struct 
 int glory_map_get(struct glory *g, struct gl_map *out, int force);
 /* Runs fn(arg, 0..n-1) on a few threads; returns the first error. */
 int glory_par_for(int n, int (*fn)(void *arg, int i), void *arg);
-/* The id of a chunk: its keyed hash with dedup, salted without (fetching the map first if
- * needed). Runs in parallel: no lock held while hashing. */
+/* The id of a chunk: its keyed hash with dedup (fetching the map first if needed), 256 random
+ * bits without (gl_chunk_id_random). Runs in parallel: no lock held while hashing. */
 int glory_chunk_hash(struct glory *g, int dedup, const void *data, size_t len, uint8_t id[32]);
 /* gl_chunk_write, retried once with a fresh map when too few servers took it. */
 int glory_chunk_write(struct glory *g, const struct gl_map *m, const struct gl_scheme *s,

@@ -93,13 +93,24 @@ static void test_chunk_id(void **state)
 	gl_idctx_free(y);
 }
 
+/* Without dedup a chunk id is random: two writes of the same bytes never share an id. */
+static void test_chunk_id_random(void **state)
+{
+	uint8_t a[32], b[32], zero[32] = {0};
+
+	(void)state;
+	assert_int_equal(gl_chunk_id_random(a), 0);
+	assert_int_equal(gl_chunk_id_random(b), 0);
+	assert_memory_not_equal(a, b, 32);
+	assert_memory_not_equal(a, zero, 32);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse),
-	    cmocka_unit_test(test_pool_roundtrip),
-	    cmocka_unit_test(test_frag_len),
-	    cmocka_unit_test(test_chunk_id),
+	    cmocka_unit_test(test_parse),	    cmocka_unit_test(test_pool_roundtrip),
+	    cmocka_unit_test(test_frag_len),	    cmocka_unit_test(test_chunk_id),
+	    cmocka_unit_test(test_chunk_id_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
