@@ -30,6 +30,12 @@
 #define RSM_MAX_INFLIGHT 2	    /* entries proposed and not yet applied (GLORY_RSM_INFLIGHT) */
 #define RSM_MAX_BATCH	 256	    /* records per entry */
 #define RSM_MAX_ENTRY	 (4u << 20) /* bytes per entry (one record may be larger) */
+/* Lease reads (rsm.h): how long after issuing a barrier that then committed the leader answers
+ * reads from its own state, when the lease is renewed while reads keep coming, and how long a
+ * new leader answers no read at all. */
+#define LEASE_READ_S  0.15
+#define LEASE_RENEW_S 0.10 /* renew when less than this is left */
+#define READ_HOLD_S   0.5
 
 struct waiter {
 	pthread_cond_t cv; /* signalled when done: only its own thread wakes */
@@ -90,6 +96,8 @@ struct gl_rsm {
 	struct raft_barrier barrier;
 	struct waiter *fence_now, *fence_next; /* in flight, waiting for the next */
 	int fence_busy;
+	double barrier_at;		    /* when the barrier in flight was issued */
+	uint64_t barrier_term;		    /* and in which term */
 	struct job *pending, *pending_tail; /* proposals not yet in an entry */
 	unsigned inflight, max_inflight;    /* entries proposed, not yet applied here */
 	pthread_t thread;
@@ -101,6 +109,10 @@ struct gl_rsm {
 	uint64_t next_seq;
 	struct gl_rsm_status st; /* refreshed by the loop every STATUS_MS */
 	struct gl_rsm_member leader;
+	double lease_until; /* reads are answered without a barrier until then (lease reads) */
+	double lease_used;  /* the last read answered so */
+	uint64_t lead_term; /* the last term this member was seen leading */
+	double lead_since;  /* when it was first seen leading lead_term */
 	int started, start_rc, stopped;
 	struct gl_rpc_pool *pool;
 };
@@ -742,7 +754,7 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
 	propose_pending(r);
 }
 
-static void fence_issue(struct gl_rsm *r);
+static void fence_issue(struct gl_rsm *r, int renew);
 
 static void barrier_cb(struct raft_barrier *req, int status)
 {
@@ -750,6 +762,11 @@ static void barrier_cb(struct raft_barrier *req, int status)
 	struct waiter *w;
 
 	pthread_mutex_lock(&r->lock);
+	/* a majority took an entry of our term issued at barrier_at: no other leader can answer
+	 * anything before barrier_at + READ_HOLD_S (rsm.h, lease reads) */
+	if (status == 0 && raft_current_term(&r->raft) == r->barrier_term &&
+	    r->barrier_at + LEASE_READ_S > r->lease_until)
+		r->lease_until = r->barrier_at + LEASE_READ_S;
 	w = r->fence_now;
 	r->fence_now = NULL;
 	while (w) {
@@ -760,10 +777,27 @@ static void barrier_cb(struct raft_barrier *req, int status)
 	}
 	pthread_mutex_unlock(&r->lock);
 	r->fence_busy = 0;
-	fence_issue(r);
+	fence_issue(r, 0);
 }
 
-static void fence_issue(struct gl_rsm *r)
+/* Loop thread: notes when this member starts leading a term (the read hold counts from then). */
+static void note_leader(struct gl_rsm *r)
+{
+	uint64_t term = raft_current_term(&r->raft);
+
+	pthread_mutex_lock(&r->lock);
+	if (raft_state(&r->raft) != RAFT_LEADER) {
+		r->lease_until = 0;
+	} else if (term != r->lead_term) {
+		r->lead_term = term;
+		r->lead_since = mono();
+		r->lease_until = 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Issues a barrier for the readers waiting, or (renew) for none, to extend the lease. */
+static void fence_issue(struct gl_rsm *r, int renew)
 {
 	int rv;
 
@@ -773,12 +807,15 @@ static void fence_issue(struct gl_rsm *r)
 	r->fence_now = r->fence_next;
 	r->fence_next = NULL;
 	pthread_mutex_unlock(&r->lock);
-	if (!r->fence_now)
+	if (!r->fence_now && !renew)
 		return;
+	note_leader(r);
 	if (raft_state(&r->raft) != RAFT_LEADER) {
 		rv = RAFT_NOTLEADER;
 	} else {
 		r->barrier.data = r;
+		r->barrier_at = mono();
+		r->barrier_term = raft_current_term(&r->raft);
 		rv = raft_barrier(&r->raft, &r->barrier, barrier_cb);
 	}
 	if (rv == 0) {
@@ -915,7 +952,7 @@ static void run_job(struct gl_rsm *r, struct job *j)
 		j->w->next = r->fence_next;
 		r->fence_next = j->w;
 		pthread_mutex_unlock(&r->lock);
-		fence_issue(r);
+		fence_issue(r, 0);
 	} else {
 		struct change *c = calloc(1, sizeof(*c));
 		char ra[64];
@@ -992,7 +1029,17 @@ static void refresh_status(struct gl_rsm *r)
 
 static void on_timer(uv_timer_t *t)
 {
-	refresh_status(t->data);
+	struct gl_rsm *r = t->data;
+	int renew;
+
+	refresh_status(r);
+	note_leader(r);
+	/* keep the lease while reads keep coming */
+	pthread_mutex_lock(&r->lock);
+	renew = mono() - r->lease_used < 1.0 && r->lease_until - mono() < LEASE_RENEW_S;
+	pthread_mutex_unlock(&r->lock);
+	if (renew && raft_state(&r->raft) == RAFT_LEADER)
+		fence_issue(r, 1);
 }
 
 static void close_cb(struct raft *raft)
@@ -1398,13 +1445,32 @@ static int simple_job(struct gl_rsm *r, enum job_type type, const struct gl_rsm_
 
 int gl_rsm_read_fence(struct gl_rsm *r, int timeout_ms)
 {
+	double now = mono(), since;
+	int rc = 0;
+
 	pthread_mutex_lock(&r->lock);
 	int leader = r->st.role && strcmp(r->st.role, "leader") == 0;
+	int leased = leader && now < r->lease_until;
 
+	if (leader)
+		r->lease_used = now; /* reads keep coming: the loop keeps the lease */
 	pthread_mutex_unlock(&r->lock);
 	if (!leader)
 		return -GL_ENOTLEADER;
-	return simple_job(r, JOB_FENCE, NULL, timeout_ms);
+	if (!leased)
+		rc = simple_job(r, JOB_FENCE, NULL, timeout_ms);
+	if (rc)
+		return rc;
+	/* a new leader answers no read until an earlier leader's lease reads are over */
+	pthread_mutex_lock(&r->lock);
+	since = r->lead_since;
+	pthread_mutex_unlock(&r->lock);
+	while ((now = mono()) < since + READ_HOLD_S) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+	return 0;
 }
 
 rocksdb_t *gl_rsm_read_begin(struct gl_rsm *r)

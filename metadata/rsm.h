@@ -113,7 +113,15 @@ int gl_rsm_propose_many(struct gl_rsm *r, int n, const void *const *ops, const s
 			struct gl_wbuf *const *replies, int *status, int timeout_ms);
 /* A linearizable read: returns 0 once this member is the leader and has applied every entry
  * committed before the call (one barrier entry serves every reader waiting at the time). Then
- * read with gl_rsm_read_begin/end. -GL_ENOTLEADER otherwise. */
+ * read with gl_rsm_read_begin/end. -GL_ENOTLEADER otherwise.
+ * Lease reads: for 0.15 s after issuing a barrier that then committed, the leader answers at
+ * once, from what it has applied (every write it acknowledged is applied), and while reads keep
+ * coming the loop renews that lease with a barrier every ~50 ms. Safe because a majority took
+ * that barrier in our term after it was issued, so any later leader was elected after it, and a
+ * new leader answers no read for 0.5 s after it noticed it leads (and acknowledges no write for
+ * 1.5 s, metadata/lease.h): by then the old leader's lease is over. Durations only, measured on
+ * each member's monotonic clock; no clocks are compared. A client cache entry from a lease read
+ * ends at most 0.15 + 1.25 s after the barrier, before a new leader's first write. */
 int gl_rsm_read_fence(struct gl_rsm *r, int timeout_ms);
 /* The database for reading; hold it only between begin and end (a snapshot install swaps it). */
 rocksdb_t *gl_rsm_read_begin(struct gl_rsm *r);
