@@ -4,7 +4,9 @@
  *   mdtest run    --volume V --tenant T [--threads N] [--files N]
  *       create, stat (each file 4 times), readdir, rename, unlink of N files per thread in its
  *       own directory; prints ops/s per phase. GLORY_MDCACHE=1 turns the client cache on.
- *       --phases create,stat runs only those (files created stay).
+ *       --phases create,stat runs only those (files created stay); --phases getattr runs
+ *       only N getattrs of its own directory per thread (a read-only load, not in the default
+ *       set).
  *       --cpu PID,PID,... also prints the CPU time each of those processes (and mdtest itself)
  *       spent per operation in each phase, read from /proc: what bounds the rate.
  *   mdtest storm  --volume V --tenant T --seconds S --log FILE [--threads N]
@@ -66,7 +68,9 @@ struct worker {
 };
 
 static const char *only; /* --phases: a comma-separated subset, in this order */
-static const char *phases[] = {"create", "stat", "readdir", "rename", "unlink"};
+static const char *phases[] = {"create", "stat", "readdir", "rename", "unlink", "getattr"};
+#define NPHASES	 6
+#define NDEFAULT 5 /* phases run without --phases */
 
 static int count_entry(void *arg, const struct glory_dirent *e)
 {
@@ -111,6 +115,9 @@ static void *run_worker(void *a)
 		case 4:
 			rc = glory_unlink(vol, w->dir, to);
 			break;
+		case 5:
+			rc = glory_getattr(vol, w->dir, &at);
+			break;
 		}
 		w->done++;
 	}
@@ -135,11 +142,11 @@ static int cmd_run(void)
 		w[t].dir = at.ino;
 	}
 	printf("%d threads x %ld files\n", nthreads, nfiles);
-	for (int ph = 0; ph < 5; ph++) {
+	for (int ph = 0; ph < NPHASES; ph++) {
 		double t0 = now(), dt, c0[BENCH_CPU_MAX + 1], c1[BENCH_CPU_MAX + 1];
 		long total = 0;
 
-		if (only && !strstr(only, phases[ph]))
+		if (only ? !strstr(only, phases[ph]) : ph >= NDEFAULT)
 			continue;
 		bench_cpu_sample(&cpu, c0);
 
