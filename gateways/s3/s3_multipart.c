@@ -396,6 +396,15 @@ static int complete_meta(const struct upload *u, const char *etag, int nparts, c
 	return 0;
 }
 
+/* "ChecksumCRC32" etc.: the XML element of a checksum algorithm. */
+static const char *ck_elem(int alg, char el[32])
+{
+	static const char *const names[] = {"", "CRC32", "CRC32C", "SHA1", "SHA256"};
+
+	snprintf(el, 32, "Checksum%s", alg > 0 && alg <= S3_CK_SHA256 ? names[alg] : "");
+	return el;
+}
+
 static int complete_respond(struct s3_req *r, const char *etag, int ck_alg, const char *ck)
 {
 	struct s3_buf b = {0};
@@ -410,10 +419,7 @@ static int complete_respond(struct s3_req *r, const char *etag, int ck_alg, cons
 	s3_xml_elem(&b, "Key", r->key);
 	s3_buf_printf(&b, "<ETag>&quot;%s&quot;</ETag>", etag);
 	if (ck[0]) {
-		static const char *const el_names[] = {"", "CRC32", "CRC32C", "SHA1", "SHA256"};
-
-		snprintf(el, sizeof(el), "Checksum%s", el_names[ck_alg]);
-		s3_xml_elem(&b, el, ck);
+		s3_xml_elem(&b, ck_elem(ck_alg, el), ck);
 		s3_xml_elem(&b, "ChecksumType", "COMPOSITE");
 	}
 	s3_buf_puts(&b, "</CompleteMultipartUploadResult>");
@@ -568,6 +574,17 @@ int s3_mpu_abort(struct s3_req *r)
 	return s3_respond_empty(r, 204);
 }
 
+/* <ChecksumCRC32> etc. of a part that was sent with one. */
+static void part_checksum_xml(struct s3_buf *b, const struct s3_meta *pm)
+{
+	const char *pa = s3_meta_get(pm, "checksum-algorithm"), *pv = s3_meta_get(pm, "checksum");
+	int alg = pa && pv ? s3_cksum_alg(pa) : S3_CK_NONE;
+	char el[32];
+
+	if (alg != S3_CK_NONE)
+		s3_xml_elem(b, ck_elem(alg, el), pv);
+}
+
 int s3_mpu_list_parts(struct s3_req *r)
 {
 	const char *mp = s3_qget(&r->q, "max-parts"), *pm = s3_qget(&r->q, "part-number-marker");
@@ -610,8 +627,10 @@ int s3_mpu_list_parts(struct s3_req *r)
 		s3_iso_date(a.mtime_ns, date);
 		s3_buf_printf(&b, "<Part><PartNumber>%d</PartNumber>", n);
 		s3_xml_elem(&b, "LastModified", date);
-		s3_buf_printf(&b, "<ETag>&quot;%s&quot;</ETag><Size>%llu</Size></Part>", e ? e : "",
+		s3_buf_printf(&b, "<ETag>&quot;%s&quot;</ETag><Size>%llu</Size>", e ? e : "",
 			      (unsigned long long)a.size);
+		part_checksum_xml(&b, &m);
+		s3_buf_puts(&b, "</Part>");
 		s3_meta_free(&m);
 		shown++;
 		last = n;

@@ -237,6 +237,8 @@ def mp_checksum(key, alg, field, raw):
         ok("UploadPart %s returns the part's checksum" % alg,
            r.get(field) == base64.b64encode(raw(data)).decode())
         ps.append({"PartNumber": n, "ETag": r["ETag"], field: r.get(field)})
+    lp = c.list_parts(Bucket=B, Key=key, UploadId=u)["Parts"]
+    ok("ListParts shows the parts' %s checksums" % alg, [p.get(field) for p in lp] == [p[field] for p in ps])
     return u, ps
 
 
