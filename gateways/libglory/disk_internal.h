@@ -56,6 +56,7 @@ int disk_dirty_merge_under(struct dset *to, struct dset *from);
 #define COMPACT_PER_FLUSH 8
 #define LAYOUT_SLICES	  64	     /* slices per NS_LAYOUT */
 #define RANGE_MAX	  (1u << 20) /* non-sequential reads below this fetch ranges, not chunks */
+#define SEQ_WINDOW	  (1u << 20) /* a read starting this close to the last one's end: sequential */
 
 /* a cached committed layout of one slice */
 struct lslice {

@@ -308,10 +308,12 @@ int glory_disk_pread(struct glory_disk *d, void *buf, size_t len, uint64_t off)
 
 	if (off > d->size || len > d->size - off)
 		return -GL_EINVAL;
-	/* a small read that does not continue the last one fetches only its bytes; sequential
-	 * and large reads fetch whole chunks and keep them for the reads that follow */
+	/* a small read away from where the last one ended fetches only its bytes; sequential
+	 * (also when concurrent reads arrive a little out of order) and large reads fetch whole
+	 * chunks and keep them for the reads that follow */
 	pthread_mutex_lock(&d->mu);
-	ranged = len < RANGE_MAX && off != d->rd_next;
+	ranged =
+	    len < RANGE_MAX && (off + SEQ_WINDOW < d->rd_next || off > d->rd_next + SEQ_WINDOW);
 	d->rd_next = off + len;
 	pthread_mutex_unlock(&d->mu);
 	for (;;) {
