@@ -74,6 +74,7 @@ struct glory_file {
 	uint32_t rpool, rlen;
 	uint8_t *rbuf;
 	int rvalid;
+	uint64_t rnext; /* where the last read ended: reads near it are a sequential stream */
 };
 
 /* fs_data.c: 1 when [off, off + len) overlaps bytes not committed yet. Lock held. */

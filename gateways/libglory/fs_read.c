@@ -1,6 +1,8 @@
 /* libglory: file data, the read side. A read asks the file's layout (NS_LAYOUT, kept up to a
  * second and dropped by our own commits and at every open) and reads whole chunks, keeping the
- * last one. Bytes this handle wrote and has not committed yet are committed first (fs_data.c).
+ * last one; a small read away from the previous one (not a sequential stream) fetches just its
+ * bytes (ranged reads of the data servers). Bytes this handle wrote and has not committed yet
+ * are committed first (fs_data.c).
  * (A per-connection chunk cache with read-ahead was tried on 2026-12-06 and read slower than
  * this; see docs/performance.md.) */
 #include "common/compiler.h"
@@ -18,37 +20,74 @@
 
 #define LAYOUT_AHEAD  (64ull * GL_NS_SLICE) /* asked for at once: the shard's bound */
 #define LAYOUT_KEEP_S 1.0
+#define RANGE_MAX     (1u << 20) /* smaller reads not near the last one fetch byte ranges */
+#define SEQ_WINDOW    (1u << 20) /* reads starting this close to the last one's end: sequential */
 
 /* ---- reads ---- */
 
-/* Makes f->rbuf hold chunk e's bytes. Lock held. */
-static int load_chunk(struct glory_file *f, const struct gl_ns_extent *e)
+static int chunk_kept(const struct glory_file *f, const struct gl_ns_extent *e)
+{
+	return f->rvalid && f->rpool == e->pool && f->rlen == e->chunk_len &&
+	       memcmp(f->rid, e->chunk, 32) == 0;
+}
+
+/* Reads chunk e's bytes [from, from + len) into out, nothing kept. Lock held. */
+static int read_range(struct glory_file *f, const struct gl_ns_extent *e, uint8_t *out,
+		      uint64_t from, uint64_t len)
 {
 	struct glory *g = glory_vol_glory(f->v);
 	struct gl_scheme s;
 	struct gl_map m = {0};
 	int rc;
 
-	if (f->rvalid && f->rpool == e->pool && f->rlen == e->chunk_len &&
-	    memcmp(f->rid, e->chunk, 32) == 0)
-		return 0;
+	if ((rc = gl_scheme_from_pool(e->pool, &s)))
+		return rc;
+	for (int fresh = 0; fresh < 2; fresh++) {
+		if ((rc = glory_map_get(g, &m, fresh)))
+			return rc;
+		rc = gl_chunk_read_range(g->sc, &m, &s, e->chunk, e->chunk_len, from, len, out);
+		gl_map_free(&m);
+		if (rc != -GL_EUNAVAIL)
+			break;
+	}
+	return rc == -GL_EINVAL ? -GL_EPROTO : rc; /* an extent past its chunk's end */
+}
+
+/* Reads chunk e whole (e->chunk_len bytes) into out. Lock held. */
+static int read_chunk(struct glory_file *f, const struct gl_ns_extent *e, uint8_t *out)
+{
+	struct glory *g = glory_vol_glory(f->v);
+	struct gl_scheme s;
+	struct gl_map m = {0};
+	int rc;
+
 	if ((rc = gl_scheme_from_pool(e->pool, &s)))
 		return rc;
 	if (e->chunk_len > GL_CHUNK_MAX)
 		return -GL_EPROTO;
-	if (!f->rbuf && !(f->rbuf = malloc(GL_CHUNK_MAX)))
-		return -GL_ENOMEM;
-	f->rvalid = 0;
 	if ((rc = glory_map_get(g, &m, 0)))
 		return rc;
-	rc = gl_chunk_read(g->sc, &m, &s, e->chunk, e->chunk_len, f->rbuf);
+	rc = gl_chunk_read(g->sc, &m, &s, e->chunk, e->chunk_len, out);
 	if (rc == -GL_EUNAVAIL) {
 		gl_map_free(&m);
 		if (glory_map_get(g, &m, 1) == 0)
-			rc = gl_chunk_read(g->sc, &m, &s, e->chunk, e->chunk_len, f->rbuf);
+			rc = gl_chunk_read(g->sc, &m, &s, e->chunk, e->chunk_len, out);
 	}
 	gl_map_free(&m);
-	if (rc)
+	return rc;
+}
+
+/* Makes f->rbuf hold chunk e's bytes. Lock held. */
+static int load_chunk(struct glory_file *f, const struct gl_ns_extent *e)
+{
+	int rc;
+
+	if (chunk_kept(f, e))
+		return 0;
+	if (!f->rbuf && !(f->rbuf = malloc(GL_CHUNK_MAX)))
+		return -GL_ENOMEM;
+	f->rvalid = 0;
+	if ((rc = read_chunk(f, e, f->rbuf)))
 		return rc;
 	memcpy(f->rid, e->chunk, 32);
 	f->rpool = e->pool;
@@ -142,8 +181,8 @@ static int layout_get(struct glory_file *f, uint64_t off, size_t len)
 ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *out = buf;
-	uint64_t end = off, size;
-	int rc;
+	uint64_t end = off, size, zeroed = off; /* [off, zeroed): copied or zeroed */
+	int rc, ranged;
 
 	if (len > LAYOUT_AHEAD)
 		len = LAYOUT_AHEAD; /* a short read: the layout answer is bounded */
@@ -157,18 +196,34 @@ ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
 	if (gf_file_dirty_end(f) > size)
 		size = gf_file_dirty_end(f); /* our buffered writes (after the read) extend it */
 	end = off >= size ? off : GL_MIN(size, off + len);
-	if (end > off)
-		memset(out, 0, (size_t)(end - off)); /* holes read as zeros */
+	ranged = len < RANGE_MAX && (off + SEQ_WINDOW < f->rnext || off > f->rnext + SEQ_WINDOW);
+	f->rnext = end;
 	for (uint32_t i = 0; i < f->nlx && !rc; i++) {
 		const struct gl_ns_extent *e = &f->lx[i];
 		uint64_t a0 = GL_MAX(e->off, off), a1 = GL_MIN(e->off + e->len, end);
+		uint64_t from = e->chunk_off + (a0 - e->off);
 
 		if (a0 >= a1)
 			continue;
+		if (a0 > zeroed) /* holes read as zeros (extents in any order) */
+			memset(out + (zeroed - off), 0, (size_t)(a0 - zeroed));
+		zeroed = GL_MAX(zeroed, a1);
+		if (ranged && !chunk_kept(f, e)) {
+			rc = read_range(f, e, out + (a0 - off), from, a1 - a0);
+			continue;
+		}
+		/* a whole chunk asked for lands in the caller's buffer: no copy, nothing kept */
+		if (e->chunk_off == 0 && a0 == e->off && a1 - a0 == e->chunk_len &&
+		    !chunk_kept(f, e)) {
+			rc = read_chunk(f, e, out + (a0 - off));
+			continue;
+		}
 		rc = load_chunk(f, e);
 		if (!rc)
-			memcpy(out + (a0 - off), f->rbuf + e->chunk_off + (a0 - e->off), a1 - a0);
+			memcpy(out + (a0 - off), f->rbuf + from, a1 - a0);
 	}
+	if (!rc && end > zeroed)
+		memset(out + (zeroed - off), 0, (size_t)(end - zeroed));
 out:
 	pthread_mutex_unlock(&f->lock);
 	return rc ? rc : (ssize_t)(end - off);
