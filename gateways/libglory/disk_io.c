@@ -139,25 +139,37 @@ static int layout_fetch(struct glory_disk *d, uint64_t first, uint32_t n)
 	return rc;
 }
 
-/* A copy of the cached layout of slice idx (fetching it). *e malloc'd. */
-static int layout_of(struct glory_disk *d, uint64_t idx, uint32_t ahead, struct gl_ns_extent **e,
-		     uint32_t *n)
+static int overlaps(const struct gl_ns_extent *x, uint64_t lo, uint64_t hi)
+{
+	return x->off < hi && x->off + x->len > lo;
+}
+
+/* A copy of the extents of slice idx's cached layout (fetching it) that overlap [lo, hi), in
+ * their order: a small read copies a few, not the up to thousands of a fragmented slice. *e
+ * malloc'd. */
+static int layout_of(struct glory_disk *d, uint64_t idx, uint32_t ahead, uint64_t lo, uint64_t hi,
+		     struct gl_ns_extent **e, uint32_t *n)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		struct lslice *l;
+		uint32_t k = 0;
 		int rc;
 
 		pthread_mutex_lock(&d->mu);
 		l = lc_find(d, idx);
 		if (l && l->n != UINT32_MAX) {
-			*n = l->n;
+			for (uint32_t i = 0; i < l->n; i++)
+				k += overlaps(&l->e[i], lo, hi);
+			*n = k;
 			*e = NULL;
-			if (l->n && !(*e = malloc(l->n * sizeof(**e)))) {
+			if (k && !(*e = malloc(k * sizeof(**e)))) {
 				pthread_mutex_unlock(&d->mu);
 				return -GL_ENOMEM;
 			}
-			if (l->n)
-				memcpy(*e, l->e, l->n * sizeof(**e));
+			k = 0;
+			for (uint32_t i = 0; i < l->n; i++)
+				if (overlaps(&l->e[i], lo, hi))
+					(*e)[k++] = l->e[i];
 			pthread_mutex_unlock(&d->mu);
 			return 0;
 		}
@@ -287,7 +299,8 @@ static int read_committed(struct glory_disk *d, uint8_t *buf, uint64_t off, uint
 		uint32_t n = 0;
 		uint64_t left = (off + len - s * SLICE + SLICE - 1) / SLICE;
 
-		rc = layout_of(d, s, (uint32_t)GL_MIN(left, (uint64_t)LAYOUT_SLICES), &e, &n);
+		rc = layout_of(d, s, (uint32_t)GL_MIN(left, (uint64_t)LAYOUT_SLICES), off,
+			       off + len, &e, &n);
 		for (uint32_t i = 0; i < n && !rc; i++) {
 			uint64_t a = GL_MAX(off, e[i].off),
 				 b = GL_MIN(off + len, e[i].off + e[i].len);
@@ -459,7 +472,8 @@ int glory_disk_extents(struct glory_disk *d, uint64_t off, uint64_t len, glory_d
 		uint64_t s0 = GL_MAX(off, s * SLICE), s1 = GL_MIN(end, s * SLICE + SLICE);
 		uint64_t left = (end - s * SLICE + SLICE - 1) / SLICE;
 
-		rc = layout_of(d, s, (uint32_t)GL_MIN(left, (uint64_t)LAYOUT_SLICES), &e, &n);
+		rc = layout_of(d, s, (uint32_t)GL_MIN(left, (uint64_t)LAYOUT_SLICES), s0, s1, &e,
+			       &n);
 		if (rc)
 			break;
 		if (n && !(v = malloc(n * sizeof(*v))))
