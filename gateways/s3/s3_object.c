@@ -522,34 +522,6 @@ int s3_conditions(struct s3_req *r, const struct s3_obj *o, const char *prefix)
 
 /* ---- GetObject / HeadObject ---- */
 
-struct reader {
-	struct glory_file *f;
-	uint64_t start;
-};
-
-static ssize_t read_cb(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct reader *rd = cls;
-	ssize_t n = rd->f ? glory_pread(rd->f, buf, max, rd->start + pos) : -GL_EIO;
-
-	if (n <= 0) {
-		if (n < 0)
-			gl_warn("GET read at %llu: %s", (unsigned long long)(rd->start + pos),
-				glory_strerror((int)n));
-		return MHD_CONTENT_READER_END_WITH_ERROR; /* shorter than it said: cut */
-	}
-	return n;
-}
-
-static void read_free(void *cls)
-{
-	struct reader *rd = cls;
-
-	if (rd->f)
-		glory_close(rd->f);
-	free(rd);
-}
-
 static void object_headers(struct s3_req *r, const struct s3_obj *o, struct MHD_Response *resp,
 			   int whole)
 {
@@ -596,7 +568,6 @@ int s3_get_object(struct s3_req *r)
 {
 	struct s3_obj o;
 	struct MHD_Response *resp;
-	struct reader *rd = NULL;
 	uint64_t start = 0, len;
 	int rc, ranged;
 	char cr[96];
@@ -639,25 +610,9 @@ int s3_get_object(struct s3_req *r)
 	if (len == 0) {
 		resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
 	} else {
-		rd = calloc(1, sizeof(*rd));
-		if (!rd) {
-			rc = -S3E_INTERNAL;
+		rc = s3_get_body(r, &o.a, start, len, &resp);
+		if (rc)
 			goto out;
-		}
-		/* HEAD: the length alone (MHD sends no body, so nothing is read) */
-		rc = strcmp(r->method, "HEAD") ? glory_open(r->vol->v, o.a.ino, &rd->f) : 0;
-		if (rc) {
-			free(rd);
-			rc = s3_from_glory(rc);
-			goto out;
-		}
-		rd->start = start;
-		resp = MHD_create_response_from_callback(len, 1u << 20, read_cb, rd, read_free);
-		if (!resp) {
-			read_free(rd);
-			rc = -S3E_INTERNAL;
-			goto out;
-		}
 	}
 	if (resp) {
 		object_headers(r, &o, resp, !ranged);

@@ -145,6 +145,11 @@ void s3_obj_prune(struct s3_req *r, uint64_t bucket, const char *key);
 int s3_meta_from_headers(struct s3_req *r, struct s3_meta *m);
 int s3_put_begin(struct s3_req *r);
 int s3_get_object(struct s3_req *r);
+/* s3_get.c: *out, a response whose body is bytes [start, start + len) of file a (len > 0;
+ * read ahead by a worker thread when they span more than one chunk; HEAD reads nothing). The
+ * response owns the open file and the buffers; MHD frees them with it. */
+int s3_get_body(struct s3_req *r, const struct glory_attr *a, uint64_t start, uint64_t len,
+		struct MHD_Response **out);
 int s3_delete_object(struct s3_req *r);
 int s3_delete_objects(struct s3_req *r);
 int s3_copy_object(struct s3_req *r);

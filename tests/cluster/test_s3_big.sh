@@ -2,7 +2,8 @@
 # The S3 gateway with large objects and failures: a 1 GiB object through aws cli multipart reads
 # back exactly (through S3 and `glory get`); a data server killed with -9 in the middle of a
 # multipart upload: the upload completes and reads back exactly; the gateway itself killed -9
-# mid-upload: nothing half-written is visible, and a restarted gateway serves everything.
+# mid-upload: nothing half-written is visible, and a restarted gateway serves everything; every
+# data server killed during a GET: the response is cut, the gateway serves on.
 . "$(dirname "$0")/lib.sh"
 
 AWS=/usr/bin/aws
@@ -87,5 +88,22 @@ check "the restarted gateway removed the abandoned temporary file" bash -c "[ -z
 check "objects written before the kill read back" bash -c "[ \"\$('$AWS' --endpoint-url '$EP' s3 cp s3://big/before -)\" = kept ]"
 check "the listing shows exactly the complete objects" bash -c \
 	"[ \"\$('$AWS' --endpoint-url '$EP' s3api list-objects-v2 --bucket big --query 'join(\`,\`, Contents[].Key)' --output text)\" = before,m ]"
+
+# --- a GET whose read-ahead fails: the response is cut after the bytes read, the gateway serves on
+mkrand "$T/r" $((40 << 20))
+a s3 cp --no-progress "$T/r" s3://big/r >/dev/null
+URL=$(a s3 presign s3://big/r)
+curl -s --limit-rate 4M -o "$T/r.cut" "$URL" &
+CURL=$!
+sleep 1.5
+say "kill -9 every data server during a slow GET"
+for s in "$D"/ds*; do kill -9 "$(cat "$s/pid")"; done
+wait "$CURL" && RC=0 || RC=$?
+N=$(stat -c %s "$T/r.cut")
+check "the GET is cut short (curl $RC, $N bytes), and what came is the object's start" bash -c \
+	"[ $RC != 0 ] && [ $N -lt $((40 << 20)) ] && cmp -s -n $N '$T/r' '$T/r.cut'"
+for s in "$D"/ds*; do "$GLORY" dev start --dir "$D" "$(basename "$s")" >/dev/null 2>&1 || true; done
+wait_for 60 "the data servers" all_up
+check "with the data servers back, it reads back whole" bash -c "curl -sf '$URL' | cmp -s - '$T/r'"
 s3_stop
 finish
