@@ -233,33 +233,6 @@ static void cc_keep(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t 
 	pthread_mutex_unlock(&d->mu);
 }
 
-/* Reads chunk e's bytes [from, from + len) into out (whole: the whole chunk, from = 0), asking
- * for a fresh map once when too few servers answer. */
-static int chunk_fetch(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *out,
-		       uint32_t from, uint32_t len, int whole)
-{
-	struct glory *g = glory_vol_glory(d->v);
-	struct gl_scheme s;
-	struct gl_map m = {0};
-	int rc;
-
-	if ((rc = gl_scheme_from_pool(e->pool, &s)))
-		return rc;
-	for (int fresh = 0; fresh < 2; fresh++) {
-		if ((rc = glory_map_get(g, &m, fresh)))
-			return rc;
-		if (whole)
-			rc = gl_chunk_read(g->sc, &m, &s, e->chunk, e->chunk_len, out);
-		else
-			rc = gl_chunk_read_range(g->sc, &m, &s, e->chunk, e->chunk_len, from, len,
-						 out);
-		gl_map_free(&m);
-		if (rc != -GL_EUNAVAIL)
-			break;
-	}
-	return rc;
-}
-
 /* Copies chunk e's bytes [from, from + len) to out: from the cache, else (ranged) just those
  * bytes from the data servers, else the whole chunk, which the cache keeps. */
 static int chunk_copy(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *out,
@@ -273,10 +246,10 @@ static int chunk_copy(struct glory_disk *d, const struct gl_ns_extent *e, uint8_
 	if (cc_copy(d, e, out, from, len))
 		return 0;
 	if (ranged)
-		return chunk_fetch(d, e, out, from, len, 0);
+		return glory_extent_read(glory_vol_glory(d->v), e, from, len, 0, out);
 	if (!(buf = malloc(e->chunk_len ? e->chunk_len : 1)))
 		return -GL_ENOMEM;
-	if ((rc = chunk_fetch(d, e, buf, 0, e->chunk_len, 1))) {
+	if ((rc = glory_extent_read(glory_vol_glory(d->v), e, 0, 0, 1, buf))) {
 		free(buf);
 		return rc;
 	}

@@ -31,50 +31,28 @@ static int chunk_kept(const struct glory_file *f, const struct gl_ns_extent *e)
 	       memcmp(f->rid, e->chunk, 32) == 0;
 }
 
-/* Reads chunk e's bytes [from, from + len) into out, nothing kept. Lock held. */
-static int read_range(struct glory_file *f, const struct gl_ns_extent *e, uint8_t *out,
-		      uint64_t from, uint64_t len)
+int glory_extent_read(struct glory *g, const struct gl_ns_extent *e, uint64_t from, uint64_t len,
+		      int whole, uint8_t *out)
 {
-	struct glory *g = glory_vol_glory(f->v);
 	struct gl_scheme s;
 	struct gl_map m = {0};
 	int rc;
 
 	if ((rc = gl_scheme_from_pool(e->pool, &s)))
 		return rc;
+	if (whole && e->chunk_len > GL_CHUNK_MAX)
+		return -GL_EPROTO;
 	for (int fresh = 0; fresh < 2; fresh++) {
 		if ((rc = glory_map_get(g, &m, fresh)))
 			return rc;
-		rc = gl_chunk_read_range(g->sc, &m, &s, e->chunk, e->chunk_len, from, len, out);
+		rc = whole ? gl_chunk_read(g->sc, &m, &s, e->chunk, e->chunk_len, out)
+			   : gl_chunk_read_range(g->sc, &m, &s, e->chunk, e->chunk_len, from, len,
+						 out);
 		gl_map_free(&m);
 		if (rc != -GL_EUNAVAIL)
 			break;
 	}
 	return rc == -GL_EINVAL ? -GL_EPROTO : rc; /* an extent past its chunk's end */
-}
-
-/* Reads chunk e whole (e->chunk_len bytes) into out. Lock held. */
-static int read_chunk(struct glory_file *f, const struct gl_ns_extent *e, uint8_t *out)
-{
-	struct glory *g = glory_vol_glory(f->v);
-	struct gl_scheme s;
-	struct gl_map m = {0};
-	int rc;
-
-	if ((rc = gl_scheme_from_pool(e->pool, &s)))
-		return rc;
-	if (e->chunk_len > GL_CHUNK_MAX)
-		return -GL_EPROTO;
-	if ((rc = glory_map_get(g, &m, 0)))
-		return rc;
-	rc = gl_chunk_read(g->sc, &m, &s, e->chunk, e->chunk_len, out);
-	if (rc == -GL_EUNAVAIL) {
-		gl_map_free(&m);
-		if (glory_map_get(g, &m, 1) == 0)
-			rc = gl_chunk_read(g->sc, &m, &s, e->chunk, e->chunk_len, out);
-	}
-	gl_map_free(&m);
-	return rc;
 }
 
 /* Makes f->rbuf hold chunk e's bytes. Lock held. */
@@ -87,7 +65,7 @@ static int load_chunk(struct glory_file *f, const struct gl_ns_extent *e)
 	if (!f->rbuf && !(f->rbuf = malloc(GL_CHUNK_MAX)))
 		return -GL_ENOMEM;
 	f->rvalid = 0;
-	if ((rc = read_chunk(f, e, f->rbuf)))
+	if ((rc = glory_extent_read(glory_vol_glory(f->v), e, 0, 0, 1, f->rbuf)))
 		return rc;
 	memcpy(f->rid, e->chunk, 32);
 	f->rpool = e->pool;
@@ -209,13 +187,14 @@ ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
 			memset(out + (zeroed - off), 0, (size_t)(a0 - zeroed));
 		zeroed = GL_MAX(zeroed, a1);
 		if (ranged && !chunk_kept(f, e)) {
-			rc = read_range(f, e, out + (a0 - off), from, a1 - a0);
+			rc = glory_extent_read(glory_vol_glory(f->v), e, from, a1 - a0, 0,
+					       out + (a0 - off));
 			continue;
 		}
 		/* a whole chunk asked for lands in the caller's buffer: no copy, nothing kept */
 		if (e->chunk_off == 0 && a0 == e->off && a1 - a0 == e->chunk_len &&
 		    !chunk_kept(f, e)) {
-			rc = read_chunk(f, e, out + (a0 - off));
+			rc = glory_extent_read(glory_vol_glory(f->v), e, 0, 0, 1, out + (a0 - off));
 			continue;
 		}
 		rc = load_chunk(f, e);

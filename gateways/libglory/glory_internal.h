@@ -63,6 +63,12 @@ int glory_par_for(int n, int (*fn)(void *arg, int i), void *arg);
 /* The id of a chunk: its keyed hash with dedup (fetching the map first if needed), 256 random
  * bits without (gl_chunk_id_random). Runs in parallel: no lock held while hashing. */
 int glory_chunk_hash(struct glory *g, int dedup, const void *data, size_t len, uint8_t id[32]);
+struct gl_ns_extent;
+/* Reads the bytes [from, from + len) of extent e's chunk into out, or (whole) the whole chunk,
+ * e->chunk_len bytes; asks for a fresh map once when too few servers answer. An extent that
+ * does not fit its chunk is -GL_EPROTO. */
+int glory_extent_read(struct glory *g, const struct gl_ns_extent *e, uint64_t from, uint64_t len,
+		      int whole, uint8_t *out);
 /* gl_chunk_write, retried once with a fresh map when too few servers took it. */
 int glory_chunk_write(struct glory *g, const struct gl_map *m, const struct gl_scheme *s,
 		      const uint8_t *id, const void *data, size_t len);

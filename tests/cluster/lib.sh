@@ -5,6 +5,12 @@ set -euo pipefail
 GLORY=${GLORY_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bin/glory}
 T=$(mktemp -d /tmp/glory-test.XXXXXX)
 D=$T/cluster
+# sanitizer builds (ASAN_OPTIONS set, as make test sets it): every process started here writes
+# its reports to $T/san.<pid>, also one that has no stderr any more (a daemonized mount)
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+	export ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$T/san"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/san"
+fi
 FAILS=0
 PASSES=0
 # GLORY_TEST_LIGHT=1 (make test-asan): the long workloads run at a fraction of their size. The
@@ -15,12 +21,13 @@ LIGHT=${GLORY_TEST_LIGHT:-0}
 light() { if [ "$LIGHT" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 
 cleanup() {
-	local rc=$?
+	local rc=$? f logs=()
 	"$GLORY" dev down --dir "$D" >/dev/null 2>&1 || true
-	# sanitizer builds: any report in a daemon's log fails the test
-	if grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$D"/*/log 2>/dev/null; then
+	# sanitizer builds: any report in a daemon's log or a process's report file fails the test
+	for f in "$D"/*/log "$T"/san.*; do [ -f "$f" ] && logs+=("$f"); done
+	if [ ${#logs[@]} -gt 0 ] && grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "${logs[@]}"; then
 		echo "FAIL: sanitizer report in the logs above"
-		grep -h -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$D"/*/log | head -n 80
+		grep -h -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "${logs[@]}" | head -n 80
 		FAILS=$((FAILS + 1))
 		rc=1
 	fi

@@ -140,7 +140,7 @@ check_py "$U" multiconn-read
 say "fio with the nbd engine and verify; kill -9 of a data server under it"
 g disk create v/f1 --size 256M >/dev/null
 serve f1
-FIO="fio --ioengine=nbd --uri=$(uri f1) --name=f --iodepth=16 --size=64M --verify=crc32c --verify_fatal=1 --group_reporting"
+FIO="fio --ioengine=nbd --uri=$(uri f1) --name=f --iodepth=16 --size=64M --verify=crc32c --verify_fatal=1 --verify_state_save=0 --group_reporting"
 check "fio randwrite 4k QD16 with verify" $FIO --rw=randwrite --bs=4k --output="$T/fio1.out"
 $FIO --rw=randwrite --bs=16k --offset=64M --fsync=64 --output="$T/fio2.out" &
 FIO_PID=$!
