@@ -103,7 +103,11 @@ N=$(stat -c %s "$T/r.cut")
 check "the GET is cut short (curl $RC, $N bytes), and what came is the object's start" bash -c \
 	"[ $RC != 0 ] && [ $N -lt $((40 << 20)) ] && cmp -s -n $N '$T/r' '$T/r.cut'"
 for s in "$D"/ds*; do "$GLORY" dev start --dir "$D" "$(basename "$s")" >/dev/null 2>&1 || true; done
+# the master may not have noticed the deaths yet (all_up is then true at once): the servers are
+# back when a read succeeds, which must happen soon and for good
+reads_whole() { curl -sf "$URL" | cmp -s - "$T/r"; }
 wait_for 60 "the data servers" all_up
-check "with the data servers back, it reads back whole" bash -c "curl -sf '$URL' | cmp -s - '$T/r'"
+wait_for 30 "a whole read" reads_whole
+check "with the data servers back, it reads back whole" reads_whole
 s3_stop
 finish
