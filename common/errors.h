@@ -44,7 +44,8 @@
 	X(GL_EMLINK, 1033, EMLINK, "too many links")                                               \
 	X(GL_EAUTH, 1034, EACCES, "unknown access key or wrong secret")                            \
 	X(GL_EMOVED, 1035, EAGAIN, "the volume is moving to another metadata shard; try again")    \
-	X(GL_ENOLCK, 1036, ENOLCK, "too many locks")
+	X(GL_ENOLCK, 1036, ENOLCK, "too many locks")                                               \
+	X(GL_ENOREF, 1037, EAGAIN, "a dedup'd block's chunk is no longer referenced; store it")
 
 enum gl_err {
 	GL_OK = 0,

@@ -40,10 +40,21 @@
  *   NS_SETXATTR       u32 vol, u64 ino, str name, bytes32 value, u32 flags (GL_NS_XATTR_*) -> -
  *   NS_RMXATTR        u32 vol, u64 ino, str name -> -                      (ENODATA)
  *   NS_WRITE          u32 vol, u64 ino, u64 size (the file grows to at least this), i64 mtime_ns,
- *                     u32 n, n x extent -> attr. Puts each extent over the layout (newer bytes
- *                     win where they overlap), adds a chunk reference per extent piece kept,
- *                     drops the references of pieces overwritten. EDQUOT when the volume's
- *                     stored bytes would pass its quota: nothing is applied then.
+ *                     u32 n, n x extent [, dedup tail] -> attr. Puts each extent over the
+ *                     layout (newer bytes win where they overlap), adds a chunk reference per
+ *                     extent piece kept, drops the references of pieces overwritten. EDQUOT
+ *                     when the volume's stored bytes would pass its quota: nothing is applied
+ *                     then. The optional dedup tail (block-level dedup of VM disks,
+ *                     gateways/libglory/disk_flush.c):
+ *                       u32 ncut, ncut x (u64 off, u64 len): ranges dropped before the extents
+ *                         are put (a slice rewritten whole: its zero blocks become holes);
+ *                       u32 nneed, nneed x (u32 pool, id32): chunks this shard must reference
+ *                         already, or the op is -GL_ENOREF with nothing applied (extents found
+ *                         through NS_DEDUP_GET: a chunk referenced here cannot be collected);
+ *                       u32 nidx, nidx x (hash32, u32 pool, id32, u32 chunk_len,
+ *                         u32 chunk_off): entries of the volume's block index (dedup volumes
+ *                         only), each a GL_NS_DEDUP_BLOCK inside an extent of this op, listed
+ *                         in extent order; a later entry for the same hash replaces it.
  *   NS_FORGET         u32 vol, u64 ino            -> - (frees an orphan; no-op otherwise)
  *   NS_LOCK           u32 vol, u64 ino, u64 session, u64 owner, u32 pid, u8 kind
  *                     (GL_NS_LOCK_POSIX/FLOCK), u8 type (GL_NS_LOCK_UN/RD/WR), u64 start,
@@ -97,6 +108,10 @@
  *                     check: what a client asks after -GL_EMOVED)
  *   NS_GETLK          as NS_LOCK (type UN tests for any lock) -> u8 found, [u8 type, u64 start,
  *                     u64 end, u32 pid, u64 session]: the first live conflicting lock
+ *   NS_DEDUP_GET      u32 vol, u32 n, n x hash32 -> u32 n, n x (u8 found[, u32 pool, id32,
+ *                     u32 chunk_len, u32 chunk_off]): where the volume's block index has each
+ *                     block (the SHA-256 of GL_NS_DEDUP_BLOCK bytes); found only while this
+ *                     shard references the chunk
  *
  * Moving a volume (libglory's glory_volume_move runs the steps; each is idempotent, so running
  * the move again after a crash finishes it):
@@ -136,6 +151,8 @@
  *   "L" u32 vol, u64 ino, u64 session, u64 owner, u8 kind   a lock holder: u32 pid, u32 n,
  *                                                 n x (u8 type, u64 start, u64 end), sorted
  *   "S" u64 session                               i64 expiry (ns) of a client's locks
+ *   "b" u32 vol, hash32                           block index of a dedup volume: u32 pool,
+ *                                                 id32 chunk, u32 chunk_len, u32 chunk_off
  *   "m" u32 vol                                   move state: u8 GL_NS_MOVE_FREEZE, _GONE or
  *                                                 _IN_BEGIN (importing), u32 other shard
  */
@@ -159,6 +176,8 @@
 #define GL_NS_VNAME_MAX	    63	       /* tenant and volume names */
 #define GL_NS_ROOT	    1	       /* root inode of every volume */
 #define GL_NS_MAX_FILE_SIZE (1ull << 50)
+#define GL_NS_DEDUP_BLOCK   4096  /* the block of VM disk dedup (a file system's block) */
+#define GL_NS_DEDUP_MAX	    16384 /* index entries or hashes per message */
 
 /* X(name, code) */
 #define GL_NS_WRITE_OPS(X)                                                                         \
@@ -206,7 +225,8 @@
 	X(NS_DUMP, 113)                                                                            \
 	X(NS_VOL_EXPORT, 114)                                                                      \
 	X(NS_VOL_WHERE, 115)                                                                       \
-	X(NS_GETLK, 116)
+	X(NS_GETLK, 116)                                                                           \
+	X(NS_DEDUP_GET, 117)
 
 enum gl_ns_op {
 #define GL_NS_OPC(name, code) GL_##name = code,

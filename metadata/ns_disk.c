@@ -151,6 +151,158 @@ static int op_clone(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
 	return 0;
 }
 
+/* ---- block-level dedup: NS_WRITE's dedup tail and NS_DEDUP_GET ---- */
+
+#define IDX_ENT (32 + 4 + 32 + 4 + 4) /* hash, pool, chunk, chunk_len, chunk_off */
+
+static size_t k_block(uint8_t *k, uint32_t vol, const uint8_t *hash)
+{
+	k[0] = 'b';
+	be32(k + 1, vol);
+	memcpy(k + 5, hash, 32);
+	return 37;
+}
+
+/* The references this shard holds on a chunk (through the op's overlay). */
+static uint64_t refs_held(struct op *o, uint32_t pool, const uint8_t *id)
+{
+	uint8_t k[40], *v;
+	size_t vl;
+	uint64_t n = 0;
+
+	if (op_get(o, k, k_ref(k, pool, id), &v, &vl) == 0) {
+		n = vl == 8 ? gl_rd64(v) : 0;
+		free(v);
+	}
+	return n;
+}
+
+int wtail_parse(struct gl_rbuf *r, struct wtail *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (!gl_rbuf_left(r))
+		return 0;
+	t->ncut = gl_get_u32(r);
+	if (t->ncut > GL_NS_MAX_EXTENTS || gl_rbuf_check(r))
+		return -GL_EPROTO;
+	t->cut = gl_get_bytes(r, (size_t)t->ncut * 16);
+	t->nneed = gl_get_u32(r);
+	if (t->nneed > GL_NS_MAX_EXTENTS || gl_rbuf_check(r))
+		return -GL_EPROTO;
+	t->need = gl_get_bytes(r, (size_t)t->nneed * 36);
+	t->nidx = gl_get_u32(r);
+	if (t->nidx > GL_NS_DEDUP_MAX || gl_rbuf_check(r))
+		return -GL_EPROTO;
+	t->idx = gl_get_bytes(r, (size_t)t->nidx * IDX_ENT);
+	if (gl_rbuf_check(r) || gl_rbuf_left(r))
+		return -GL_EPROTO;
+	for (uint32_t i = 0; i < t->ncut; i++) {
+		uint64_t off = gl_rd64(t->cut + i * 16), len = gl_rd64(t->cut + i * 16 + 8);
+
+		if (len == 0 || off + len < off || off + len > GL_NS_MAX_FILE_SIZE)
+			return -GL_EINVAL;
+	}
+	return 0;
+}
+
+int wtail_check(struct op *o, const struct gl_ns_vol *v, const struct wtail *t,
+		const struct gl_ns_extent *ex, uint32_t n)
+{
+	uint32_t j = 0;
+
+	if (t->nidx && !v->policy.dedup)
+		return -GL_EINVAL;
+	for (uint32_t i = 0; i < t->nneed; i++)
+		if (!refs_held(o, gl_rd32(t->need + i * 36), t->need + i * 36 + 4))
+			return -GL_ENOREF;
+	/* each index entry inside an extent of this op, in extent order */
+	for (uint32_t i = 0; i < t->nidx; i++) {
+		const uint8_t *x = t->idx + (size_t)i * IDX_ENT;
+		uint32_t pool = gl_rd32(x + 32), clen = gl_rd32(x + 68), coff = gl_rd32(x + 72);
+
+		for (; j < n; j++) {
+			const struct gl_ns_extent *e = &ex[j];
+
+			if (e->pool == pool && e->chunk_len == clen &&
+			    !memcmp(e->chunk, x + 36, 32) && coff >= e->chunk_off &&
+			    (uint64_t)coff + GL_NS_DEDUP_BLOCK <= (uint64_t)e->chunk_off + e->len)
+				break;
+		}
+		if (j == n)
+			return -GL_EINVAL;
+	}
+	return 0;
+}
+
+int wtail_cut(struct op *o, uint32_t vid, uint64_t ino, const struct wtail *t, struct refs *rf,
+	      int64_t *bytes)
+{
+	int rc = 0;
+
+	for (uint32_t i = 0; i < t->ncut && !rc; i++) {
+		uint64_t a = gl_rd64(t->cut + i * 16), b = a + gl_rd64(t->cut + i * 16 + 8);
+
+		for (uint64_t s = a / GL_NS_SLICE; s * GL_NS_SLICE < b && !rc; s++) {
+			struct extents x = {0};
+			uint32_t before;
+
+			rc = slice_get(o, vid, ino, s, &x);
+			before = x.n;
+			if (!rc && x.n)
+				rc = cut_range(&x, a, b, rf, bytes);
+			if (!rc && before != x.n)
+				slice_put(o, vid, ino, s, &x);
+			free(x.e);
+		}
+	}
+	return rc;
+}
+
+void wtail_index(struct op *o, uint32_t vid, const struct wtail *t)
+{
+	for (uint32_t i = 0; i < t->nidx; i++) {
+		const uint8_t *x = t->idx + (size_t)i * IDX_ENT;
+		uint8_t k[40];
+
+		op_put(o, k, k_block(k, vid, x), x + 32, IDX_ENT - 32);
+	}
+}
+
+static int dedup_get(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
+{
+	uint32_t vid = gl_get_u32(r), n = gl_get_u32(r);
+	struct gl_ns_vol v;
+	int rc;
+
+	if (gl_rbuf_check(r) || n > GL_NS_DEDUP_MAX || gl_rbuf_left(r) != (size_t)n * 32)
+		return -GL_EPROTO;
+	if ((rc = vol_access(o, vid, &v)))
+		return rc;
+	gl_put_u32(reply, n);
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *h = gl_get_bytes(r, 32);
+		uint8_t k[40], *val;
+		size_t vl;
+
+		if (op_get(o, k, k_block(k, vid, h), &val, &vl) == 0) {
+			if (vl == IDX_ENT - 32 && refs_held(o, gl_rd32(val), val + 4)) {
+				gl_put_u8(reply, 1);
+				gl_put_bytes(reply, val, vl);
+				free(val);
+				continue;
+			}
+			free(val);
+		}
+		gl_put_u8(reply, 0);
+	}
+	return 0;
+}
+
+int ns_disk_read(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply)
+{
+	return opc == GL_NS_DEDUP_GET ? dedup_get(o, r, reply) : -GL_EBADOP;
+}
+
 int ns_disk_apply(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply)
 {
 	switch (opc) {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* The record types that belong to one volume ("type" u32 vol ...), in key order. */
-static const char vol_types[] = "Vdeilnox";
+static const char vol_types[] = "Vbdeilnox";
 
 static size_t k_move(uint8_t *k, uint32_t vol)
 {
@@ -181,7 +181,7 @@ static int import_records(struct op *o, struct gl_rbuf *r)
 		const uint8_t *v = gl_get_bytes(r, vl);
 
 		if (gl_rbuf_check(r) || !k || !v || kl < 5 || kl > KEY_MAX ||
-		    !memchr(vol_types, k[0], 8) || rdbe32(k + 1) != vol)
+		    !memchr(vol_types, k[0], sizeof(vol_types) - 1) || rdbe32(k + 1) != vol)
 			return -GL_EPROTO; /* not a record of this volume */
 		if (k[0] == 'V') {
 			struct gl_ns_vol nv;

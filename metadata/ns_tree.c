@@ -889,11 +889,12 @@ static int op_write(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
 	struct refs rf = {0};
 	struct gl_ns_vol v;
 	struct inode in;
+	struct wtail t;
 	int64_t bytes = 0;
 	int rc = 0;
 
 	n = gl_get_u32(r);
-	if (gl_rbuf_check(r) || n > GL_NS_MAX_EXTENTS || gl_rbuf_left(r) != (size_t)n * 56)
+	if (gl_rbuf_check(r) || n > GL_NS_MAX_EXTENTS || gl_rbuf_left(r) < (size_t)n * 56)
 		return -GL_EPROTO;
 	if (size > GL_NS_MAX_FILE_SIZE)
 		return -GL_EFBIG;
@@ -913,6 +914,8 @@ static int op_write(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
 		if (e->off + e->len > size)
 			size = e->off + e->len;
 	}
+	if ((rc = wtail_parse(r, &t)))
+		goto out;
 	if ((rc = vol_access(o, vid, &v)) || (rc = inode_get(o, vid, ino, &in)))
 		goto out;
 	if (S_ISDIR(in.a.mode)) {
@@ -923,6 +926,8 @@ static int op_write(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
 		rc = -GL_EINVAL;
 		goto out;
 	}
+	if ((rc = wtail_check(o, &v, &t, ex, n)) || (rc = wtail_cut(o, vid, ino, &t, &rf, &bytes)))
+		goto out;
 	for (uint32_t i = 0; i < n && !rc; i++) {
 		struct gl_ns_extent *e = &ex[i];
 		uint64_t slice = e->off / GL_NS_SLICE;
@@ -953,6 +958,7 @@ static int op_write(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
 	}
 	if ((rc = refs_commit(o, &rf)))
 		goto out;
+	wtail_index(o, vid, &t);
 	v.used_bytes = (uint64_t)((int64_t)v.used_bytes + bytes);
 	in.a.blocks = (uint64_t)((int64_t)in.a.blocks + bytes / 512);
 	if (size > in.a.size)

@@ -21,25 +21,7 @@ double disk_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-struct chunkw {
-	uint8_t *data;
-	uint32_t len;
-	int owned;
-	uint8_t id[32];
-};
-
-struct plan {
-	struct chunkw *c;
-	uint32_t nc, cc;
-	struct gl_ns_extent *e;
-	uint32_t ne, ce;
-	uint32_t *ec;	/* the chunk of each extent */
-	uint64_t *zero; /* whole slices that are all zeros (become holes) */
-	uint32_t nz, cz;
-	uint32_t log; /* the open log chunk, or UINT32_MAX */
-};
-
-static int plan_chunk(struct plan *p, uint8_t *data, uint32_t len, int owned)
+int plan_chunk(struct plan *p, uint8_t *data, uint32_t len, int owned)
 {
 	if (p->nc == p->cc) {
 		uint32_t nc = p->cc ? p->cc * 2 : 16;
@@ -50,11 +32,11 @@ static int plan_chunk(struct plan *p, uint8_t *data, uint32_t len, int owned)
 		p->c = n;
 		p->cc = nc;
 	}
-	p->c[p->nc++] = (struct chunkw){data, len, owned, {0}};
+	p->c[p->nc++] = (struct chunkw){data, len, owned, 0, p->pool, {0}};
 	return 0;
 }
 
-static int plan_extent(struct plan *p, uint64_t off, uint32_t len, uint32_t chunk, uint32_t coff)
+int plan_extent(struct plan *p, uint64_t off, uint32_t len, uint32_t chunk, uint32_t coff)
 {
 	if (p->ne == p->ce) {
 		uint32_t nc = p->ce ? p->ce * 2 : 64;
@@ -123,14 +105,19 @@ static int slice_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static int plan_build(struct glory_disk *d, struct dset *fl, struct plan *p)
+static int plan_build(struct glory_disk *d, struct dset *fl, struct plan *p, int use_index)
 {
 	struct dslice **v = malloc((fl->nslices ? fl->nslices : 1) * sizeof(*v));
-	uint32_t n = 0;
+	struct dslice **dd = malloc((fl->nslices ? fl->nslices : 1) * sizeof(*dd));
+	uint32_t n = 0, ndd = 0;
 	int rc = 0;
 
-	if (!v)
+	p->pool = d->pool;
+	if (!v || !dd) {
+		free(v);
+		free(dd);
 		return -GL_ENOMEM;
+	}
 	for (int i = 0; i < NBUCKETS; i++)
 		for (struct dslice *s = fl->b[i]; s; s = s->next)
 			if (s->n)
@@ -157,6 +144,10 @@ static int plan_build(struct glory_disk *d, struct dset *fl, struct plan *p)
 				p->zero[p->nz++] = s->idx;
 				continue;
 			}
+			if (d->dedup && s->r[0].len % GL_NS_DEDUP_BLOCK == 0) {
+				dd[ndd++] = s; /* block dedup, below */
+				continue;
+			}
 			rc = plan_chunk(p, s->r[0].data, s->r[0].len, 0);
 			if (!rc)
 				rc = plan_extent(p, s0, s->r[0].len, p->nc - 1, 0);
@@ -165,7 +156,10 @@ static int plan_build(struct glory_disk *d, struct dset *fl, struct plan *p)
 		for (uint32_t k = 0; k < s->n && !rc; k++)
 			rc = plan_log(p, &s->r[k]);
 	}
+	if (!rc)
+		rc = disk_dedup_plan(d, p, dd, ndd, use_index);
 	free(v);
+	free(dd);
 	return rc;
 }
 
@@ -178,6 +172,9 @@ static void plan_free(struct plan *p)
 	free(p->e);
 	free(p->ec);
 	free(p->zero);
+	free(p->w);
+	free(p->ix);
+	memset(p, 0, sizeof(*p));
 }
 
 struct ids {
@@ -190,6 +187,8 @@ static int chunk_id_one(void *arg, int i)
 	struct ids *x = arg;
 	struct chunkw *c = &x->p->c[i];
 
+	if (c->ext)
+		return 0; /* an existing chunk: its id is known */
 	return glory_chunk_hash(glory_vol_glory(x->d->v), x->d->dedup, c->data, c->len, c->id);
 }
 
@@ -201,11 +200,16 @@ static int chunk_ids(struct glory_disk *d, struct plan *p)
 	return glory_par_for((int)p->nc, chunk_id_one, &x);
 }
 
-static int ns_write(struct glory_disk *d, const struct gl_ns_extent *e, uint32_t n)
+/* NS_WRITE of extents [i, i + n) of the plan, with the dedup tail of the whole slices
+ * [w, w + nw) among them (their cuts, the index's chunks they point into, their index
+ * entries). */
+static int ns_write(struct glory_disk *d, const struct plan *p, uint32_t i, uint32_t n, uint32_t w,
+		    uint32_t nw)
 {
 	struct gl_wbuf a;
 	struct gl_rpc_call c;
 	struct gl_rbuf r;
+	uint32_t *need = NULL, nneed = 0, nix = 0, ix0 = 0;
 	int rc;
 
 	glory_vol_msg(d->v, &a, GL_NS_WRITE);
@@ -213,8 +217,48 @@ static int ns_write(struct glory_disk *d, const struct gl_ns_extent *e, uint32_t
 	gl_put_u64(&a, 0); /* the size stays */
 	gl_put_u64(&a, 0);
 	gl_put_u32(&a, n);
-	for (uint32_t i = 0; i < n; i++)
-		gl_ns_extent_put(&a, &e[i]);
+	for (uint32_t k = i; k < i + n; k++)
+		gl_ns_extent_put(&a, &p->e[k]);
+	if (nw) {
+		if (!(need = malloc(n * sizeof(*need)))) {
+			gl_wbuf_free(&a);
+			return -GL_ENOMEM;
+		}
+		gl_put_u32(&a, nw);
+		for (uint32_t k = w; k < w + nw; k++) {
+			uint64_t s0 = p->w[k].idx * SLICE;
+
+			gl_put_u64(&a, s0);
+			gl_put_u64(&a, GL_MIN((uint64_t)SLICE, d->size - s0));
+			nix += p->w[k].nix;
+		}
+		for (uint32_t k = i; k < i + n; k++) { /* each existing chunk once */
+			uint32_t ck = p->ec[k], j = 0;
+
+			while (j < nneed && need[j] != ck)
+				j++;
+			if (p->c[ck].ext && j == nneed)
+				need[nneed++] = ck;
+		}
+		gl_put_u32(&a, nneed);
+		for (uint32_t k = 0; k < nneed; k++) {
+			gl_put_u32(&a, p->c[need[k]].pool);
+			gl_put_bytes(&a, p->c[need[k]].id, 32);
+		}
+		while (ix0 < p->nix && p->ix[ix0].ext < i)
+			ix0++;
+		gl_put_u32(&a, nix);
+		for (uint32_t k = ix0; k < ix0 + nix; k++) {
+			const struct chunkw *cw = &p->c[p->ix[k].c];
+
+			gl_put_bytes(&a, p->ix[k].h, 32);
+			gl_put_u32(&a, cw->pool);
+			gl_put_bytes(&a, cw->id, 32);
+			gl_put_u32(&a, cw->len);
+			gl_put_u32(&a, p->ix[k].coff);
+		}
+		free(need);
+	}
 	/* retried on an unknown outcome: the same extents again change nothing */
 	rc = glory_vol_md(d->v, &a, &c, &r, 1);
 	gl_rpc_call_done(&c);
@@ -248,28 +292,46 @@ static int plan_commit(struct glory_disk *d, struct plan *p)
 
 	if ((rc = gl_scheme_from_pool(d->pool, &s)) || (rc = chunk_ids(d, p)))
 		return rc;
-	for (uint32_t i = 0; i < p->nc && !rc; i += STORE_BATCH) {
-		int n = (int)GL_MIN((uint32_t)STORE_BATCH, p->nc - i);
+	for (uint32_t i = 0; i < p->nc && !rc;) {
 		uint8_t *data[STORE_BATCH];
 		uint32_t len[STORE_BATCH];
 		uint8_t ids[STORE_BATCH][32];
+		int n = 0;
 
-		for (int k = 0; k < n; k++) {
-			data[k] = p->c[i + k].data;
-			len[k] = p->c[i + k].len;
-			memcpy(ids[k], p->c[i + k].id, 32);
+		for (; i < p->nc && n < STORE_BATCH; i++) {
+			if (p->c[i].ext)
+				continue; /* stored already */
+			data[n] = p->c[i].data;
+			len[n] = p->c[i].len;
+			memcpy(ids[n++], p->c[i].id, 32);
 		}
 		rc = glory_chunks_store(g, &s, n, data, len, (const uint8_t(*)[32])ids);
 	}
 	for (uint32_t i = 0; i < p->ne; i++) {
 		const struct chunkw *c = &p->c[p->ec[i]];
 
-		p->e[i].pool = d->pool;
+		p->e[i].pool = c->pool;
 		memcpy(p->e[i].chunk, c->id, 32);
 		p->e[i].chunk_len = c->len;
 	}
-	for (uint32_t i = 0; i < p->ne && !rc; i += GL_NS_MAX_EXTENTS)
-		rc = ns_write(d, &p->e[i], GL_MIN((uint32_t)GL_NS_MAX_EXTENTS, p->ne - i));
+	/* NS_WRITEs of up to GL_NS_MAX_EXTENTS extents; a slice rewritten whole goes in one */
+	for (uint32_t i = 0, w = 0; i < p->ne && !rc;) {
+		uint32_t j = i, w0 = w, nix = 0;
+
+		while (j < p->ne && j - i < GL_NS_MAX_EXTENTS) {
+			if (w < p->nw && p->w[w].first == j) {
+				if (j + p->w[w].n - i > GL_NS_MAX_EXTENTS ||
+				    (nix + p->w[w].nix > GL_NS_DEDUP_MAX && j > i))
+					break;
+				nix += p->w[w].nix;
+				j += p->w[w++].n;
+			} else {
+				j++;
+			}
+		}
+		rc = ns_write(d, p, i, j - i, w0, w - w0);
+		i = j;
+	}
 	for (uint32_t i = 0; i < p->nz && !rc;) { /* runs of zero slices become holes */
 		uint32_t j = i + 1;
 
@@ -290,11 +352,15 @@ static uint32_t plan_account(struct glory_disk *d, const struct plan *p, uint64_
 {
 	uint32_t nw = 0;
 
-	for (uint32_t i = 0; i < p->ne; i++) {
+	for (uint32_t i = 0, w = 0; i < p->ne; i++) {
 		uint64_t idx = p->e[i].off / SLICE;
-		struct lslice *l = disk_lc_get(d, idx);
+		struct lslice *l;
 
-		if (!l)
+		if (w < p->nw && p->w[w].first == i) { /* a slice rewritten whole (block dedup) */
+			i += p->w[w++].n - 1;
+			continue;
+		}
+		if (!(l = disk_lc_get(d, idx)))
 			continue;
 		free(l->e);
 		l->e = NULL;
@@ -306,6 +372,16 @@ static uint32_t plan_account(struct glory_disk *d, const struct plan *p, uint64_
 		}
 		if (++l->frag == COMPACT_EXTENTS && nw < max)
 			want[nw++] = idx;
+	}
+	for (uint32_t i = 0; i < p->nw; i++) {
+		struct lslice *l = disk_lc_get(d, p->w[i].idx);
+
+		if (l) {
+			free(l->e);
+			l->e = NULL;
+			l->n = UINT32_MAX;
+			l->frag = 0;
+		}
 	}
 	for (uint32_t i = 0; i < p->nz; i++) {
 		struct lslice *l = disk_lc_get(d, p->zero[i]);
@@ -369,9 +445,16 @@ static int flush_locked(struct glory_disk *d)
 	d->dirty_since = 0;
 	pthread_mutex_unlock(&d->mu);
 
-	rc = plan_build(d, fl, &p);
+	rc = plan_build(d, fl, &p, 1);
 	if (!rc)
 		rc = plan_commit(d, &p);
+	if (rc == -GL_ENOREF) { /* a chunk the index offered lost its last reference: store all */
+		plan_free(&p);
+		d->st.dedup_replans++;
+		rc = plan_build(d, fl, &p, 0);
+		if (!rc)
+			rc = plan_commit(d, &p);
+	}
 
 	pthread_mutex_lock(&d->mu);
 	if (!rc) {
@@ -379,6 +462,7 @@ static int flush_locked(struct glory_disk *d)
 		d->st.flushes++;
 		d->st.chunks_written += p.nc;
 		d->st.extents_written += p.ne;
+		d->st.dedup_blocks += p.hits;
 		d->st.bytes_flushed += fl->bytes;
 		d->fl = NULL;
 		disk_dirty_free(fl);

@@ -103,8 +103,57 @@ struct lslice *disk_lc_get(struct glory_disk *d, uint64_t idx);
 /* Drops every cached layout (keep_frag: keeps the fragment counts). */
 void disk_lc_drop_all(struct glory_disk *d, int keep_frag);
 
-/* disk_flush.c */
+/* disk_flush.c: a flush's plan, what it stores and commits */
+struct chunkw {
+	uint8_t *data; /* NULL for an existing chunk (ext) */
+	uint32_t len;
+	int owned;
+	int ext; /* stored already, found through the volume's block index: not written */
+	uint32_t pool;
+	uint8_t id[32];
+};
+
+/* a block index entry the plan adds: hash -> chunk c at coff, inside extent ext */
+struct pidx {
+	uint8_t h[32];
+	uint32_t c, coff, ext;
+};
+
+/* a slice rewritten whole through block dedup: its layout is replaced by extents
+ * [first, first + n) (zero blocks become holes) */
+struct pwhole {
+	uint64_t idx;
+	uint32_t first, n, nix;
+};
+
+struct plan {
+	uint32_t pool;
+	struct chunkw *c;
+	uint32_t nc, cc;
+	struct gl_ns_extent *e;
+	uint32_t ne, ce;
+	uint32_t *ec;	/* the chunk of each extent */
+	uint64_t *zero; /* whole slices that are all zeros (become holes) */
+	uint32_t nz, cz;
+	uint32_t log; /* the open log chunk, or UINT32_MAX */
+	struct pwhole *w;
+	uint32_t nw, cw;
+	struct pidx *ix;
+	uint32_t nix, cix;
+	uint64_t hits; /* blocks found stored already */
+};
+
 double disk_mono(void);
+int plan_chunk(struct plan *p, uint8_t *data, uint32_t len, int owned);
+int plan_extent(struct plan *p, uint64_t off, uint32_t len, uint32_t chunk, uint32_t coff);
+
+/* disk_dedup.c: block-level dedup of slices written whole (volumes with dedup). Plans the n
+ * slices (each one run covering the whole slice, a multiple of GL_NS_DEDUP_BLOCK): every
+ * non-zero block found in the volume's block index (use_index) or earlier in this plan becomes
+ * an extent of the chunk that has it, the other blocks are packed into a new chunk per slice
+ * and indexed. */
+int disk_dedup_plan(struct glory_disk *d, struct plan *p, struct dslice *const *s, uint32_t n,
+		    int use_index);
 /* NS_PUNCH of [off, off+len) of the disk's file. */
 int disk_ns_punch(struct glory_disk *d, uint64_t off, uint64_t len);
 /* The background flusher thread (arg: the disk). */

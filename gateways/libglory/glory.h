@@ -347,6 +347,8 @@ struct glory_disk_stats {
 	uint64_t reads, writes, flushes, punches, compactions;
 	uint64_t chunks_written, extents_written, bytes_flushed;
 	uint64_t chunk_reads, chunk_hits, layout_fetches, dirty_bytes;
+	uint64_t dedup_blocks; /* blocks of whole-slice writes found stored already (block dedup) */
+	uint64_t dedup_replans; /* flushes planned again: a block's chunk lost its references */
 };
 void glory_disk_get_stats(struct glory_disk *d, struct glory_disk_stats *out);
 /* Flushes, then frees d; returns the flush's status. */

@@ -607,6 +607,199 @@ static void test_punch_clone(void **state)
 	db_close(&d);
 }
 
+/* NS_WRITE with a dedup tail: cut ranges, chunks that must be referenced already, block index
+ * entries; NS_DEDUP_GET finds entries only while their chunk is referenced. */
+static struct gl_wbuf dwrite_begin(struct db *d, uint32_t v, uint64_t ino, uint32_t n,
+				   const struct gl_ns_extent *e)
+{
+	struct gl_wbuf m = msg(d, GL_NS_WRITE, 0);
+
+	gl_put_u32(&m, v);
+	gl_put_u64(&m, ino);
+	gl_put_u64(&m, 0);
+	gl_put_u64(&m, 0);
+	gl_put_u32(&m, n);
+	for (uint32_t i = 0; i < n; i++)
+		gl_ns_extent_put(&m, &e[i]);
+	return m;
+}
+
+static struct gl_ns_extent dext(uint64_t off, uint32_t len, uint8_t chunk, uint32_t coff,
+				uint32_t clen)
+{
+	struct gl_ns_extent e = {0};
+
+	e.off = off;
+	e.len = len;
+	e.pool = 0x10100;
+	memset(e.chunk, chunk, 32);
+	e.chunk_len = clen;
+	e.chunk_off = coff;
+	return e;
+}
+
+static void idx_put(struct gl_wbuf *m, uint8_t hash, uint8_t chunk, uint32_t clen, uint32_t coff)
+{
+	uint8_t h[32], c[32];
+
+	memset(h, hash, 32);
+	memset(c, chunk, 32);
+	gl_put_bytes(m, h, 32);
+	gl_put_u32(m, 0x10100);
+	gl_put_bytes(m, c, 32);
+	gl_put_u32(m, clen);
+	gl_put_u32(m, coff);
+}
+
+/* NS_DEDUP_GET of one hash: the chunk byte found (0: not found), its offset in *coff. */
+static int dget(struct db *d, uint32_t tenant, uint32_t v, uint8_t hash, uint32_t *coff)
+{
+	struct gl_wbuf m = msg(d, GL_NS_DEDUP_GET, tenant), rep;
+	struct gl_rbuf r;
+	uint8_t h[32];
+	int rc, found = 0;
+
+	memset(h, hash, 32);
+	gl_put_u32(&m, v);
+	gl_put_u32(&m, 1);
+	gl_put_bytes(&m, h, 32);
+	gl_wbuf_init(&rep);
+	if ((rc = read_op(d, &m, &rep))) {
+		gl_wbuf_free(&rep);
+		return rc;
+	}
+	gl_rbuf_init(&r, rep.p, rep.len);
+	assert_int_equal(gl_get_u32(&r), 1);
+	if (gl_get_u8(&r)) {
+		assert_int_equal(gl_get_u32(&r), 0x10100);
+		found = gl_get_bytes(&r, 32)[0];
+		assert_int_equal(gl_get_u32(&r), 8192);
+		*coff = gl_get_u32(&r);
+	}
+	assert_int_equal(gl_rbuf_check(&r), 0);
+	assert_int_equal((int)gl_rbuf_left(&r), 0);
+	gl_wbuf_free(&rep);
+	return found;
+}
+
+static void test_dedup_index(void **state)
+{
+	enum { LEN = 2 * GL_NS_SLICE };
+	struct db d;
+	uint32_t v, coff = 0;
+	uint64_t a, b, size;
+	struct gl_ns_extent e[2];
+	struct gl_wbuf m;
+	static uint8_t img[LEN];
+
+	(void)state;
+	db_open(&d);
+	v = setup_volume(&d, "acme", 0, 0);
+	setup_volume(&d, "other", 0, 0); /* tenant 2 */
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, GL_NS_ROOT, "a", &a), 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, GL_NS_ROOT, "b", &b), 0);
+	/* a: chunk 1 holds two blocks, indexed as hashes 0x11 and 0x12 */
+	e[0] = dext(0, 8192, 1, 0, 8192);
+	m = dwrite_begin(&d, v, a, 1, e);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 2);
+	idx_put(&m, 0x11, 1, 8192, 0);
+	idx_put(&m, 0x12, 1, 8192, 4096);
+	assert_int_equal(apply(&d, &m, NULL), 0);
+	assert_int_equal(dget(&d, 0, v, 0x12, &coff), 1);
+	assert_int_equal(coff, 4096);
+	assert_int_equal(dget(&d, 0, v, 0x13, &coff), 0);
+	assert_int_equal(dget(&d, 2, v, 0x12, &coff), -GL_ENOENT); /* another tenant's volume */
+	/* b: an old extent, then its slice rewritten whole: cut, a block of a's chunk (needed),
+	 * the rest a hole */
+	assert_int_equal(write_ext(&d, v, b, 0, 65536, 2, 0, 65536), 0);
+	e[0] = dext(4096, 4096, 1, 4096, 8192);
+	m = dwrite_begin(&d, v, b, 1, e);
+	gl_put_u32(&m, 1);
+	gl_put_u64(&m, 0);
+	gl_put_u64(&m, GL_NS_SLICE);
+	gl_put_u32(&m, 1);
+	gl_put_u32(&m, 0x10100);
+	memset(img, 1, 32);
+	gl_put_bytes(&m, img, 32);
+	gl_put_u32(&m, 0);
+	assert_int_equal(apply(&d, &m, NULL), 0);
+	assert_true(refs(&d, 2) == 0 && refs(&d, 1) == 2);
+	layout_image(&d, v, b, img, LEN, &size);
+	for (uint32_t k = 0; k < 65536; k++)
+		assert_int_equal(img[k],
+				 k >= 4096 && k < 8192 ? (uint8_t)(31 + k - 4096 + 4096) : 0);
+	assert_true(vol_used(&d, v) == 8192 + 4096);
+	/* a chunk this shard does not reference: ENOREF, nothing applied */
+	e[0] = dext(0, 4096, 3, 0, 4096);
+	m = dwrite_begin(&d, v, b, 1, e);
+	gl_put_u32(&m, 1);
+	gl_put_u64(&m, 0);
+	gl_put_u64(&m, GL_NS_SLICE);
+	gl_put_u32(&m, 1);
+	gl_put_u32(&m, 0x10100);
+	memset(img, 3, 32);
+	gl_put_bytes(&m, img, 32);
+	gl_put_u32(&m, 0);
+	assert_int_equal(apply(&d, &m, NULL), -GL_ENOREF);
+	assert_true(refs(&d, 3) == 0 && refs(&d, 1) == 2);
+	/* index entries outside the op's extents, or out of extent order: EINVAL */
+	e[0] = dext(GL_NS_SLICE, 4096, 4, 0, 8192);
+	e[1] = dext(GL_NS_SLICE + 4096, 4096, 5, 0, 8192);
+	m = dwrite_begin(&d, v, b, 2, e);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 1);
+	idx_put(&m, 0x21, 4, 8192, 4096); /* past the extent's 4096 bytes of chunk 4 */
+	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
+	m = dwrite_begin(&d, v, b, 2, e);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 2);
+	idx_put(&m, 0x22, 5, 8192, 0);
+	idx_put(&m, 0x21, 4, 8192, 0);
+	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
+	assert_true(refs(&d, 4) == 0 && refs(&d, 5) == 0);
+	/* a truncated tail, a cut of length 0 */
+	m = dwrite_begin(&d, v, b, 1, e);
+	gl_put_u32(&m, 1);
+	assert_int_equal(apply(&d, &m, NULL), -GL_EPROTO);
+	m = dwrite_begin(&d, v, b, 1, e);
+	gl_put_u32(&m, 1);
+	gl_put_u64(&m, 0);
+	gl_put_u64(&m, 0);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
+	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
+	/* once nothing references chunk 1 the index does not offer it */
+	assert_int_equal(unlink_op(&d, v, GL_NS_UNLINK, GL_NS_ROOT, "a"), 0);
+	assert_int_equal(dget(&d, 0, v, 0x11, &coff), 1); /* b still has a piece of it */
+	assert_int_equal(unlink_op(&d, v, GL_NS_UNLINK, GL_NS_ROOT, "b"), 0);
+	assert_true(refs(&d, 1) == 0);
+	assert_int_equal(dget(&d, 0, v, 0x11, &coff), 0);
+	/* no index entries in a volume without dedup */
+	m = msg(&d, GL_NS_VOL_SET, 0);
+	gl_put_u32(&m, v);
+	gl_put_u32(&m, GL_NS_VSET_DEDUP);
+	{
+		struct gl_ns_policy p = {0};
+
+		p.pool = 0x10100;
+		gl_ns_policy_put(&m, &p);
+	}
+	assert_int_equal(apply(&d, &m, NULL), 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, GL_NS_ROOT, "c", &a), 0);
+	e[0] = dext(0, 8192, 6, 0, 8192);
+	m = dwrite_begin(&d, v, a, 1, e);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 1);
+	idx_put(&m, 0x31, 6, 8192, 0);
+	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
+	db_close(&d);
+}
+
 static void test_quota_and_tenants(void **state)
 {
 	struct db d;
@@ -1118,6 +1311,7 @@ int main(void)
 	    cmocka_unit_test(test_readdir_cookies),
 	    cmocka_unit_test(test_layout_model),
 	    cmocka_unit_test(test_punch_clone),
+	    cmocka_unit_test(test_dedup_index),
 	    cmocka_unit_test(test_quota_and_tenants),
 	    cmocka_unit_test(test_hostile_messages),
 	    cmocka_unit_test(test_determinism),
