@@ -207,6 +207,7 @@ int disk_dirty_merge_under(struct dset *to, struct dset *from)
 				rc = -GL_ENOMEM;
 				break;
 			}
+			t->compacted |= s->compacted;
 			for (uint32_t k = 0; k < s->n && !rc; k++)
 				rc = disk_dirty_put(to, t, s->r[k].off, s->r[k].data, s->r[k].len,
 						    1);

@@ -144,7 +144,7 @@ static int plan_build(struct glory_disk *d, struct dset *fl, struct plan *p, int
 				p->zero[p->nz++] = s->idx;
 				continue;
 			}
-			if (d->dedup && s->r[0].len % GL_NS_DEDUP_BLOCK == 0) {
+			if (d->dedup && !s->compacted && s->r[0].len % GL_NS_DEDUP_BLOCK == 0) {
 				dd[ndd++] = s; /* block dedup, below */
 				continue;
 			}
@@ -411,6 +411,7 @@ static void compact(struct glory_disk *d, const uint64_t *want, uint32_t n)
 		pthread_mutex_lock(&d->mu);
 		s = disk_dirty_slice(d->dirty, want[i], 1);
 		if (s && !disk_dirty_put(d->dirty, s, s0, buf, (uint32_t)len, 1)) {
+			s->compacted = 1;
 			d->st.compactions++;
 			if (!d->dirty_since)
 				d->dirty_since = disk_mono();

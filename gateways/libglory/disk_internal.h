@@ -23,6 +23,7 @@ struct dslice {
 	uint64_t idx;
 	struct run *r; /* sorted by off, neither overlapping nor touching */
 	uint32_t n, cap;
+	int compacted; /* put back whole by compaction: stored as one chunk, not dedup'd by block */
 	struct dslice *next;
 };
 
