@@ -853,7 +853,7 @@ int vol_wipe(struct op *o, struct gl_ns_vol *v)
 	op_scan(o, p, 5, NULL, 0, rm_inode_cb, &x);
 	if (x.rc)
 		return x.rc;
-	for (const char *t = "idexloLb"; *t; t++) {
+	for (const char *t = "idexloLbB"; *t; t++) {
 		p[0] = (uint8_t)*t;
 		op_scan(o, p, 5, NULL, 0, rm_key_cb, o);
 	}
@@ -1058,7 +1058,7 @@ static int dump_cb(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, siz
 	struct dump *d = arg;
 	struct gl_wbuf *b = d->out;
 	struct gl_rbuf r;
-	int per_vol = strchr("idexlonVLb", k[0]) != NULL;
+	int per_vol = strchr("idexlonVLbB", k[0]) != NULL;
 
 	if (k[0] < 0x20)
 		return 0; /* "\0applied" (metadata/rsm.c), request outcomes (metadata/mds.c) */
@@ -1124,6 +1124,15 @@ static int dump_cb(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, siz
 		gl_put_u8(b, '\n');
 		return 0;
 	}
+	case 'B':
+		if (kl != 41 || vl < 4)
+			break;
+		text(b, " vol=%u pool=%x chunk=", rdbe32(k + 1), rdbe32(k + 5));
+		hex(b, k + 9, 32);
+		text(b, " blocks=%u ", gl_rd32(v));
+		hex(b, v + 4, vl - 4);
+		gl_put_u8(b, '\n');
+		return 0;
 	case 'b':
 		if (kl != 37 || vl != 44)
 			break;
@@ -1328,7 +1337,7 @@ int gl_ns_read(rocksdb_t *db, const uint8_t *msg, size_t len, struct gl_wbuf *re
 		rc = -GL_EBADOP;
 	else if (opc == GL_NS_GETLK)
 		rc = ns_lock_read(&o, &r, reply);
-	else if (opc == GL_NS_DEDUP_GET)
+	else if (opc == GL_NS_DEDUP_GET || opc == GL_NS_DEDUP_LIST)
 		rc = ns_disk_read(&o, opc, &r, reply);
 	else if (opc >= GL_NS_VOL_GET)
 		rc = catalog_read(&o, opc, &r, reply);

@@ -54,7 +54,10 @@
  *                       u32 nidx, nidx x (hash32, u32 pool, id32, u32 chunk_len,
  *                         u32 chunk_off): entries of the volume's block index (dedup volumes
  *                         only), each a GL_NS_DEDUP_BLOCK inside an extent of this op, listed
- *                         in extent order; a later entry for the same hash replaces it.
+ *                         in extent order; a later entry for the same hash replaces it;
+ *                       u32 nlist, nlist x (u32 pool, id32, u32 nb, nb x hash32): the block
+ *                         list of a chunk an extent of this op points into (block i at
+ *                         i x GL_NS_DEDUP_BLOCK), nb up to GL_NS_SLICE / GL_NS_DEDUP_BLOCK.
  *   NS_FORGET         u32 vol, u64 ino            -> - (frees an orphan; no-op otherwise)
  *   NS_LOCK           u32 vol, u64 ino, u64 session, u64 owner, u32 pid, u8 kind
  *                     (GL_NS_LOCK_POSIX/FLOCK), u8 type (GL_NS_LOCK_UN/RD/WR), u64 start,
@@ -112,6 +115,9 @@
  *                     u32 chunk_len, u32 chunk_off]): where the volume's block index has each
  *                     block (the SHA-256 of GL_NS_DEDUP_BLOCK bytes); found only while this
  *                     shard references the chunk
+ *   NS_DEDUP_LIST     u32 vol, u32 n (up to GL_NS_DEDUP_LISTS), n x (u32 pool, id32)
+ *                     -> u32 n, n x (u32 nb, nb x hash32): each chunk's block list (nb 0 when
+ *                     none is kept or this shard does not reference the chunk)
  *
  * Moving a volume (libglory's glory_volume_move runs the steps; each is idempotent, so running
  * the move again after a crash finishes it):
@@ -151,8 +157,11 @@
  *   "L" u32 vol, u64 ino, u64 session, u64 owner, u8 kind   a lock holder: u32 pid, u32 n,
  *                                                 n x (u8 type, u64 start, u64 end), sorted
  *   "S" u64 session                               i64 expiry (ns) of a client's locks
- *   "b" u32 vol, hash32                           block index of a dedup volume: u32 pool,
- *                                                 id32 chunk, u32 chunk_len, u32 chunk_off
+ *   "B" u32 vol, u32 pool, id32                   block list of a chunk of a dedup volume:
+ *                                                 u32 n, n x hash32 (the SHA-256 of each block)
+ *   "b" u32 vol, hash32                           block index of a dedup volume (anchor blocks
+ *                                                 only): u32 pool, id32 chunk, u32 chunk_len,
+ *                                                 u32 chunk_off
  *   "m" u32 vol                                   move state: u8 GL_NS_MOVE_FREEZE, _GONE or
  *                                                 _IN_BEGIN (importing), u32 other shard
  */
@@ -178,6 +187,7 @@
 #define GL_NS_MAX_FILE_SIZE (1ull << 50)
 #define GL_NS_DEDUP_BLOCK   4096  /* the block of VM disk dedup (a file system's block) */
 #define GL_NS_DEDUP_MAX	    16384 /* index entries or hashes per message */
+#define GL_NS_DEDUP_LISTS   64	  /* block lists per NS_DEDUP_LIST */
 
 /* X(name, code) */
 #define GL_NS_WRITE_OPS(X)                                                                         \
@@ -226,7 +236,8 @@
 	X(NS_VOL_EXPORT, 114)                                                                      \
 	X(NS_VOL_WHERE, 115)                                                                       \
 	X(NS_GETLK, 116)                                                                           \
-	X(NS_DEDUP_GET, 117)
+	X(NS_DEDUP_GET, 117)                                                                       \
+	X(NS_DEDUP_LIST, 118)
 
 enum gl_ns_op {
 #define GL_NS_OPC(name, code) GL_##name = code,

@@ -163,6 +163,15 @@ static size_t k_block(uint8_t *k, uint32_t vol, const uint8_t *hash)
 	return 37;
 }
 
+static size_t k_blist(uint8_t *k, uint32_t vol, uint32_t pool, const uint8_t *chunk)
+{
+	k[0] = 'B';
+	be32(k + 1, vol);
+	be32(k + 5, pool);
+	memcpy(k + 9, chunk, 32);
+	return 41;
+}
+
 /* The references this shard holds on a chunk (through the op's overlay). */
 static uint64_t refs_held(struct op *o, uint32_t pool, const uint8_t *id)
 {
@@ -194,6 +203,20 @@ int wtail_parse(struct gl_rbuf *r, struct wtail *t)
 	if (t->nidx > GL_NS_DEDUP_MAX || gl_rbuf_check(r))
 		return -GL_EPROTO;
 	t->idx = gl_get_bytes(r, (size_t)t->nidx * IDX_ENT);
+	t->nlist = gl_get_u32(r);
+	if (t->nlist > GL_NS_MAX_EXTENTS || gl_rbuf_check(r))
+		return -GL_EPROTO;
+	t->lists = gl_rbuf_left(r) ? r->p + r->off : NULL;
+	for (uint32_t i = 0; i < t->nlist; i++) {
+		uint32_t nb;
+
+		gl_get_u32(r);
+		gl_get_bytes(r, 32);
+		nb = gl_get_u32(r);
+		if (gl_rbuf_check(r) || nb == 0 || nb > GL_NS_SLICE / GL_NS_DEDUP_BLOCK)
+			return -GL_EPROTO;
+		gl_get_bytes(r, (size_t)nb * 32);
+	}
 	if (gl_rbuf_check(r) || gl_rbuf_left(r))
 		return -GL_EPROTO;
 	for (uint32_t i = 0; i < t->ncut; i++) {
@@ -210,8 +233,21 @@ int wtail_check(struct op *o, const struct gl_ns_vol *v, const struct wtail *t,
 {
 	uint32_t j = 0;
 
-	if (t->nidx && !v->policy.dedup)
+	const uint8_t *l = t->lists;
+
+	if ((t->nidx || t->nlist) && !v->policy.dedup)
 		return -GL_EINVAL;
+	/* each block list of a chunk an extent of this op points into, and no longer than it */
+	for (uint32_t i = 0; i < t->nlist; i++) {
+		uint32_t pool = gl_rd32(l), nb = gl_rd32(l + 36), k;
+
+		for (k = 0; k < n; k++)
+			if (ex[k].pool == pool && !memcmp(ex[k].chunk, l + 4, 32))
+				break;
+		if (k == n || (uint64_t)nb * GL_NS_DEDUP_BLOCK > ex[k].chunk_len)
+			return -GL_EINVAL;
+		l += 40 + (size_t)nb * 32;
+	}
 	for (uint32_t i = 0; i < t->nneed; i++)
 		if (!refs_held(o, gl_rd32(t->need + i * 36), t->need + i * 36 + 4))
 			return -GL_ENOREF;
@@ -266,6 +302,14 @@ void wtail_index(struct op *o, uint32_t vid, const struct wtail *t)
 
 		op_put(o, k, k_block(k, vid, x), x + 32, IDX_ENT - 32);
 	}
+	for (uint32_t i = 0, at = 0; i < t->nlist; i++) {
+		const uint8_t *l = t->lists + at;
+		uint32_t nb = gl_rd32(l + 36);
+		uint8_t k[48];
+
+		op_put(o, k, k_blist(k, vid, gl_rd32(l), l + 4), l + 36, 4 + (size_t)nb * 32);
+		at += 40 + nb * 32;
+	}
 }
 
 static int dedup_get(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
@@ -298,9 +342,47 @@ static int dedup_get(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
 	return 0;
 }
 
+static int dedup_list(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
+{
+	uint32_t vid = gl_get_u32(r), n = gl_get_u32(r);
+	struct gl_ns_vol v;
+	int rc;
+
+	if (gl_rbuf_check(r) || n > GL_NS_DEDUP_LISTS || gl_rbuf_left(r) != (size_t)n * 36)
+		return -GL_EPROTO;
+	if ((rc = vol_access(o, vid, &v)))
+		return rc;
+	gl_put_u32(reply, n);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t pool = gl_get_u32(r);
+		const uint8_t *id = gl_get_bytes(r, 32);
+		uint8_t k[48], *val;
+		size_t vl;
+
+		if (refs_held(o, pool, id) &&
+		    op_get(o, k, k_blist(k, vid, pool, id), &val, &vl) == 0) {
+			if (vl >= 4 && vl == 4 + (size_t)gl_rd32(val) * 32) {
+				gl_put_bytes(reply, val, vl);
+				free(val);
+				continue;
+			}
+			free(val);
+		}
+		gl_put_u32(reply, 0);
+	}
+	return 0;
+}
+
 int ns_disk_read(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply)
 {
-	return opc == GL_NS_DEDUP_GET ? dedup_get(o, r, reply) : -GL_EBADOP;
+	switch (opc) {
+	case GL_NS_DEDUP_GET:
+		return dedup_get(o, r, reply);
+	case GL_NS_DEDUP_LIST:
+		return dedup_list(o, r, reply);
+	default:
+		return -GL_EBADOP;
+	}
 }
 
 int ns_disk_apply(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply)

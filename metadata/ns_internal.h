@@ -130,19 +130,20 @@ int ns_disk_apply(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf 
 int ns_disk_read(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl_wbuf *reply);
 /* NS_WRITE's dedup tail (ns.h), pointing into the message */
 struct wtail {
-	uint32_t ncut, nneed, nidx;
-	const uint8_t *cut, *need, *idx;
+	uint32_t ncut, nneed, nidx, nlist;
+	const uint8_t *cut, *need, *idx, *lists;
 };
 /* Parses what is left of r as the tail (none: all zero). -GL_EPROTO, -GL_EINVAL. */
 int wtail_parse(struct gl_rbuf *r, struct wtail *t);
 /* Before anything is applied: -GL_ENOREF when a needed chunk has no reference here,
- * -GL_EINVAL for index entries outside the op's n extents ex, or in a volume without dedup. */
+ * -GL_EINVAL for index entries or block lists outside the op's n extents ex, or in a volume
+ * without dedup. */
 int wtail_check(struct op *o, const struct gl_ns_vol *v, const struct wtail *t,
 		const struct gl_ns_extent *ex, uint32_t n);
 /* Drops the tail's ranges from the layout, counting references and bytes. */
 int wtail_cut(struct op *o, uint32_t vid, uint64_t ino, const struct wtail *t, struct refs *rf,
 	      int64_t *bytes);
-/* Puts the tail's index entries. */
+/* Puts the tail's index entries and block lists. */
 void wtail_index(struct op *o, uint32_t vid, const struct wtail *t);
 
 #endif

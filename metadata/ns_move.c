@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* The record types that belong to one volume ("type" u32 vol ...), in key order. */
-static const char vol_types[] = "Vbdeilnox";
+static const char vol_types[] = "BVbdeilnox";
 
 static size_t k_move(uint8_t *k, uint32_t vol)
 {

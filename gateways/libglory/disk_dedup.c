@@ -4,20 +4,30 @@
  * different package sets hold the same files at different offsets, so no slice of one equals a
  * slice of the other. A file system places files on its blocks, though, so the same file is
  * the same run of GL_NS_DEDUP_BLOCK (4 KiB) blocks in both. So when a slice is written whole,
- * the flush hashes each of its blocks (SHA-256) and looks the hashes up in the volume's block
- * index, kept by the volume's metadata shard (NS_DEDUP_GET, "b" records in metadata/ns.h):
- *   - a block the index knows becomes an extent pointing into the chunk that holds it (runs
- *     of such blocks merge into one extent, so a shared file costs one extent);
+ * the flush hashes each of its blocks (SHA-256) and looks for them in what the volume's
+ * metadata shard keeps (metadata/ns.h, "b" and "B" records) - a sparse index:
+ *   - the block list of every chunk written this way (its blocks' hashes, one record);
+ *   - an index entry (hash -> chunk, offset) for its anchor blocks only: those whose hash
+ *     starts with 4 zero bits, one block in 16, chosen by content so that the same block is an
+ *     anchor in every image.
+ * A flush looks up the anchors of its slices (NS_DEDUP_GET), fetches the block lists of the
+ * chunks they were found in (NS_DEDUP_LIST), and finds its other blocks in those lists: a file
+ * shared with an earlier image has an anchor in it or near it in that image's chunk. Then:
+ *   - a block found becomes an extent pointing into the chunk that holds it (a run of them,
+ *     one extent, so a shared file costs one extent);
  *   - a block seen earlier in the same flush points where that one went;
  *   - a zero block is a hole;
  *   - the other blocks are packed, in order, into one new chunk for the slice (content
- *     addressed as before, so identical slices still dedup whole across volumes), and the
- *     NS_WRITE that commits the slice adds their index entries.
+ *     addressed as before, so identical slices still dedup whole, across volumes too), and the
+ *     NS_WRITE that commits the slice adds its block list and its anchors' index entries.
+ * Keeping one record per chunk and one index entry per 16 blocks, not one per block, keeps
+ * the shard's cost per written byte low (an index entry per block made the shard's memtable
+ * inserts the cost of a sequential write).
  * The NS_WRITE replaces the slice's layout (its dedup tail cuts the slice first) and names the
- * index's chunks it points into: the shard applies it only if it still references each of them
- * (otherwise -GL_ENOREF and the flush is planned again without the index). A chunk that a shard
- * references is never collected (docs/architecture.md, garbage collection), so pointing into
- * one needs no word with the master. */
+ * chunks it points into that this flush did not write: the shard applies it only if it still
+ * references each of them (otherwise -GL_ENOREF and the flush is planned again without the
+ * index). A chunk a shard references is never collected (docs/architecture.md, garbage
+ * collection), so pointing into one needs no word with the master. */
 #include "common/compiler.h"
 #include "common/errors.h"
 #include "gateways/libglory/disk_internal.h"
@@ -32,12 +42,18 @@
 
 #define BLK GL_NS_DEDUP_BLOCK
 
+/* one block in 16 is an anchor, by its content */
+static int anchor(const uint8_t *h)
+{
+	return (h[0] & 0xf) == 0;
+}
+
 enum { B_NEW, B_EXT, B_LOCAL };
 
 /* one distinct block content of the plan */
 struct bent {
 	uint8_t h[32];
-	uint8_t used, state;
+	uint8_t used, state, asked;
 	uint32_t c, coff; /* B_LOCAL, and B_EXT once its chunk is in the plan (c != UINT32_MAX) */
 	uint32_t pool, clen, eoff; /* B_EXT: where the index has it */
 	uint8_t id[32];
@@ -125,6 +141,57 @@ static int index_get(struct glory_disk *d, struct bent **e, uint32_t n)
 	return rc;
 }
 
+/* A chunk an anchor was found in: its block list is asked for next. */
+struct cand {
+	uint32_t pool, clen;
+	uint8_t id[32];
+};
+
+/* Fetches the block lists of n candidate chunks: blocks of the plan (bt) found in them get
+ * B_EXT. */
+static int lists_get(struct glory_disk *d, struct btab *bt, const struct cand *c, uint32_t n)
+{
+	struct gl_wbuf a;
+	struct gl_rpc_call call;
+	struct gl_rbuf r;
+	int rc;
+
+	glory_vol_msg(d->v, &a, GL_NS_DEDUP_LIST);
+	gl_put_u32(&a, n);
+	for (uint32_t i = 0; i < n; i++) {
+		gl_put_u32(&a, c[i].pool);
+		gl_put_bytes(&a, c[i].id, 32);
+	}
+	rc = glory_vol_md(d->v, &a, &call, &r, 1);
+	gl_wbuf_free(&a);
+	if (!rc && gl_get_u32(&r) != n)
+		rc = -GL_EPROTO;
+	for (uint32_t i = 0; i < n && !rc && !gl_rbuf_check(&r); i++) {
+		uint32_t nb = gl_get_u32(&r);
+
+		if (nb > GL_NS_SLICE / BLK)
+			break;
+		for (uint32_t k = 0; k < nb && !gl_rbuf_check(&r); k++) {
+			const uint8_t *h = gl_get_bytes(&r, 32);
+			struct bent *b = h ? btab_find(bt, h) : NULL;
+
+			if (!b || !b->used || b->state != B_NEW ||
+			    (uint64_t)(k + 1) * BLK > c[i].clen)
+				continue;
+			b->state = B_EXT;
+			b->c = UINT32_MAX;
+			b->pool = c[i].pool;
+			b->clen = c[i].clen;
+			b->eoff = k * BLK;
+			memcpy(b->id, c[i].id, 32);
+		}
+	}
+	if (!rc && (gl_rbuf_check(&r) || gl_rbuf_left(&r)))
+		rc = -GL_EPROTO;
+	gl_rpc_call_done(&call);
+	return rc;
+}
+
 /* The plan's chunk for an index hit (one per distinct chunk). */
 static int ext_chunk(struct plan *p, struct bent *b)
 {
@@ -181,10 +248,13 @@ static int plan_slice(struct plan *p, struct btab *bt, const struct dslice *s, c
 		      uint8_t (*h)[32])
 {
 	const struct run *r = &s->r[0];
-	uint32_t nb = r->len / BLK, fc = UINT32_MAX, flen = 0;
-	struct pwhole w = {s->idx, p->ne, 0, p->nix};
-	int cont = 0, rc = 0;
+	uint32_t nb = r->len / BLK, fc = UINT32_MAX, flen = 0, nmiss = 0;
+	uint32_t *miss = malloc(nb * sizeof(*miss)); /* the new blocks, in chunk order */
+	struct pwhole w = {s->idx, p->ne, 0, p->nix, UINT32_MAX, 0, NULL};
+	int cont = 0, inplace = 1, rc = 0;
 
+	if (!miss)
+		return -GL_ENOMEM;
 	for (uint32_t k = 0; k < nb && !rc; k++) {
 		uint64_t off = r->off + (uint64_t)k * BLK;
 		struct bent *b;
@@ -205,32 +275,55 @@ static int plan_slice(struct plan *p, struct btab *bt, const struct dslice *s, c
 			rc = put_block(p, &w, off, b->c, b->coff, &cont);
 			continue;
 		}
-		if (fc == UINT32_MAX) {
-			uint8_t *buf = malloc(r->len);
-
-			if (!buf || (rc = plan_chunk(p, buf, 0, 1))) {
-				free(buf);
-				return rc ? rc : -GL_ENOMEM;
-			}
+		if (fc == UINT32_MAX) { /* the slice's new chunk: its data comes below */
+			if ((rc = plan_chunk(p, NULL, 0, 0)))
+				break;
 			fc = p->nc - 1;
 		}
-		memcpy(p->c[fc].data + flen, r->data + (size_t)k * BLK, BLK);
+		inplace &= flen == k * BLK;
+		miss[nmiss++] = k;
 		b->state = B_LOCAL;
 		b->c = fc;
 		b->coff = flen;
 		flen += BLK;
 		p->c[fc].len = flen;
-		if (!(rc = put_block(p, &w, off, fc, b->coff, &cont)))
+		if (!(rc = put_block(p, &w, off, fc, b->coff, &cont)) && anchor(b->h))
 			rc = add_index(p, b->h, fc, b->coff);
 	}
-	if (rc)
+	if (!rc && fc != UINT32_MAX) {
+		/* new blocks that are the slice's first ones, in order (data nobody wrote before):
+		 * the chunk is that much of the slice as it is, no copy */
+		if (inplace) {
+			p->c[fc].data = r->data;
+		} else if ((p->c[fc].data = malloc(flen))) {
+			p->c[fc].owned = 1;
+			for (uint32_t i = 0; i < nmiss; i++)
+				memcpy(p->c[fc].data + (size_t)i * BLK,
+				       r->data + (size_t)miss[i] * BLK, BLK);
+		} else {
+			rc = -GL_ENOMEM;
+		}
+		/* its block list */
+		if (!rc && !(w.list = malloc((size_t)nmiss * 32)))
+			rc = -GL_ENOMEM;
+		for (uint32_t i = 0; i < nmiss && !rc; i++)
+			memcpy(w.list[i], h[miss[i]], 32);
+		w.nlist = nmiss;
+		w.c = fc;
+	}
+	free(miss);
+	if (rc) {
+		free(w.list);
 		return rc;
+	}
 	if (p->nw == p->cw) {
 		uint32_t nc = p->cw ? p->cw * 2 : 16;
 		struct pwhole *n = realloc(p->w, nc * sizeof(*n));
 
-		if (!n)
+		if (!n) {
+			free(w.list);
 			return -GL_ENOMEM;
+		}
 		p->w = n;
 		p->cw = nc;
 	}
@@ -246,7 +339,8 @@ int disk_dedup_plan(struct glory_disk *d, struct plan *p, struct dslice *const *
 	struct hashing x = {s, NULL, NULL, NULL};
 	struct btab bt = {NULL, 0};
 	struct bent **ask = NULL;
-	uint32_t nb = 0, nask = 0;
+	struct cand *cand = NULL;
+	uint32_t nb = 0, nask = 0, ncand = 0;
 	size_t cap = 1;
 	int rc = 0;
 
@@ -265,26 +359,49 @@ int disk_dedup_plan(struct glory_disk *d, struct plan *p, struct dslice *const *
 	bt.t = calloc(cap, sizeof(*bt.t));
 	bt.mask = cap - 1;
 	ask = malloc(nb * sizeof(*ask));
-	if (!x.h || !x.zero || !bt.t || !ask) {
+	cand = malloc(nb * sizeof(*cand));
+	if (!x.h || !x.zero || !bt.t || !ask || !cand) {
 		rc = -GL_ENOMEM;
 		goto out;
 	}
 	if ((rc = glory_par_for((int)n, hash_slice, &x)))
 		goto out;
-	for (uint32_t b = 0; b < nb; b++) {
+	for (uint32_t b = 0; b < nb; b++) /* the distinct contents */
+		if (!x.zero[b]) {
+			struct bent *e = btab_find(&bt, x.h[b]);
+
+			if (!e->used) {
+				e->used = 1;
+				memcpy(e->h, x.h[b], 32);
+			}
+		}
+	/* the anchors, then the block lists of the chunks they were found in */
+	for (uint32_t b = 0; use_index && b < nb; b++) {
 		struct bent *e;
 
-		if (x.zero[b])
+		if (x.zero[b] || !anchor(x.h[b]) || (e = btab_find(&bt, x.h[b]))->asked)
 			continue;
-		e = btab_find(&bt, x.h[b]);
-		if (!e->used) {
-			e->used = 1;
-			memcpy(e->h, x.h[b], 32);
-			ask[nask++] = e;
+		e->asked = 1;
+		ask[nask++] = e;
+	}
+	for (uint32_t i = 0; i < nask && !rc; i += GL_NS_DEDUP_MAX)
+		rc = index_get(d, ask + i, GL_MIN((uint32_t)GL_NS_DEDUP_MAX, nask - i));
+	for (uint32_t i = 0; i < nask && !rc; i++) {
+		struct bent *e = ask[i];
+		uint32_t k = 0;
+
+		if (e->state != B_EXT)
+			continue;
+		while (k < ncand && (cand[k].pool != e->pool || memcmp(cand[k].id, e->id, 32)))
+			k++;
+		if (k == ncand) {
+			cand[ncand].pool = e->pool;
+			cand[ncand].clen = e->clen;
+			memcpy(cand[ncand++].id, e->id, 32);
 		}
 	}
-	for (uint32_t i = 0; use_index && i < nask && !rc; i += GL_NS_DEDUP_MAX)
-		rc = index_get(d, ask + i, GL_MIN((uint32_t)GL_NS_DEDUP_MAX, nask - i));
+	for (uint32_t i = 0; i < ncand && !rc; i += GL_NS_DEDUP_LISTS)
+		rc = lists_get(d, &bt, cand + i, GL_MIN((uint32_t)GL_NS_DEDUP_LISTS, ncand - i));
 	for (uint32_t i = 0; i < n && !rc; i++)
 		rc = plan_slice(p, &bt, s[i], x.zero + x.first[i], x.h + x.first[i]);
 out:
@@ -293,5 +410,6 @@ out:
 	free(x.zero);
 	free(bt.t);
 	free(ask);
+	free(cand);
 	return rc;
 }

@@ -172,6 +172,8 @@ static void plan_free(struct plan *p)
 	free(p->e);
 	free(p->ec);
 	free(p->zero);
+	for (uint32_t i = 0; i < p->nw; i++)
+		free(p->w[i].list);
 	free(p->w);
 	free(p->ix);
 	memset(p, 0, sizeof(*p));
@@ -200,6 +202,8 @@ static int chunk_ids(struct glory_disk *d, struct plan *p)
 	return glory_par_for((int)p->nc, chunk_id_one, &x);
 }
 
+#define WHOLE_PER_WRITE 16 /* slices rewritten whole per NS_WRITE (a block list is 32 KiB) */
+
 /* NS_WRITE of extents [i, i + n) of the plan, with the dedup tail of the whole slices
  * [w, w + nw) among them (their cuts, the index's chunks they point into, their index
  * entries). */
@@ -209,7 +213,7 @@ static int ns_write(struct glory_disk *d, const struct plan *p, uint32_t i, uint
 	struct gl_wbuf a;
 	struct gl_rpc_call c;
 	struct gl_rbuf r;
-	uint32_t *need = NULL, nneed = 0, nix = 0, ix0 = 0;
+	uint32_t *need = NULL, nneed = 0, nix = 0, ix0 = 0, nlist = 0;
 	int rc;
 
 	glory_vol_msg(d->v, &a, GL_NS_WRITE);
@@ -256,6 +260,19 @@ static int ns_write(struct glory_disk *d, const struct plan *p, uint32_t i, uint
 			gl_put_bytes(&a, cw->id, 32);
 			gl_put_u32(&a, cw->len);
 			gl_put_u32(&a, p->ix[k].coff);
+		}
+		for (uint32_t k = w; k < w + nw; k++) /* the new chunks' block lists */
+			nlist += p->w[k].nlist > 0;
+		gl_put_u32(&a, nlist);
+		for (uint32_t k = w; k < w + nw; k++) {
+			const struct pwhole *x = &p->w[k];
+
+			if (!x->nlist)
+				continue;
+			gl_put_u32(&a, p->c[x->c].pool);
+			gl_put_bytes(&a, p->c[x->c].id, 32);
+			gl_put_u32(&a, x->nlist);
+			gl_put_bytes(&a, x->list, (size_t)x->nlist * 32);
 		}
 		free(need);
 	}
@@ -321,7 +338,9 @@ static int plan_commit(struct glory_disk *d, struct plan *p)
 		while (j < p->ne && j - i < GL_NS_MAX_EXTENTS) {
 			if (w < p->nw && p->w[w].first == j) {
 				if (j + p->w[w].n - i > GL_NS_MAX_EXTENTS ||
-				    (nix + p->w[w].nix > GL_NS_DEDUP_MAX && j > i))
+				    ((nix + p->w[w].nix > GL_NS_DEDUP_MAX ||
+				      w - w0 == WHOLE_PER_WRITE) &&
+				     j > i))
 					break;
 				nix += p->w[w].nix;
 				j += p->w[w++].n;

@@ -125,6 +125,8 @@ struct pidx {
 struct pwhole {
 	uint64_t idx;
 	uint32_t first, n, nix;
+	uint32_t c, nlist;   /* its new chunk (UINT32_MAX: none) and that chunk's blocks */
+	uint8_t (*list)[32]; /* their hashes, in chunk order */
 };
 
 struct plan {

@@ -682,6 +682,49 @@ static int dget(struct db *d, uint32_t tenant, uint32_t v, uint8_t hash, uint32_
 	return found;
 }
 
+/* A block list for chunk byte c: n hashes, bytes h, h + 1, ... */
+static void list_put(struct gl_wbuf *m, uint8_t c, uint32_t n, uint8_t h)
+{
+	uint8_t x[32];
+
+	gl_put_u32(m, 1);
+	gl_put_u32(m, 0x10100);
+	memset(x, c, 32);
+	gl_put_bytes(m, x, 32);
+	gl_put_u32(m, n);
+	for (uint32_t i = 0; i < n; i++) {
+		memset(x, h + (uint8_t)i, 32);
+		gl_put_bytes(m, x, 32);
+	}
+}
+
+/* NS_DEDUP_LIST of chunk byte c: how many block hashes are kept for it (checking they are
+ * 0x11, 0x12, ...) */
+static uint32_t dlist(struct db *d, uint32_t v, uint8_t c)
+{
+	struct gl_wbuf m = msg(d, GL_NS_DEDUP_LIST, 0), rep;
+	struct gl_rbuf r;
+	uint8_t x[32];
+	uint32_t n;
+
+	memset(x, c, 32);
+	gl_put_u32(&m, v);
+	gl_put_u32(&m, 1);
+	gl_put_u32(&m, 0x10100);
+	gl_put_bytes(&m, x, 32);
+	gl_wbuf_init(&rep);
+	assert_int_equal(read_op(d, &m, &rep), 0);
+	gl_rbuf_init(&r, rep.p, rep.len);
+	assert_int_equal(gl_get_u32(&r), 1);
+	n = gl_get_u32(&r);
+	for (uint32_t i = 0; i < n; i++)
+		assert_int_equal(gl_get_bytes(&r, 32)[31], 0x11 + i);
+	assert_int_equal(gl_rbuf_check(&r), 0);
+	assert_int_equal((int)gl_rbuf_left(&r), 0);
+	gl_wbuf_free(&rep);
+	return n;
+}
+
 static void test_dedup_index(void **state)
 {
 	enum { LEN = 2 * GL_NS_SLICE };
@@ -706,7 +749,10 @@ static void test_dedup_index(void **state)
 	gl_put_u32(&m, 2);
 	idx_put(&m, 0x11, 1, 8192, 0);
 	idx_put(&m, 0x12, 1, 8192, 4096);
+	list_put(&m, 1, 2, 0x11);
 	assert_int_equal(apply(&d, &m, NULL), 0);
+	assert_int_equal(dlist(&d, v, 1), 2);
+	assert_int_equal(dlist(&d, v, 2), 0); /* none kept */
 	assert_int_equal(dget(&d, 0, v, 0x12, &coff), 1);
 	assert_int_equal(coff, 4096);
 	assert_int_equal(dget(&d, 0, v, 0x13, &coff), 0);
@@ -723,6 +769,7 @@ static void test_dedup_index(void **state)
 	gl_put_u32(&m, 0x10100);
 	memset(img, 1, 32);
 	gl_put_bytes(&m, img, 32);
+	gl_put_u32(&m, 0);
 	gl_put_u32(&m, 0);
 	assert_int_equal(apply(&d, &m, NULL), 0);
 	assert_true(refs(&d, 2) == 0 && refs(&d, 1) == 2);
@@ -742,6 +789,7 @@ static void test_dedup_index(void **state)
 	memset(img, 3, 32);
 	gl_put_bytes(&m, img, 32);
 	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
 	assert_int_equal(apply(&d, &m, NULL), -GL_ENOREF);
 	assert_true(refs(&d, 3) == 0 && refs(&d, 1) == 2);
 	/* index entries outside the op's extents, or out of extent order: EINVAL */
@@ -752,6 +800,7 @@ static void test_dedup_index(void **state)
 	gl_put_u32(&m, 0);
 	gl_put_u32(&m, 1);
 	idx_put(&m, 0x21, 4, 8192, 4096); /* past the extent's 4096 bytes of chunk 4 */
+	gl_put_u32(&m, 0);
 	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
 	m = dwrite_begin(&d, v, b, 2, e);
 	gl_put_u32(&m, 0);
@@ -759,6 +808,20 @@ static void test_dedup_index(void **state)
 	gl_put_u32(&m, 2);
 	idx_put(&m, 0x22, 5, 8192, 0);
 	idx_put(&m, 0x21, 4, 8192, 0);
+	gl_put_u32(&m, 0);
+	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
+	/* block lists of a chunk no extent points into, or longer than the chunk: EINVAL */
+	m = dwrite_begin(&d, v, b, 2, e);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
+	list_put(&m, 7, 1, 0x40);
+	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
+	m = dwrite_begin(&d, v, b, 2, e);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
+	list_put(&m, 4, 3, 0x40);
 	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
 	assert_true(refs(&d, 4) == 0 && refs(&d, 5) == 0);
 	/* a truncated tail, a cut of length 0 */
@@ -771,6 +834,7 @@ static void test_dedup_index(void **state)
 	gl_put_u64(&m, 0);
 	gl_put_u32(&m, 0);
 	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
 	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
 	/* once nothing references chunk 1 the index does not offer it */
 	assert_int_equal(unlink_op(&d, v, GL_NS_UNLINK, GL_NS_ROOT, "a"), 0);
@@ -778,6 +842,7 @@ static void test_dedup_index(void **state)
 	assert_int_equal(unlink_op(&d, v, GL_NS_UNLINK, GL_NS_ROOT, "b"), 0);
 	assert_true(refs(&d, 1) == 0);
 	assert_int_equal(dget(&d, 0, v, 0x11, &coff), 0);
+	assert_int_equal(dlist(&d, v, 1), 0);
 	/* no index entries in a volume without dedup */
 	m = msg(&d, GL_NS_VOL_SET, 0);
 	gl_put_u32(&m, v);
@@ -796,6 +861,13 @@ static void test_dedup_index(void **state)
 	gl_put_u32(&m, 0);
 	gl_put_u32(&m, 1);
 	idx_put(&m, 0x31, 6, 8192, 0);
+	gl_put_u32(&m, 0);
+	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
+	m = dwrite_begin(&d, v, a, 1, e);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
+	list_put(&m, 6, 2, 0x31);
 	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
 	db_close(&d);
 }
