@@ -158,18 +158,27 @@ static int layout_of(struct glory_disk *d, uint64_t idx, uint32_t ahead, uint64_
 		pthread_mutex_lock(&d->mu);
 		l = lc_find(d, idx);
 		if (l && l->n != UINT32_MAX) {
-			for (uint32_t i = 0; i < l->n; i++)
-				k += overlaps(&l->e[i], lo, hi);
+			/* sorted and disjoint: the first one ending past lo, by bisection */
+			uint32_t a = 0, b = l->n;
+
+			while (a < b) {
+				uint32_t m = a + (b - a) / 2;
+
+				if (l->e[m].off + l->e[m].len > lo)
+					b = m;
+				else
+					a = m + 1;
+			}
+			while (a + k < l->n && overlaps(&l->e[a + k], lo, hi))
+				k++;
 			*n = k;
 			*e = NULL;
 			if (k && !(*e = malloc(k * sizeof(**e)))) {
 				pthread_mutex_unlock(&d->mu);
 				return -GL_ENOMEM;
 			}
-			k = 0;
-			for (uint32_t i = 0; i < l->n; i++)
-				if (overlaps(&l->e[i], lo, hi))
-					(*e)[k++] = l->e[i];
+			if (k)
+				memcpy(*e, &l->e[a], k * sizeof(**e));
 			pthread_mutex_unlock(&d->mu);
 			return 0;
 		}
