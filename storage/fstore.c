@@ -277,6 +277,8 @@ static int file_hdr_decode(const uint8_t *h, size_t got, struct gl_fmeta *m, str
 	fh->nblk = 0;
 	if (ver == 1)
 		return hsize == FILE_HDR ? 0 : -GL_ECORRUPT;
+	if (ver > 2) /* an intact header of a newer format: not ours to judge, nor to delete */
+		return -GL_EVERSION;
 	if (ver != 2 || hsize < FILE_HDR || hsize > got)
 		return -GL_ECORRUPT;
 	fh->bsize = gl_rd32(h + 32);

@@ -1,5 +1,6 @@
 /* Fragment store, ranged reads: the version 2 file format (a CRC per 64 KiB block), every edge
- * of a range, corruption found only where it is read, torn headers, version 1 files. */
+ * of a range, corruption found only where it is read, torn headers, version 1 files, files of
+ * a newer version kept. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -292,6 +293,36 @@ static void test_v1_readable(void **s)
 	free(d);
 }
 
+/* A file of a newer format (a server downgraded after writing it) is neither read nor taken
+ * for corrupt: it answers EVERSION and stays on disk. */
+static void test_newer_version_kept(void **s)
+{
+	const size_t len = 200000;
+	struct gl_fkey k = key(8);
+	uint8_t *d = data(len, 13), *got = NULL, h[64];
+	struct gl_fstore *fs = put(&k, d, len);
+	struct gl_fmeta m;
+	struct stat st;
+	char path[256];
+	int fd;
+
+	(void)s;
+	frag_path(&k, path, sizeof(path));
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, h, 64, 0), 64);
+	gl_le16(h + 4, 3);
+	gl_le32(h + 60, gl_crc32c(GL_CRC_INIT, h, 60));
+	assert_int_equal(pwrite(fd, h, 64, 0), 64);
+	close(fd);
+	assert_int_equal(gl_fstore_get(fs, &k, &m, &got), -GL_EVERSION);
+	expect_rc(fs, &k, 0, 10, -GL_EVERSION);
+	assert_int_equal(gl_fstore_stat(fs, &k, &m), -GL_EVERSION);
+	assert_int_equal(stat(path, &st), 0);
+	gl_fstore_close(fs);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +330,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_v2_flipped_block, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_v2_torn_header, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_v1_readable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_version_kept, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
