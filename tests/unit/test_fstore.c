@@ -14,23 +14,7 @@
 #include "common/errors.h"
 #include "storage/fstore.h"
 
-static char dir[64];
-
-static int setup(void **s)
-{
-	(void)s;
-	snprintf(dir, sizeof(dir), "/tmp/glory-fstore.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **s)
-{
-	char cmd[128];
-
-	(void)s;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
-}
+#include "tests/unit/tmpdir.h"
 
 static struct gl_fkey key(int n, int idx)
 {
