@@ -34,6 +34,7 @@
 #include "gateways/libglory/glory.h"
 #include "gateways/libglory/glory_internal.h"
 #include "metadata/ns.h"
+#include "storage/chunkid.h"
 #include "storage/stripe.h"
 
 #include <openssl/sha.h>
@@ -204,6 +205,7 @@ static int ext_chunk(struct plan *p, struct bent *b)
 		return -GL_ENOMEM;
 	b->c = p->nc - 1;
 	p->c[b->c].ext = 1;
+	p->c[b->c].has_id = 1;
 	p->c[b->c].pool = b->pool;
 	memcpy(p->c[b->c].id, b->id, 32);
 	return 0;
@@ -333,6 +335,36 @@ static int plan_slice(struct plan *p, struct btab *bt, const struct dslice *s, c
 	return 0;
 }
 
+/* Names the new chunks of whole slices [w0, p->nw) by their block lists: HMAC-SHA256 of the
+ * list under a key derived from the cluster's dedup key, so the content needs no second
+ * SHA-256 pass. The derived key keeps these ids apart from content-hashed ones: no content
+ * can be crafted whose id is a block list's. */
+static int name_chunks(struct glory_disk *d, struct plan *p, uint32_t w0)
+{
+	static const char tag[] = "glory: id of a chunk by its 4 KiB blocks' SHA-256, v1";
+	struct gl_idctx *ic = NULL;
+	uint8_t key[32];
+	int rc;
+
+	if (w0 == p->nw)
+		return 0;
+	if ((rc = glory_chunk_hash(glory_vol_glory(d->v), 1, tag, sizeof(tag) - 1, key)) ||
+	    (rc = gl_idctx_new(key, sizeof(key), &ic)))
+		return rc;
+	for (uint32_t i = w0; i < p->nw && !rc; i++) {
+		const struct pwhole *w = &p->w[i];
+		const void *part = w->list;
+		size_t plen = (size_t)w->nlist * 32;
+
+		if (!w->nlist)
+			continue;
+		rc = gl_idctx_mac(ic, 1, &part, &plen, p->c[w->c].id);
+		p->c[w->c].has_id = !rc;
+	}
+	gl_idctx_free(ic);
+	return rc;
+}
+
 int disk_dedup_plan(struct glory_disk *d, struct plan *p, struct dslice *const *s, uint32_t n,
 		    int use_index)
 {
@@ -404,6 +436,8 @@ int disk_dedup_plan(struct glory_disk *d, struct plan *p, struct dslice *const *
 		rc = lists_get(d, &bt, cand + i, GL_MIN((uint32_t)GL_NS_DEDUP_LISTS, ncand - i));
 	for (uint32_t i = 0; i < n && !rc; i++)
 		rc = plan_slice(p, &bt, s[i], x.zero + x.first[i], x.h + x.first[i]);
+	if (!rc)
+		rc = name_chunks(d, p, p->nw - n);
 out:
 	free(x.first);
 	free(x.h);

@@ -32,7 +32,7 @@ int plan_chunk(struct plan *p, uint8_t *data, uint32_t len, int owned)
 		p->c = n;
 		p->cc = nc;
 	}
-	p->c[p->nc++] = (struct chunkw){data, len, owned, 0, p->pool, {0}};
+	p->c[p->nc++] = (struct chunkw){data, len, owned, 0, 0, p->pool, {0}};
 	return 0;
 }
 
@@ -189,8 +189,8 @@ static int chunk_id_one(void *arg, int i)
 	struct ids *x = arg;
 	struct chunkw *c = &x->p->c[i];
 
-	if (c->ext)
-		return 0; /* an existing chunk: its id is known */
+	if (c->has_id)
+		return 0; /* an existing chunk, or one named by its block list */
 	return glory_chunk_hash(glory_vol_glory(x->d->v), x->d->dedup, c->data, c->len, c->id);
 }
 
@@ -425,7 +425,7 @@ static void compact(struct glory_disk *d, const uint64_t *want, uint32_t n)
 		uint64_t s0 = want[i] * SLICE, len = GL_MIN((uint64_t)SLICE, d->size - s0);
 		struct dslice *s;
 
-		if (glory_disk_pread(d, buf, len, s0))
+		if (disk_pread(d, buf, len, s0, 0))
 			continue; /* nothing lost: the slice stays as it is */
 		pthread_mutex_lock(&d->mu);
 		s = disk_dirty_slice(d->dirty, want[i], 1);

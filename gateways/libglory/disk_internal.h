@@ -71,9 +71,15 @@ struct lslice {
 struct cchunk {
 	uint8_t id[32];
 	uint32_t pool, len;
-	uint8_t *data;
+	int state;     /* disk_cache.c: empty, loading, ready */
+	uint8_t *data; /* ready */
 	uint64_t used; /* LRU clock */
 };
+
+#define READAHEAD_MIN	  (128u << 10) /* reads this large start read-ahead */
+#define READAHEAD_SLICES  2	       /* slices read ahead */
+#define PQ_MAX		  8	       /* chunks queued for read-ahead */
+#define READAHEAD_THREADS 2	       /* chunks loaded ahead at once */
 
 struct glory_disk {
 	struct glory_vol *v;
@@ -90,6 +96,12 @@ struct glory_disk {
 	struct cchunk *cc;
 	uint32_t ncc, cc_cap;
 	uint64_t cc_clock;
+	pthread_cond_t cc_cv;		/* a chunk load finished */
+	struct gl_ns_extent pq[PQ_MAX]; /* chunks to read ahead */
+	uint32_t npq;
+	pthread_cond_t pq_cv;
+	pthread_t pf[READAHEAD_THREADS]; /* the read-ahead threads */
+	int pf_started;
 	uint64_t rd_next; /* where the last read ended (sequential reads fill the chunk cache) */
 	int err;	  /* a background flush failed: the next flush says so */
 	int closing;
@@ -101,6 +113,21 @@ struct glory_disk {
 /* disk_io.c (mu held) */
 /* The slice's layout cache entry (made, not cached, when missing). */
 struct lslice *disk_lc_get(struct glory_disk *d, uint64_t idx);
+/* The slice's layout cache entry, or NULL. */
+struct lslice *disk_lc_find(struct glory_disk *d, uint64_t idx);
+/* glory_disk_pread; ahead: a large sequential read starts read-ahead (not for compaction). */
+int disk_pread(struct glory_disk *d, void *buf, size_t len, uint64_t off, int ahead);
+
+/* disk_cache.c: the chunk cache */
+/* Copies chunk e's bytes [from, from + len) to out: from the cache; else (ranged) just those
+ * bytes from the data servers; else the whole chunk, loaded once into the cache however many
+ * readers want it. mu not held. */
+int disk_cc_copy(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *out, uint32_t from,
+		 uint32_t len, int ranged);
+/* Queues the chunks of the slices after byte end for loading in the background. */
+void disk_cc_readahead(struct glory_disk *d, uint64_t end);
+/* Stops read-ahead and frees the cache (closing the disk). */
+void disk_cc_stop(struct glory_disk *d);
 /* Drops every cached layout (keep_frag: keeps the fragment counts). */
 void disk_lc_drop_all(struct glory_disk *d, int keep_frag);
 
@@ -109,7 +136,8 @@ struct chunkw {
 	uint8_t *data; /* NULL for an existing chunk (ext) */
 	uint32_t len;
 	int owned;
-	int ext; /* stored already, found through the volume's block index: not written */
+	int ext;    /* stored already, found through the volume's block index: not written */
+	int has_id; /* id known already (ext, or a block-dedup chunk named by its block list) */
 	uint32_t pool;
 	uint8_t id[32];
 };

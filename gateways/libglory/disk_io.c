@@ -45,7 +45,7 @@
 
 /* ---- committed layouts (cache under mu) ---- */
 
-static struct lslice *lc_find(struct glory_disk *d, uint64_t idx)
+struct lslice *disk_lc_find(struct glory_disk *d, uint64_t idx)
 {
 	for (struct lslice *l = d->lc[idx % NBUCKETS]; l; l = l->next)
 		if (l->idx == idx)
@@ -78,7 +78,7 @@ void disk_lc_drop_all(struct glory_disk *d, int keep_frag)
 /* The slice's cache entry (made, not cached, when missing). */
 struct lslice *disk_lc_get(struct glory_disk *d, uint64_t idx)
 {
-	struct lslice *l = lc_find(d, idx);
+	struct lslice *l = disk_lc_find(d, idx);
 
 	if (l)
 		return l;
@@ -156,7 +156,7 @@ static int layout_of(struct glory_disk *d, uint64_t idx, uint32_t ahead, uint64_
 		int rc;
 
 		pthread_mutex_lock(&d->mu);
-		l = lc_find(d, idx);
+		l = disk_lc_find(d, idx);
 		if (l && l->n != UINT32_MAX) {
 			/* sorted and disjoint: the first one ending past lo, by bisection */
 			uint32_t a = 0, b = l->n;
@@ -189,87 +189,9 @@ static int layout_of(struct glory_disk *d, uint64_t idx, uint32_t ahead, uint64_
 	return -GL_EAGAIN;
 }
 
-/* ---- chunks (LRU cache of whole chunks under mu) ---- */
-
-/* Copies from the cached chunk e if it is there. 1 hit, 0 miss. */
-static int cc_copy(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *out, uint32_t from,
-		   uint32_t len)
-{
-	int hit = 0;
-
-	pthread_mutex_lock(&d->mu);
-	for (uint32_t i = 0; i < d->ncc && !hit; i++) {
-		struct cchunk *c = &d->cc[i];
-
-		if (c->pool == e->pool && c->len == e->chunk_len && !memcmp(c->id, e->chunk, 32)) {
-			memcpy(out, c->data + from, len);
-			c->used = ++d->cc_clock;
-			d->st.chunk_hits++;
-			hit = 1;
-		}
-	}
-	pthread_mutex_unlock(&d->mu);
-	return hit;
-}
-
-/* Keeps buf (chunk e, malloc'd) in the cache, evicting the least recently used. Takes buf. */
-static void cc_keep(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *buf)
-{
-	uint32_t slot;
-
-	pthread_mutex_lock(&d->mu);
-	d->st.chunk_reads++;
-	if (!d->cc_cap) {
-		pthread_mutex_unlock(&d->mu);
-		free(buf);
-		return;
-	}
-	slot = d->ncc;
-	if (d->ncc == d->cc_cap) {
-		slot = 0;
-		for (uint32_t i = 1; i < d->ncc; i++)
-			if (d->cc[i].used < d->cc[slot].used)
-				slot = i;
-		free(d->cc[slot].data);
-	} else {
-		d->ncc++;
-	}
-	memcpy(d->cc[slot].id, e->chunk, 32);
-	d->cc[slot].pool = e->pool;
-	d->cc[slot].len = e->chunk_len;
-	d->cc[slot].data = buf;
-	d->cc[slot].used = ++d->cc_clock;
-	pthread_mutex_unlock(&d->mu);
-}
-
-/* Copies chunk e's bytes [from, from + len) to out: from the cache, else (ranged) just those
- * bytes from the data servers, else the whole chunk, which the cache keeps. */
-static int chunk_copy(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *out,
-		      uint32_t from, uint32_t len, int ranged)
-{
-	uint8_t *buf;
-	int rc;
-
-	if (e->chunk_len > GL_CHUNK_MAX || (uint64_t)from + len > e->chunk_len)
-		return -GL_EPROTO;
-	if (cc_copy(d, e, out, from, len))
-		return 0;
-	if (ranged)
-		return glory_extent_read(glory_vol_glory(d->v), e, from, len, 0, out);
-	if (!(buf = malloc(e->chunk_len ? e->chunk_len : 1)))
-		return -GL_ENOMEM;
-	if ((rc = glory_extent_read(glory_vol_glory(d->v), e, 0, 0, 1, buf))) {
-		free(buf);
-		return rc;
-	}
-	memcpy(out, buf + from, len);
-	cc_keep(d, e, buf);
-	return 0;
-}
-
 /* ---- reads ---- */
 
-/* Reads the committed bytes of [off, off+len) (holes as zeros); ranged: see chunk_copy. */
+/* Reads the committed bytes of [off, off+len) (holes as zeros); ranged: see disk_cc_copy. */
 static int read_committed(struct glory_disk *d, uint8_t *buf, uint64_t off, uint64_t len,
 			  int ranged)
 {
@@ -288,9 +210,9 @@ static int read_committed(struct glory_disk *d, uint8_t *buf, uint64_t off, uint
 				 b = GL_MIN(off + len, e[i].off + e[i].len);
 
 			if (a < b)
-				rc = chunk_copy(d, &e[i], buf + (a - off),
-						e[i].chunk_off + (uint32_t)(a - e[i].off),
-						(uint32_t)(b - a), ranged);
+				rc = disk_cc_copy(d, &e[i], buf + (a - off),
+						  e[i].chunk_off + (uint32_t)(a - e[i].off),
+						  (uint32_t)(b - a), ranged);
 		}
 		free(e);
 	}
@@ -298,6 +220,11 @@ static int read_committed(struct glory_disk *d, uint8_t *buf, uint64_t off, uint
 }
 
 int glory_disk_pread(struct glory_disk *d, void *buf, size_t len, uint64_t off)
+{
+	return disk_pread(d, buf, len, off, 1);
+}
+
+int disk_pread(struct glory_disk *d, void *buf, size_t len, uint64_t off, int ahead)
 {
 	int rc, ranged;
 
@@ -325,6 +252,8 @@ int glory_disk_pread(struct glory_disk *d, void *buf, size_t len, uint64_t off)
 			disk_dirty_overlay(d->dirty, buf, off, len);
 			d->st.reads++;
 			pthread_mutex_unlock(&d->mu);
+			if (ahead && !ranged && len >= READAHEAD_MIN)
+				disk_cc_readahead(d, off + len);
 			return 0;
 		}
 		pthread_mutex_unlock(&d->mu);
@@ -390,7 +319,7 @@ int glory_disk_punch(struct glory_disk *d, uint64_t off, uint64_t len, unsigned 
 		rc = disk_ns_punch(d, off, len);
 	pthread_mutex_lock(&d->mu);
 	for (uint64_t i = off / SLICE; i * SLICE < off + len; i++) {
-		struct lslice *l = lc_find(d, i);
+		struct lslice *l = disk_lc_find(d, i);
 
 		if (l) {
 			free(l->e);
@@ -525,6 +454,8 @@ int glory_disk_open(struct glory_vol *v, const char *name, unsigned flags, struc
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_mutex_init(&d->flush_mu, NULL);
 	pthread_cond_init(&d->cv, NULL);
+	pthread_cond_init(&d->cc_cv, NULL);
+	pthread_cond_init(&d->pq_cv, NULL);
 	if (!d->rdonly && pthread_create(&d->flusher, NULL, disk_flusher, d) == 0)
 		d->flusher_started = 1;
 	*out = d;
@@ -562,12 +493,12 @@ int glory_disk_close(struct glory_disk *d)
 	pthread_mutex_unlock(&d->mu);
 	if (d->flusher_started)
 		pthread_join(d->flusher, NULL);
+	disk_cc_stop(d);
 	disk_dirty_free(d->dirty);
 	disk_lc_drop_all(d, 0);
-	for (uint32_t i = 0; i < d->ncc; i++)
-		free(d->cc[i].data);
-	free(d->cc);
 	pthread_cond_destroy(&d->cv);
+	pthread_cond_destroy(&d->cc_cv);
+	pthread_cond_destroy(&d->pq_cv);
 	pthread_mutex_destroy(&d->mu);
 	pthread_mutex_destroy(&d->flush_mu);
 	free(d);

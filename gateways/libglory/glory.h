@@ -159,6 +159,20 @@ int glory_lookup(struct glory_vol *v, uint64_t parent, const char *name, struct 
 /* Follows a "/"-separated path from the root (no symlinks followed). */
 int glory_resolve(struct glory_vol *v, const char *path, struct glory_attr *out);
 int glory_getattr(struct glory_vol *v, uint64_t ino, struct glory_attr *out);
+/* The same; *ttl: seconds the answer stays valid under the cache's lease (until then any change
+ * by another client is reported to the glory_vol_set_inval_cb callback first), 0 when not cached.
+ */
+int glory_lookup_ttl(struct glory_vol *v, uint64_t parent, const char *name, struct glory_attr *out,
+		     double *ttl);
+int glory_getattr_ttl(struct glory_vol *v, uint64_t ino, struct glory_attr *out, double *ttl);
+/* With the cache on: cb(arg, ino) is called, from a metadata watch thread, for each inode of v
+ * that another client changed (its attributes and, for a directory, its entries), before the
+ * change is acknowledged to the shard: whoever keeps answers of the *_ttl calls past the call
+ * (the FUSE mount, in the kernel) drops them there. One per struct glory (the last set wins);
+ * set it before the first lookup. Once it is set again (cb NULL: none), the old one is no longer
+ * running nor called. */
+typedef void (*glory_inval_fn)(void *arg, uint64_t ino);
+void glory_vol_set_inval_cb(struct glory_vol *v, glory_inval_fn cb, void *arg);
 
 #define GLORY_SET_MODE	0x01
 #define GLORY_SET_UID	0x02
@@ -349,6 +363,7 @@ struct glory_disk_stats {
 	uint64_t chunk_reads, chunk_hits, layout_fetches, dirty_bytes;
 	uint64_t dedup_blocks; /* blocks of whole-slice writes found stored already (block dedup) */
 	uint64_t dedup_replans; /* flushes planned again: a block's chunk lost its references */
+	uint64_t readaheads;	/* chunks loaded ahead of sequential reads */
 };
 void glory_disk_get_stats(struct glory_disk *d, struct glory_disk_stats *out);
 /* Flushes, then frees d; returns the flush's status. */

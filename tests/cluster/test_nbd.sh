@@ -179,6 +179,8 @@ serve vm1
 check "the clone still reads, with its own writes" qemu-io -f raw -c "read -P 0x5a 1M 64k" -c "read -P 0x5b 20M 5000" "$(uri vm1)"
 check "and the source's bytes elsewhere" bash -c "nbdcopy '$(uri vm1)' '$T/vm1.img' && cmp -n 1048576 '$T/base.img' '$T/vm1.img'"
 unserve vm1
+ra=$(grep -ho "read ahead [0-9]*" "$D"/nbd-vm1/* | tail -1 | awk '{print $3}')
+check "a sequential copy read chunks ahead (read ahead ${ra:-none})" [ "${ra:-0}" -gt 0 ]
 
 say "import and export: raw, qcow2, dedup across disks"
 usage_of() { g disk usage v | awk -v k="$1" '$1 == k {print $2}'; }
