@@ -17,9 +17,10 @@
  *     one extent, so a shared file costs one extent);
  *   - a block seen earlier in the same flush points where that one went;
  *   - a zero block is a hole;
- *   - the other blocks are packed, in order, into one new chunk for the slice (content
- *     addressed as before, so identical slices still dedup whole, across volumes too), and the
- *     NS_WRITE that commits the slice adds its block list and its anchors' index entries.
+ *   - the other blocks are packed, in order, into one new chunk for the slice, named by its
+ *     block list (name_chunks), so identical slices still dedup whole across the disks of a
+ *     pool, and the NS_WRITE that commits the slice adds its block list and its anchors' index
+ *     entries.
  * Keeping one record per chunk and one index entry per 16 blocks, not one per block, keeps
  * the shard's cost per written byte low (an index entry per block made the shard's memtable
  * inserts the cost of a sequential write).
