@@ -9,6 +9,7 @@
  * never start it. The cache lives under the disk's mu; cc_cv signals finished loads. */
 #include "common/compiler.h"
 #include "common/errors.h"
+#include "gateways/libglory/bufpool.h"
 #include "gateways/libglory/disk_internal.h"
 #include "gateways/libglory/glory.h"
 #include "gateways/libglory/glory_internal.h"
@@ -49,7 +50,7 @@ static struct cchunk *cc_claim(struct glory_disk *d, const struct gl_ns_extent *
 			c = &d->cc[i];
 	if (!c)
 		return NULL;
-	free(c->data);
+	glory_buf_put(c->data);
 	c->data = NULL;
 	memcpy(c->id, e->chunk, 32);
 	c->pool = e->pool;
@@ -63,7 +64,7 @@ static struct cchunk *cc_claim(struct glory_disk *d, const struct gl_ns_extent *
  * fetching. */
 static int cc_load(struct glory_disk *d, struct cchunk *c, const struct gl_ns_extent *e)
 {
-	uint8_t *buf = malloc(e->chunk_len ? e->chunk_len : 1);
+	uint8_t *buf = glory_buf_get(); /* chunk_len <= GL_CHUNK_MAX: disk_cc_copy checked */
 	int rc = buf ? 0 : -GL_ENOMEM;
 
 	pthread_mutex_unlock(&d->mu);
@@ -72,7 +73,7 @@ static int cc_load(struct glory_disk *d, struct cchunk *c, const struct gl_ns_ex
 	pthread_mutex_lock(&d->mu);
 	d->st.chunk_reads++;
 	if (rc) {
-		free(buf);
+		glory_buf_put(buf);
 		c->state = CC_EMPTY; /* a waiter tries itself */
 	} else {
 		c->data = buf;
@@ -86,12 +87,12 @@ static int cc_load(struct glory_disk *d, struct cchunk *c, const struct gl_ns_ex
 static int fetch_part(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *out,
 		      uint32_t from, uint32_t len)
 {
-	uint8_t *buf = malloc(e->chunk_len ? e->chunk_len : 1);
+	uint8_t *buf = glory_buf_get();
 	int rc = buf ? glory_extent_read(glory_vol_glory(d->v), e, 0, 0, 1, buf) : -GL_ENOMEM;
 
 	if (!rc)
 		memcpy(out, buf + from, len);
-	free(buf);
+	glory_buf_put(buf);
 	return rc;
 }
 
@@ -196,7 +197,7 @@ void disk_cc_stop(struct glory_disk *d)
 	for (int i = 0; i < d->pf_started; i++)
 		pthread_join(d->pf[i], NULL);
 	for (uint32_t i = 0; i < d->ncc; i++)
-		free(d->cc[i].data);
+		glory_buf_put(d->cc[i].data);
 	free(d->cc);
 	d->cc = NULL;
 	d->ncc = 0;

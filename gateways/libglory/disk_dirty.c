@@ -1,6 +1,7 @@
 /* libglory: the dirty set of a disk (gateways/libglory/disk_internal.h). */
 #include "common/compiler.h"
 #include "common/errors.h"
+#include "gateways/libglory/bufpool.h"
 #include "gateways/libglory/disk_internal.h"
 #include "metadata/ns.h"
 
@@ -14,6 +15,15 @@ struct dset *disk_dirty_new(void)
 	return calloc(1, sizeof(struct dset));
 }
 
+/* A run's buffer goes back where it came from: whole-slice ones to the buffer pool. */
+static void run_free(const struct run *r)
+{
+	if (r->cap == SLICE)
+		glory_buf_put(r->data);
+	else
+		free(r->data);
+}
+
 void disk_dirty_free(struct dset *ds)
 {
 	if (!ds)
@@ -22,7 +32,7 @@ void disk_dirty_free(struct dset *ds)
 		for (struct dslice *s = ds->b[i], *nx; s; s = nx) {
 			nx = s->next;
 			for (uint32_t k = 0; k < s->n; k++)
-				free(s->r[k].data);
+				run_free(&s->r[k]);
 			free(s->r);
 			free(s);
 		}
@@ -83,7 +93,12 @@ int disk_dirty_put(struct dset *ds, struct dslice *s, uint64_t a, const uint8_t 
 		s->r[i].data = buf;
 		s->r[i].cap = cap = ncap;
 	} else {
-		buf = malloc(cap);
+		/* a large write starts a run that later writes will likely extend to the slice's
+		 * end (sequential writers): room for all of it now, so no realloc copies it again
+		 */
+		if (len >= BIG_WRITE)
+			cap = SLICE;
+		buf = cap == SLICE ? glory_buf_get() : malloc(cap);
 		if (!buf)
 			return -GL_ENOMEM;
 	}
@@ -94,7 +109,7 @@ int disk_dirty_put(struct dset *ds, struct dslice *s, uint64_t a, const uint8_t 
 		if (reuse && k == i)
 			continue;
 		memcpy(buf + (s->r[k].off - lo), s->r[k].data, s->r[k].len);
-		free(s->r[k].data);
+		run_free(&s->r[k]);
 	}
 	if (!under)
 		memcpy(buf + (a - lo), data, len);
@@ -104,7 +119,7 @@ int disk_dirty_put(struct dset *ds, struct dslice *s, uint64_t a, const uint8_t 
 			struct run *nr = realloc(s->r, nc * sizeof(*nr));
 
 			if (!nr) {
-				free(buf);
+				run_free(&(struct run){0, 0, cap, buf});
 				return -GL_ENOMEM;
 			}
 			s->r = nr;
@@ -166,7 +181,7 @@ int disk_dirty_cut(struct dset *ds, struct dslice *s, uint64_t a, uint64_t b)
 			r->len = (uint32_t)(r1 - b);
 			ds->bytes -= b - r0;
 		} else {
-			free(r->data);
+			run_free(r);
 			ds->bytes -= r->len;
 			memmove(r, r + 1, (s->n - k - 1) * sizeof(*s->r));
 			s->n--;

@@ -48,6 +48,7 @@ void disk_dirty_overlay(struct dset *ds, uint8_t *buf, uint64_t off, uint64_t le
 int disk_dirty_merge_under(struct dset *to, struct dset *from);
 
 #define SLICE		  GL_NS_SLICE
+#define BIG_WRITE	  (256u << 10) /* a new dirty run this large gets room to its slice's end */
 #define LOG_MAX		  GL_CHUNK_MAX
 #define STORE_BATCH	  8
 #define DIRTY_FLUSH	  (32ull << 20)	 /* the background flusher starts here */

@@ -12,6 +12,8 @@
  * current piece and frees everything. */
 #include "gateways/s3/s3_server.h"
 
+#include "gateways/libglory/bufpool.h"
+
 #include "common/compiler.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -19,7 +21,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define S3_RA_UNIT  (4ull << 20) /* libglory's chunk size: a piece is one chunk's read */
 #define S3_RA_SLOTS 3		 /* the piece being sent and two fetched ahead */
@@ -47,45 +48,6 @@ struct reader {
 	int stop, done;
 };
 
-/* Idle slot buffers, kept for the next GETs (at most S3_RA_POOL, for the gateway's life): a
- * fresh 4 MiB buffer is page-faulted in on first use, which cost more CPU than the reading
- * (measured: 0.7 against 0.3 CPU-seconds of the gateway per 512 MiB read). */
-#define S3_RA_POOL 24
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint8_t *pool[S3_RA_POOL];
-static int npool;
-
-static uint8_t *buf_get(void)
-{
-	uint8_t *p = NULL;
-	void *v;
-
-	pthread_mutex_lock(&pool_lock);
-	if (npool)
-		p = pool[--npool];
-	pthread_mutex_unlock(&pool_lock);
-	if (p)
-		return p;
-	/* transparent huge pages where the kernel gives them: 2 faults instead of 1,024 */
-	if (posix_memalign(&v, 2u << 20, S3_RA_UNIT))
-		return NULL;
-	madvise(v, S3_RA_UNIT, MADV_HUGEPAGE);
-	return v;
-}
-
-static void buf_put(uint8_t *p)
-{
-	if (!p)
-		return;
-	pthread_mutex_lock(&pool_lock);
-	if (npool < S3_RA_POOL) {
-		pool[npool++] = p;
-		p = NULL;
-	}
-	pthread_mutex_unlock(&pool_lock);
-	free(p);
-}
-
 /* Reads the piece starting at off (up to the next chunk boundary or the end) into s. */
 static void fill_slot(struct reader *rd, struct ra_slot *s, uint64_t off)
 {
@@ -95,7 +57,7 @@ static void fill_slot(struct reader *rd, struct ra_slot *s, uint64_t off)
 	s->off = off;
 	s->n = 0;
 	s->rc = 0;
-	if (!s->buf && !(s->buf = buf_get())) {
+	if (!s->buf && !(s->buf = glory_buf_get())) {
 		s->rc = -GL_ENOMEM;
 		return;
 	}
@@ -201,7 +163,7 @@ static void read_free(void *cls)
 	pthread_cond_destroy(&rd->cond);
 	pthread_mutex_destroy(&rd->lock);
 	for (int i = 0; i < S3_RA_SLOTS; i++)
-		buf_put(rd->slot[i].buf);
+		glory_buf_put(rd->slot[i].buf);
 	if (rd->f)
 		glory_close(rd->f);
 	free(rd);
