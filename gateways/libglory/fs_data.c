@@ -15,6 +15,7 @@
 #include "common/compiler.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "gateways/libglory/bufpool.h"
 #include "gateways/libglory/fs_file.h"
 #include "gateways/libglory/glory.h"
 #include "gateways/libglory/glory_internal.h"
@@ -226,7 +227,7 @@ static int jobs_commit(struct glory_file *f, struct gf_job *j, int n, uint64_t *
 
 static void job_free(struct gf_job *j)
 {
-	free(j->buf);
+	glory_buf_put(j->buf);
 	free(j->runs);
 	free(j);
 }
@@ -420,7 +421,7 @@ static ssize_t pack_add(struct glory_file *f, const uint8_t *p, size_t n, uint64
 
 	if (m == 0 || (!cont && f->nruns == GF_MAX_RUNS))
 		return (rc = submit_locked(f)) ? rc : 0;
-	if (!f->wbuf && !(f->wbuf = malloc(GL_CHUNK_MAX)))
+	if (!f->wbuf && !(f->wbuf = glory_buf_get()))
 		return -GL_ENOMEM;
 	if (!f->runs && !(f->runs = malloc(GF_MAX_RUNS * sizeof(*f->runs))))
 		return -GL_ENOMEM;
@@ -504,7 +505,7 @@ int glory_close(struct glory_file *f)
 		pthread_cond_wait(&f->cond, &f->lock);
 	pthread_mutex_unlock(&f->lock);
 	gf_file_read_fini(f);
-	free(f->wbuf);
+	glory_buf_put(f->wbuf);
 	free(f->runs);
 	pthread_cond_destroy(&f->cond);
 	pthread_mutex_destroy(&f->lock);
