@@ -11,6 +11,7 @@
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
+#include "common/mem.h"
 #include "gateways/libglory/glory.h"
 
 #include <errno.h>
@@ -98,7 +99,10 @@ static int gp_config_complete(void)
 
 static int gp_after_fork(void)
 {
-	int rc = glory_connect(cfg.master, &g);
+	int rc;
+
+	gl_mem_tune(); /* nbdkit's process: keep freed chunk buffers (common/mem.h) */
+	rc = glory_connect(cfg.master, &g);
 
 	if (rc)
 		return fail("connect", rc);

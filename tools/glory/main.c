@@ -1,6 +1,7 @@
 /* glory: one command for every daemon role and every admin command. */
 #include "common/compiler.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "gateways/libglory/glory.h"
 #include "tools/glory/cmd.h"
 
@@ -123,6 +124,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
+	gl_mem_tune();
 	if (getenv("GLORY_LOG_LEVEL")) {
 		enum gl_log_level lvl;
 
