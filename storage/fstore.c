@@ -68,6 +68,10 @@ struct gl_fstore {
 	uint64_t ticket, done;
 	int syncing;
 	uint8_t dirty[256];
+	/* Open fragment files with their checked headers, for reads (fc_get) */
+	pthread_mutex_t fclock;
+	struct fc_ent *fc;
+	uint64_t fcclock, fcgen;
 };
 
 static int fsync_dir(const char *path);
@@ -370,6 +374,114 @@ out:
 	return rc;
 }
 
+/* ---- open files for reads ----
+ * A ranged read of 4 KiB costs a data server an open, a header read, an fstat and a close
+ * besides the block it reads: FC_N files stay open with their checked headers. A fragment's
+ * bytes never change under its key (chunks are immutable); a put or delete of the key drops
+ * its entry after the file changed, and a read that opened the file before that does not add
+ * it (fcgen). */
+#define FC_N 128
+
+struct fc_ent {
+	struct gl_fkey key;
+	int fd;	  /* -1: a free slot */
+	int refs; /* reads using it */
+	int live; /* may serve new reads */
+	int heap; /* not in the table (full, or raced with a drop): freed by fc_put */
+	uint64_t used;
+	struct gl_fmeta m;
+	struct fhdr fh;
+};
+
+static int fkey_eq(const struct gl_fkey *a, const struct gl_fkey *b)
+{
+	return a->pool == b->pool && a->idx == b->idx && !memcmp(a->chunk, b->chunk, 32);
+}
+
+/* The open file of fragment k and its checked header and metadata; release with fc_put. */
+static int fc_get(struct gl_fstore *s, const struct gl_fkey *k, struct fc_ent **out)
+{
+	struct fc_ent *e = NULL, *slot = NULL;
+	uint64_t gen;
+	int rc;
+
+	pthread_mutex_lock(&s->fclock);
+	for (int i = 0; i < FC_N && !e; i++)
+		if (s->fc[i].fd >= 0 && s->fc[i].live && fkey_eq(&s->fc[i].key, k))
+			e = &s->fc[i];
+	if (e) {
+		e->refs++;
+		e->used = ++s->fcclock;
+		pthread_mutex_unlock(&s->fclock);
+		*out = e;
+		return 0;
+	}
+	gen = s->fcgen;
+	pthread_mutex_unlock(&s->fclock);
+	if (!(e = calloc(1, sizeof(*e))))
+		return -GL_ENOMEM;
+	e->key = *k;
+	if ((rc = file_stat(s, k, &e->m, &e->fh, &e->fd))) {
+		free(e);
+		return rc;
+	}
+	e->refs = 1;
+	e->live = 1;
+	e->heap = 1;
+	pthread_mutex_lock(&s->fclock);
+	for (int i = 0; i < FC_N && s->fcgen == gen;
+	     i++) /* a free slot, else the oldest idle one */
+		if (s->fc[i].fd < 0 ||
+		    (!s->fc[i].refs && (!slot || (slot->fd >= 0 && s->fc[i].used < slot->used))))
+			slot = &s->fc[i];
+	if (slot) {
+		if (slot->fd >= 0)
+			close(slot->fd);
+		*slot = *e;
+		slot->heap = 0;
+		slot->used = ++s->fcclock;
+		free(e);
+		e = slot;
+	}
+	pthread_mutex_unlock(&s->fclock);
+	*out = e;
+	return 0;
+}
+
+static void fc_put(struct gl_fstore *s, struct fc_ent *e)
+{
+	if (e->heap) {
+		close(e->fd);
+		free(e);
+		return;
+	}
+	pthread_mutex_lock(&s->fclock);
+	if (!--e->refs && !e->live) {
+		close(e->fd);
+		e->fd = -1;
+	}
+	pthread_mutex_unlock(&s->fclock);
+}
+
+/* Fragment k's file changed (put, deleted): its entry serves no new read. */
+static void fc_drop(struct gl_fstore *s, const struct gl_fkey *k)
+{
+	pthread_mutex_lock(&s->fclock);
+	s->fcgen++;
+	for (int i = 0; i < FC_N; i++) {
+		struct fc_ent *e = &s->fc[i];
+
+		if (e->fd < 0 || !e->live || !fkey_eq(&e->key, k))
+			continue;
+		e->live = 0;
+		if (!e->refs) {
+			close(e->fd);
+			e->fd = -1;
+		}
+	}
+	pthread_mutex_unlock(&s->fclock);
+}
+
 /* Reads exactly len bytes at off. 0 or -GL_ECORRUPT (short: the file is torn) / -GL_EIO. */
 static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
@@ -428,6 +540,8 @@ static int file_put(struct gl_fstore *s, const struct gl_fkey *k, const struct g
 		file_path(s, k, path, sizeof(path));
 		if (rename(tmp, path))
 			rc = gl_from_errno(errno);
+		else
+			fc_drop(s, k);
 	}
 	if (rc) {
 		unlink(tmp);
@@ -464,6 +578,16 @@ int gl_fstore_open(const char *dir, struct gl_fstore **out)
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	pthread_mutex_init(&s->dlock, NULL);
 	pthread_cond_init(&s->dcv, NULL);
+	pthread_mutex_init(&s->fclock, NULL);
+	if (!(s->fc = calloc(FC_N, sizeof(*s->fc)))) {
+		pthread_mutex_destroy(&s->fclock);
+		pthread_mutex_destroy(&s->dlock);
+		pthread_cond_destroy(&s->dcv);
+		free(s);
+		return -GL_ENOMEM;
+	}
+	for (int i = 0; i < FC_N; i++)
+		s->fc[i].fd = -1;
 	rc = mkdir_p(dir);
 	snprintf(path, sizeof(path), "%s/frag", dir);
 	if (!rc)
@@ -520,6 +644,11 @@ void gl_fstore_close(struct gl_fstore *s)
 {
 	if (!s)
 		return;
+	for (int i = 0; s->fc && i < FC_N; i++)
+		if (s->fc[i].fd >= 0)
+			close(s->fc[i].fd);
+	free(s->fc);
+	pthread_mutex_destroy(&s->fclock);
 	if (s->db)
 		rocksdb_close(s->db);
 	if (s->opt)
@@ -599,13 +728,17 @@ static int check_blocks(const struct fhdr *fh, const uint8_t *buf, uint64_t a, u
 static int file_read(struct gl_fstore *s, const struct gl_fkey *k, struct gl_fmeta *m, uint32_t off,
 		     uint32_t len, int whole, uint8_t **data)
 {
-	struct fhdr fh;
+	const struct fhdr *fh;
+	struct fc_ent *e;
 	uint64_t a = 0, b;
 	uint8_t *buf = NULL;
 	int fd, rc, blockwise;
 
-	if ((rc = file_stat(s, k, m, &fh, &fd)))
+	if ((rc = fc_get(s, k, &e)))
 		return rc;
+	*m = e->m;
+	fh = &e->fh;
+	fd = e->fd;
 	if (whole) {
 		off = 0;
 		len = m->len;
@@ -614,25 +747,26 @@ static int file_read(struct gl_fstore *s, const struct gl_fkey *k, struct gl_fme
 		rc = -GL_ERANGE;
 		goto out;
 	}
-	blockwise = fh.bsize && len < m->len;
+	blockwise = fh->bsize && len < m->len;
 	b = m->len;
 	if (blockwise) {
-		a = len ? off / fh.bsize * fh.bsize : 0;
-		b = len ? GL_MIN(((uint64_t)off + len + fh.bsize - 1) / fh.bsize * fh.bsize, b) : 0;
+		a = len ? off / fh->bsize * fh->bsize : 0;
+		b = len ? GL_MIN(((uint64_t)off + len + fh->bsize - 1) / fh->bsize * fh->bsize, b)
+			: 0;
 	}
 	if (!(buf = malloc(b - a ? (size_t)(b - a) : 1))) {
 		rc = -GL_ENOMEM;
 		goto out;
 	}
-	rc = pread_full(fd, buf, (size_t)(b - a), fh.hsize + a);
+	rc = pread_full(fd, buf, (size_t)(b - a), fh->hsize + a);
 	if (!rc && blockwise)
-		rc = check_blocks(&fh, buf, a, b);
+		rc = check_blocks(fh, buf, a, b);
 	else if (!rc && gl_crc32c(GL_CRC_INIT, buf, m->len) != m->crc)
 		rc = -GL_ECORRUPT;
 	if (!rc && off != a)
 		memmove(buf, buf + (off - a), len);
 out:
-	close(fd);
+	fc_put(s, e);
 	if (rc)
 		free(buf);
 	else
@@ -720,6 +854,7 @@ int gl_fstore_del(struct gl_fstore *s, const struct gl_fkey *key)
 	r = file_stat(s, key, &m, NULL, NULL);
 	file_path(s, key, path, sizeof(path));
 	if (unlink(path) == 0) {
+		fc_drop(s, key);
 		char dir[4200];
 
 		snprintf(dir, sizeof(dir), "%s/frag/%02x", s->dir, key->chunk[0]);

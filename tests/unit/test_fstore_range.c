@@ -1,6 +1,6 @@
 /* Fragment store, ranged reads: the version 2 file format (a CRC per 64 KiB block), every edge
  * of a range, corruption found only where it is read, torn headers, version 1 files, files of
- * a newer version kept. */
+ * a newer version kept, files kept open between reads. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -307,6 +307,50 @@ static void test_newer_version_kept(void **s)
 	free(d);
 }
 
+/* Files stay open between reads (the store's cache): a read after a delete or a put of the key
+ * sees the change, and damage after a read is still found. */
+static void test_open_files_cached(void **s)
+{
+	const size_t len = 300000;
+	struct gl_fkey k = key(9);
+	uint8_t *d = data(len, 15), *e = data(len, 16), *got = NULL;
+	struct gl_fstore *fs = put(&k, d, len);
+	struct gl_fmeta m;
+
+	(void)s;
+	expect_range(fs, &k, d, len, 1000, 10);
+	assert_int_equal(gl_fstore_del(fs, &k), 0);
+	expect_rc(fs, &k, 1000, 10, -GL_ENOENT);
+	assert_int_equal(gl_fstore_get(fs, &k, &m, &got), -GL_ENOENT);
+	m = (struct gl_fmeta){(uint32_t)len, gl_crc32c(GL_CRC_INIT, d, len), len * 2, 0};
+	assert_int_equal(gl_fstore_put(fs, &k, &m, d, len), 0);
+	expect_range(fs, &k, d, len, 5, 100);
+	/* the key stored again with other bytes (a rebuilt fragment): reads see them */
+	m = (struct gl_fmeta){(uint32_t)len, gl_crc32c(GL_CRC_INIT, e, len), len * 2, 0};
+	assert_int_equal(gl_fstore_put(fs, &k, &m, e, len), 0);
+	expect_range(fs, &k, e, len, 5, 100);
+	assert_int_equal(gl_fstore_get(fs, &k, &m, &got), 0);
+	assert_memory_equal(got, e, len);
+	free(got);
+	/* bit rot after reads that kept the file open */
+	flip(&k, 4096 + 2 * BLK + 7);
+	expect_rc(fs, &k, 2 * BLK, 10, -GL_ECORRUPT);
+	expect_range(fs, &k, e, len, 0, 10);
+	/* many fragments read in turn: more than the cache holds */
+	for (int i = 0; i < 300; i++) {
+		struct gl_fkey x = key(10);
+
+		x.chunk[1] = (uint8_t)i;
+		x.chunk[2] = (uint8_t)(i >> 8);
+		m = (struct gl_fmeta){(uint32_t)len, gl_crc32c(GL_CRC_INIT, d, len), len * 2, 0};
+		assert_int_equal(gl_fstore_put(fs, &x, &m, d, len), 0);
+		expect_range(fs, &x, d, len, (uint32_t)i * 7, 10);
+	}
+	gl_fstore_close(fs);
+	free(d);
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +359,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_v2_torn_header, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_v1_readable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_version_kept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_files_cached, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
