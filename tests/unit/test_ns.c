@@ -1140,6 +1140,17 @@ static void test_volume_move(void **state)
 	}
 	assert_int_equal(write_ext(&a, v, f, 0, 4096, 7, 0, 4096), 0);
 	assert_int_equal(refs(&a, 7), 1);
+	{ /* a block index entry and a block list (dedup), which move with the volume */
+		struct gl_ns_extent e = dext(GL_NS_SLICE, 8192, 9, 0, 8192);
+
+		m = dwrite_begin(&a, v, f, 1, &e);
+		gl_put_u32(&m, 0);
+		gl_put_u32(&m, 0);
+		gl_put_u32(&m, 1);
+		idx_put(&m, 0x11, 9, 8192, 4096);
+		list_put(&m, 9, 2, 0x11);
+		assert_int_equal(apply(&a, &m, NULL), 0);
+	}
 
 	/* nothing moves before the source is frozen; only the admin moves volumes */
 	{
@@ -1195,7 +1206,9 @@ static void test_volume_move(void **state)
 	assert_int_equal(move_step(&b, v, GL_NS_MOVE_IN_END, 1), 0);
 	after = dump_noshard(&b, v);
 	assert_string_equal(before, after);
+	assert_true(strstr(after, "\nb vol=") && strstr(after, "B vol="));
 	assert_int_equal(refs(&b, 7), 1);
+	assert_int_equal(dlist(&b, v, 9), 2);
 	assert_int_equal(lookup(&b, 0, v, GL_NS_ROOT, "dir", NULL), 0);
 
 	/* gone: everything at the source says EMOVED; the catalog switches; release drops the
