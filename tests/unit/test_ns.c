@@ -698,6 +698,19 @@ static void list_put(struct gl_wbuf *m, uint8_t c, uint32_t n, uint8_t h)
 	}
 }
 
+/* NS_WRITE of n extents whose dedup tail holds only a block list: nb hashes for chunk byte c. */
+static int dwrite_list(struct db *d, uint32_t v, uint64_t ino, uint32_t n,
+		       const struct gl_ns_extent *e, uint8_t c, uint32_t nb)
+{
+	struct gl_wbuf m = dwrite_begin(d, v, ino, n, e);
+
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
+	gl_put_u32(&m, 0);
+	list_put(&m, c, nb, 0x40);
+	return apply(d, &m, NULL);
+}
+
 /* NS_DEDUP_LIST of chunk byte c: how many block hashes are kept for it (checking they are
  * 0x11, 0x12, ...) */
 static uint32_t dlist(struct db *d, uint32_t v, uint8_t c)
@@ -811,18 +824,8 @@ static void test_dedup_index(void **state)
 	gl_put_u32(&m, 0);
 	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
 	/* block lists of a chunk no extent points into, or longer than the chunk: EINVAL */
-	m = dwrite_begin(&d, v, b, 2, e);
-	gl_put_u32(&m, 0);
-	gl_put_u32(&m, 0);
-	gl_put_u32(&m, 0);
-	list_put(&m, 7, 1, 0x40);
-	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
-	m = dwrite_begin(&d, v, b, 2, e);
-	gl_put_u32(&m, 0);
-	gl_put_u32(&m, 0);
-	gl_put_u32(&m, 0);
-	list_put(&m, 4, 3, 0x40);
-	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
+	assert_int_equal(dwrite_list(&d, v, b, 2, e, 7, 1), -GL_EINVAL);
+	assert_int_equal(dwrite_list(&d, v, b, 2, e, 4, 3), -GL_EINVAL);
 	assert_true(refs(&d, 4) == 0 && refs(&d, 5) == 0);
 	/* a truncated tail, a cut of length 0 */
 	m = dwrite_begin(&d, v, b, 1, e);
@@ -863,12 +866,7 @@ static void test_dedup_index(void **state)
 	idx_put(&m, 0x31, 6, 8192, 0);
 	gl_put_u32(&m, 0);
 	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
-	m = dwrite_begin(&d, v, a, 1, e);
-	gl_put_u32(&m, 0);
-	gl_put_u32(&m, 0);
-	gl_put_u32(&m, 0);
-	list_put(&m, 6, 2, 0x31);
-	assert_int_equal(apply(&d, &m, NULL), -GL_EINVAL);
+	assert_int_equal(dwrite_list(&d, v, a, 1, e, 6, 2), -GL_EINVAL);
 	db_close(&d);
 }
 
