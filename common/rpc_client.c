@@ -150,38 +150,62 @@ void gl_rpc_close(struct gl_rpc_conn *c)
 	free(c);
 }
 
-/* Receives a reply header; *got_reply tells whether any of it came (else the peer had closed
- * before answering). */
-static int recv_hdr(int fd, uint8_t *hb, int64_t deadline, int *got_reply)
+#define RPC_PRE_RECV 2048 /* a reply's header and a small body come in one recv */
+
+/* Waits for the reply, then receives its header and whatever of the body came with it (at
+ * most cap bytes; *n: how many are in pre, at least the header). A reply is never there right
+ * after its request went out, so waiting first saves a recv that would find nothing. *got_reply
+ * tells whether any of it came (else the peer had closed before answering). */
+static int recv_start(int fd, uint8_t *pre, size_t cap, int64_t deadline, int *got_reply, size_t *n)
 {
 	for (;;) {
-		ssize_t r = recv(fd, hb, GL_RPC_HDR_SIZE, 0);
-		int rc;
+		int rc = gl_rpc_wait(fd, POLLIN, deadline);
+		ssize_t r;
 
+		if (rc)
+			return rc;
+		r = recv(fd, pre, cap, 0);
 		if (r > 0) {
 			*got_reply = 1;
-			return gl_rpc_recv_full(fd, hb + r, GL_RPC_HDR_SIZE - (size_t)r, deadline,
-						NULL);
+			*n = (size_t)r;
+			if (*n >= GL_RPC_HDR_SIZE)
+				return 0;
+			rc = gl_rpc_recv_full(fd, pre + *n, GL_RPC_HDR_SIZE - *n, deadline, NULL);
+			*n = GL_RPC_HDR_SIZE;
+			return rc;
 		}
 		if (r == 0)
 			return -GL_ECLOSED;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
 			return gl_from_errno(errno);
-		rc = gl_rpc_wait(fd, POLLIN, deadline);
-		if (rc)
-			return rc;
 	}
+}
+
+/* Fills dst (len bytes) from the *npre bytes already received at *pre (consumed), then from
+ * fd; crc is chained over them. */
+static int recv_part(int fd, uint8_t *dst, size_t len, const uint8_t **pre, size_t *npre,
+		     int64_t deadline, uint32_t *crc)
+{
+	size_t k = len < *npre ? len : *npre;
+
+	if (k) {
+		memcpy(dst, *pre, k);
+		*crc = gl_crc32c(*crc, dst, k);
+		*pre += k;
+		*npre -= k;
+	}
+	return k < len ? gl_rpc_recv_full(fd, dst + k, len - k, deadline, crc) : 0;
 }
 
 int gl_rpc_call_on(struct gl_rpc_conn *c, struct gl_rpc_call *call, int64_t deadline,
 		   int *got_reply)
 {
-	uint8_t hb[GL_RPC_HDR_SIZE];
+	uint8_t pre[RPC_PRE_RECV];
+	const uint8_t *body;
 	struct gl_frame_hdr h;
 	struct gl_rpc_out o;
 	uint32_t crc = GL_CRC_INIT;
+	size_t n = 0, nbody;
 	int rc;
 
 	*got_reply = 0;
@@ -191,16 +215,20 @@ int gl_rpc_call_on(struct gl_rpc_conn *c, struct gl_rpc_call *call, int64_t dead
 	rc = gl_rpc_send_iov(c->fd, o.iov, o.niov, deadline);
 	if (rc)
 		goto out;
-	rc = recv_hdr(c->fd, hb, deadline, got_reply);
+	rc = recv_start(c->fd, pre, sizeof(pre), deadline, got_reply, &n);
 	if (rc)
 		goto out;
-	rc = gl_frame_hdr_decode(hb, &h);
+	rc = gl_frame_hdr_decode(pre, &h);
 	if (!rc)
 		rc = gl_rpc_reply_begin(call, &h, o.id);
+	body = pre + GL_RPC_HDR_SIZE;
+	nbody = n - GL_RPC_HDR_SIZE;
+	if (!rc && nbody > (uint64_t)h.args_len + h.bulk_len)
+		rc = -GL_EPROTO; /* more than the reply: nothing else may come on this connection */
 	if (!rc)
-		rc = gl_rpc_recv_full(c->fd, call->rargs, h.args_len, deadline, &crc);
+		rc = recv_part(c->fd, call->rargs, h.args_len, &body, &nbody, deadline, &crc);
 	if (!rc)
-		rc = gl_rpc_recv_full(c->fd, call->rbulk, h.bulk_len, deadline, &crc);
+		rc = recv_part(c->fd, call->rbulk, h.bulk_len, &body, &nbody, deadline, &crc);
 	if (!rc)
 		rc = gl_rpc_reply_end(call, &h, crc);
 out:
