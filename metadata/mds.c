@@ -428,6 +428,18 @@ static int req_read(struct mds *m, struct md_req *q, int fenced, struct gl_wbuf 
 			out->p[start] = (uint8_t)gl_leases_grant(
 			    m->leases, q->client, q->objs, op == GL_NS_LOOKUP ? 2 : 1, seq0, t0);
 		}
+		/* an xattr, or its absence, is the inode's: any change to it invalidates the
+		 * inode (SETXATTR, RMXATTR, the inode's removal) */
+		if ((rc == 0 || rc == -GL_ENODATA) && q->lease && q->len >= NS_HDR_LEN + 12 &&
+		    op == GL_NS_GETXATTR) {
+			struct gl_rbuf r;
+
+			gl_rbuf_init(&r, q->msg + ENTRY_HDR + NS_HDR_LEN, q->len - NS_HDR_LEN);
+			q->objs[0].vol = gl_get_u32(&r);
+			q->objs[0].ino = gl_get_u64(&r);
+			out->p[start] =
+			    (uint8_t)gl_leases_grant(m->leases, q->client, q->objs, 1, seq0, t0);
+		}
 	}
 	return rc;
 }

@@ -170,8 +170,11 @@ static void gf_open_op(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct gf_open *o;
 	int rc = open_get(fs, ino, NULL, &o);
 
-	if (!rc && (fi->flags & O_TRUNC) && (rc = open_trunc(fs, o)))
-		open_put(fs, o);
+	if (!rc && (fi->flags & O_TRUNC)) {
+		if ((rc = open_trunc(fs, o)))
+			open_put(fs, o);
+		gf_changed(fs, ino);
+	}
 	if (rc)
 		return gf_reply_err(req, rc);
 	glory_file_invalidate(o->f); /* close-to-open: see what others committed */
@@ -189,8 +192,10 @@ static void gf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	uint32_t m = ((uint32_t)mode & 07777u) | S_IFREG;
 	struct fuse_entry_param e;
 	struct gf_inherit in;
-	struct glory_attr a;
+	struct glory_attr a, la;
 	struct gf_open *o;
+	uint64_t gen;
+	double ttl = 0;
 	int rc;
 
 	/* created here (and then it inherits), or, without O_EXCL, found there */
@@ -202,6 +207,7 @@ static void gf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	else if (rc && glory_errno(rc) == -EEXIST && !(fi->flags & O_EXCL))
 		rc = glory_create(fs->vol, parent, name, m, ctx->uid, ctx->gid, 0, &a);
 	gf_inherit_free(&in);
+	gf_changed(fs, parent);
 	if (!rc && !S_ISREG(a.mode))
 		rc = S_ISDIR(a.mode) ? -EISDIR : -EEXIST;
 	if (!rc)
@@ -211,19 +217,28 @@ static void gf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 			rc = glory_getattr(fs->vol, a.ino, &a);
 		if (rc)
 			open_put(fs, o);
+		gf_changed(fs, a.ino);
 	}
 	if (rc)
 		return gf_reply_err(req, rc);
 	glory_file_invalidate(o->f);
+	/* the kernel checks the new file's permissions next: a leased copy of its attributes
+	 * saves it asking (nothing is written to it yet) */
+	gen = gf_change_gen(fs, a.ino);
+	if (glory_getattr_ttl(fs->vol, a.ino, &la, &ttl) == 0 && la.ino == a.ino)
+		a = la;
+	else
+		ttl = 0;
 	memset(&e, 0, sizeof(e));
 	e.ino = a.ino;
-	e.attr_timeout = fs->attr_timeout;
+	e.attr_timeout = gf_ttl_hold(fs, a.ino, ttl, gen);
 	e.entry_timeout = fs->entry_timeout;
 	gf_stat_of(&a, &e.attr);
 	fi->fh = (uintptr_t)o;
 	set_open_flags(fi);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT)
 		open_put(fs, o);
+	gf_ttl_done(fs, a.ino, e.attr_timeout);
 }
 
 static void gf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -269,22 +284,28 @@ static void gf_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc = sync_err(glory_fsync(fh_of(fi)->f)),
 	    lrc = gf_lock_close(gf_of(req), ino, fh_of(fi), fi, 0);
 
+	gf_changed(gf_of(req), ino);
 	gf_reply_err(req, rc ? rc : lrc);
 }
 
 static void gf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gf *fs = gf_of(req);
+	int rc;
 
 	gf_lock_close(fs, ino, fh_of(fi), fi, 1);
-	gf_reply_err(req, open_put(fs, fh_of(fi)));
+	rc = open_put(fs, fh_of(fi));
+	gf_changed(fs, ino);
+	gf_reply_err(req, rc);
 }
 
 static void gf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	(void)ino;
+	int rc = sync_err(glory_fsync(fh_of(fi)->f));
+
 	(void)datasync;
-	gf_reply_err(req, sync_err(glory_fsync(fh_of(fi)->f)));
+	gf_changed(gf_of(req), ino);
+	gf_reply_err(req, rc);
 }
 
 /* Writes zeros over [off, end) (a punched hole reads as zeros; the chunks dedup). */
@@ -328,6 +349,7 @@ static void gf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 		rc = (uint64_t)off < size
 			 ? write_zeros(o->f, (uint64_t)off, end < size ? end : size)
 			 : 0;
+		gf_changed(fs, ino);
 		return gf_reply_err(req, rc);
 	}
 	/* space is thin provisioned: allocating only moves the size */
@@ -336,6 +358,7 @@ static void gf_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 		in.size = end;
 		rc = glory_setattr(fs->vol, ino, GLORY_SET_SIZE, &in, &a);
 		glory_file_invalidate(o->f);
+		gf_changed(fs, ino);
 	}
 	gf_reply_err(req, rc);
 }
@@ -350,7 +373,6 @@ static void gf_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	int rc = 0;
 
 	(void)ino_in;
-	(void)ino_out;
 	if (flags)
 		rc = -EINVAL;
 	else if (!buf)
@@ -373,6 +395,7 @@ static void gf_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			break; /* the end of the source */
 	}
 	free(buf);
+	gf_changed(gf_of(req), ino_out);
 	if (rc && done == 0)
 		gf_reply_err(req, rc);
 	else

@@ -22,6 +22,14 @@ struct gf_open {
 };
 
 #define GF_OPEN_BUCKETS 1024
+#define GF_CHANGE_SLOTS 256
+
+/* Changes made through this mount, by inode (hashed to a slot): an answer read before a change
+ * must not reach the kernel's attribute cache after the change's own answer did (attr.c). */
+struct gf_change {
+	pthread_rwlock_t lk; /* readers: a reply with a timeout is being sent */
+	uint64_t gen;	     /* bumped (atomically) by each change, before its reply */
+};
 
 struct gf {
 	struct glory_vol *vol;
@@ -29,6 +37,11 @@ struct gf {
 	struct gf_open *open[GF_OPEN_BUCKETS];
 	double attr_timeout, entry_timeout;
 	int dont_mask; /* the kernel leaves the umask to us (for default ACLs) */
+	/* the kernel keeps attributes as long as libglory's lease on them; another client's change
+	 * drops them there (gf_inval, from libglory's watch thread) */
+	pthread_mutex_t se_lock; /* guards se */
+	struct fuse_session *se; /* NULL outside the loop */
+	struct gf_change change[GF_CHANGE_SLOTS];
 };
 
 /* ---- POSIX ACLs (fuse_acl.c); the kernel evaluates them, we keep them ---- */
@@ -71,6 +84,28 @@ void gf_lock_ops(struct fuse_lowlevel_ops *ops);
  * file's flock lock) of o: drops what the kernel says goes with it. */
 int gf_lock_close(struct gf *fs, uint64_t ino, struct gf_open *o, struct fuse_file_info *fi,
 		  int release);
+
+/* ---- what the kernel may keep (fuse_attr.c) ----
+ * Attributes go to the kernel with a timeout: what is left of libglory's lease on them (0 for
+ * what no lease covers: the answers of writes, inodes open here). Another client's change
+ * reaches the kernel through gf_inval before it is acknowledged; this mount's own changes are
+ * announced with gf_changed before they are answered. */
+void gf_attr_init(struct gf *fs);
+void gf_attr_fini(struct gf *fs);
+/* Registered with libglory: drops the kernel's attributes of ino. */
+void gf_inval(void *arg, uint64_t ino);
+/* The change generation of ino: sample it before reading what a reply will carry. */
+uint64_t gf_change_gen(struct gf *fs, uint64_t ino);
+/* After this mount changed ino (its attributes, or a directory's entries), before replying. */
+void gf_changed(struct gf *fs, uint64_t ino);
+/* The attribute timeout to send for ino (lease left, less a margin; 0 if ino changed here since
+ * gen was sampled); when > 0 the answer must be sent before gf_ttl_done(fs, ino, timeout). */
+double gf_ttl_hold(struct gf *fs, uint64_t ino, double ttl, uint64_t gen);
+void gf_ttl_done(struct gf *fs, uint64_t ino, double t);
+/* Replies with a's attributes kept by the kernel for ttl seconds (lease left, 0: not kept)
+ * unless ino changed here since gen was sampled. */
+void gf_reply_entry_ttl(fuse_req_t req, const struct glory_attr *a, double ttl, uint64_t gen);
+void gf_reply_attr_ttl(fuse_req_t req, const struct glory_attr *a, double ttl, uint64_t gen);
 
 struct gf *gf_of(fuse_req_t req);
 /* Answers req with the errno of a glory error. */

@@ -4,11 +4,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define GF_READAHEAD_KB 1024 /* = max_write: 1 MiB read requests */
 
 static void gf_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -41,6 +44,59 @@ static void gf_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
 }
 
+/* Unescapes a mountinfo field in place (\ooo octal escapes for spaces and the like). */
+static void mi_unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* The kernel reads ahead, and asks for, no more than the read_ahead_kb of the mount's bdi (128
+ * KiB unless raised): raise it to the 1 MiB the daemon takes per request. real: the mount point
+ * (resolved before mounting: looking at it now would ask this daemon, not serving yet). Root
+ * only; without it reads stay 128 KiB. */
+static void set_readahead(const char *real)
+{
+	char line[8192], mnt[4096], dev[32] = "", path[96];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char d[32], fstype[64];
+
+		/* id parent major:minor root mountpoint options ... - fstype source superopts */
+		if (sscanf(line, "%*s %*s %31s %*s %4095s", d, mnt) != 2)
+			continue;
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strncmp(fstype, "fuse", 4))
+			continue;
+		mi_unescape(mnt);
+		if (strcmp(mnt, real) == 0)
+			snprintf(dev, sizeof(dev), "%s", d); /* the last one is on top */
+	}
+	fclose(f);
+	if (!dev[0])
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%u\n", GF_READAHEAD_KB);
+		fclose(f);
+	}
+}
+
 static void gf_destroy(void *userdata)
 {
 	gf_open_close_all(userdata);
@@ -70,6 +126,7 @@ int gl_fuse_run(const struct gl_fuse_cfg *cfg)
 	struct fuse_loop_config *lc = NULL;
 	struct fuse_session *se = NULL;
 	struct gf *fs = calloc(1, sizeof(*fs));
+	char real[PATH_MAX];
 	sigset_t sigs;
 	int rc;
 
@@ -77,8 +134,10 @@ int gl_fuse_run(const struct gl_fuse_cfg *cfg)
 		return -ENOMEM;
 	fs->vol = cfg->vol;
 	pthread_mutex_init(&fs->lock, NULL);
-	/* attributes and names are asked again at every access: the daemon answers from the
-	 * lease cache of libglory, which another client's change invalidates */
+	gf_attr_init(fs);
+	/* names are asked again at every access, and so are attributes that no lease covers; the
+	 * daemon answers from the lease cache of libglory, which another client's change
+	 * invalidates (fuse_attr.c: the kernel keeps leased attributes as long as the lease) */
 	fs->attr_timeout = 0;
 	fs->entry_timeout = 0;
 	memset(&ops, 0, sizeof(ops));
@@ -96,6 +155,10 @@ int gl_fuse_run(const struct gl_fuse_cfg *cfg)
 		rc = -EINVAL; /* libfuse said why on stderr */
 		goto out;
 	}
+	pthread_mutex_lock(&fs->se_lock);
+	fs->se = se;
+	pthread_mutex_unlock(&fs->se_lock);
+	glory_vol_set_inval_cb(fs->vol, gf_inval, fs);
 	if (fuse_set_signal_handlers(se)) {
 		rc = -EIO;
 		goto out_se;
@@ -105,10 +168,14 @@ int gl_fuse_run(const struct gl_fuse_cfg *cfg)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL); /* here and in the loop's threads only */
+	if (!realpath(cfg->mountpoint, real))
+		real[0] = '\0';
 	if (fuse_session_mount(se, cfg->mountpoint)) {
 		rc = -EIO;
 		goto out_sig;
 	}
+	if (real[0] && geteuid() == 0)
+		set_readahead(real);
 	fprintf(stderr, "glory mount: serving on %s\n", cfg->mountpoint);
 	fuse_daemonize(cfg->foreground);
 	if (!cfg->foreground && cfg->log_file) {
@@ -137,9 +204,14 @@ out_mount:
 out_sig:
 	fuse_remove_signal_handlers(se);
 out_se:
+	glory_vol_set_inval_cb(fs->vol, NULL, NULL);
+	pthread_mutex_lock(&fs->se_lock);
+	fs->se = NULL;
+	pthread_mutex_unlock(&fs->se_lock);
 	fuse_session_destroy(se); /* calls destroy: open files are committed */
 out:
 	fuse_opt_free_args(&args);
+	gf_attr_fini(fs);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs);
 	return rc;

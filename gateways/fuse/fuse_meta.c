@@ -64,16 +64,19 @@ void gf_reply_entry(fuse_req_t req, const struct glory_attr *a)
 /* The attributes as this mount sees them: writes still buffered here extend the size and set
  * the times. Where
  * they end is read first: a commit running meanwhile (a read on another thread) then either
- * has not started (we saw the end) or has finished, and the committed size is what we fetch. */
-static int attr_here(struct gf *fs, uint64_t ino, struct glory_attr *a)
+ * has not started (we saw the end) or has finished, and the committed size is what we fetch.
+ * *ttl: how long the kernel may keep them (0 for a file open here: its writes change them). */
+static int attr_here(struct gf *fs, uint64_t ino, struct glory_attr *a, double *ttl)
 {
 	struct gf_open *o = gf_open_find(fs, ino);
 	uint64_t end = o ? glory_file_pending_end(o->f) : 0;
 	int64_t mt = o ? glory_file_pending_mtime(o->f) : 0;
-	int rc = glory_getattr(fs->vol, ino, a);
+	int rc = glory_getattr_ttl(fs->vol, ino, a, ttl);
 
-	if (o)
+	if (o) {
+		*ttl = 0;
 		gf_open_put(fs, o);
+	}
 	if (!rc && S_ISREG(a->mode) && end > a->size)
 		a->size = end;
 	if (!rc && S_ISREG(a->mode) && mt && mt > a->mtime_ns) { /* a write sets the times */
@@ -83,30 +86,37 @@ static int attr_here(struct gf *fs, uint64_t ino, struct glory_attr *a)
 	return rc;
 }
 
+/* The name is asked again at every access (entry timeout 0); the attributes it leads to are
+ * read again after the inode's change generation was taken (fuse_attr.c). */
 static void gf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct gf *fs = gf_of(req);
 	struct glory_attr a;
-	int rc = glory_lookup(gf_of(req)->vol, parent, name, &a);
+	uint64_t gen = 0;
+	double ttl = 0;
+	int rc = glory_lookup(fs->vol, parent, name, &a);
 
-	if (!rc)
-		rc = attr_here(gf_of(req), a.ino, &a);
+	if (!rc) {
+		gen = gf_change_gen(fs, a.ino);
+		rc = attr_here(fs, a.ino, &a, &ttl);
+	}
 	if (rc)
 		return gf_reply_err(req, rc);
-	gf_reply_entry(req, &a);
+	gf_reply_entry_ttl(req, &a, ttl, gen);
 }
 
 static void gf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gf *fs = gf_of(req);
 	struct glory_attr a;
-	struct stat st;
-	int rc = attr_here(fs, ino, &a);
+	uint64_t gen = gf_change_gen(fs, ino);
+	double ttl = 0;
+	int rc = attr_here(fs, ino, &a, &ttl);
 
 	(void)fi;
 	if (rc)
 		return gf_reply_err(req, rc);
-	gf_stat_of(&a, &st);
-	fuse_reply_attr(req, &st, fs->attr_timeout);
+	gf_reply_attr_ttl(req, &a, ttl, gen);
 }
 
 static int64_t ns_of(const struct timespec *ts)
@@ -167,6 +177,8 @@ static void gf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			gf_open_put(fs, o);
 		}
 	}
+	if (valid)
+		gf_changed(fs, ino);
 	if (rc)
 		return gf_reply_err(req, rc);
 	gf_stat_of(&out, &st);
@@ -204,6 +216,7 @@ static void gf_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if (!rc && in.access)
 		rc = glory_getattr(fs->vol, a.ino, &a);
 	gf_inherit_free(&in);
+	gf_changed(fs, parent);
 	if (rc)
 		return gf_reply_err(req, rc);
 	gf_reply_entry(req, &a);
@@ -225,6 +238,7 @@ static void gf_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if (!rc && (in.access || in.dflt))
 		rc = glory_getattr(fs->vol, a.ino, &a);
 	gf_inherit_free(&in);
+	gf_changed(fs, parent);
 	if (rc)
 		return gf_reply_err(req, rc);
 	gf_reply_entry(req, &a);
@@ -236,6 +250,7 @@ static void gf_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, co
 	struct glory_attr a;
 	int rc = glory_symlink(gf_of(req)->vol, parent, name, target, c->uid, c->gid, &a);
 
+	gf_changed(gf_of(req), parent);
 	if (rc)
 		return gf_reply_err(req, rc);
 	gf_reply_entry(req, &a);
@@ -246,6 +261,8 @@ static void gf_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	struct glory_attr a;
 	int rc = glory_link(gf_of(req)->vol, ino, newparent, newname, &a);
 
+	gf_changed(gf_of(req), newparent);
+	gf_changed(gf_of(req), ino);
 	if (rc)
 		return gf_reply_err(req, rc);
 	gf_reply_entry(req, &a);
@@ -262,9 +279,15 @@ static void gf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc)
 		return gf_reply_err(req, rc);
 	o = S_ISREG(a.mode) ? gf_open_find(fs, a.ino) : NULL;
-	if (!o)
-		return gf_reply_err(req, glory_unlink(fs->vol, parent, name));
+	if (!o) {
+		rc = glory_unlink(fs->vol, parent, name);
+		gf_changed(fs, parent);
+		gf_changed(fs, a.ino);
+		return gf_reply_err(req, rc);
+	}
 	rc = glory_unlink_keep(fs->vol, parent, name, 1, &after);
+	gf_changed(fs, parent);
+	gf_changed(fs, a.ino);
 	if (!rc && after.nlink == 0)
 		gf_open_orphan(fs, a.ino);
 	gf_open_put(fs, o);
@@ -273,7 +296,10 @@ static void gf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void gf_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	gf_reply_err(req, glory_rmdir(gf_of(req)->vol, parent, name));
+	int rc = glory_rmdir(gf_of(req)->vol, parent, name);
+
+	gf_changed(gf_of(req), parent);
+	gf_reply_err(req, rc);
 }
 
 /* A file replaced by the rename that is open here lives on (an orphan) until its last release;
@@ -282,10 +308,10 @@ static void gf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		      const char *newname, unsigned int flags)
 {
 	struct gf *fs = gf_of(req);
-	struct glory_attr dst, gone;
+	struct glory_attr dst, gone, src;
 	struct gf_open *o = NULL;
 	unsigned gflags = 0;
-	int rc;
+	int rc, have_src, have_dst;
 
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return (void)fuse_reply_err(req, EINVAL);
@@ -293,11 +319,19 @@ static void gf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		gflags |= GLORY_RENAME_NOREPLACE;
 	if (flags & RENAME_EXCHANGE)
 		gflags |= GLORY_RENAME_EXCHANGE;
-	if (!(flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)) &&
-	    glory_lookup(fs->vol, newparent, newname, &dst) == 0 && S_ISREG(dst.mode) &&
+	have_dst = glory_lookup(fs->vol, newparent, newname, &dst) == 0;
+	if (!(flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)) && have_dst && S_ISREG(dst.mode) &&
 	    (o = gf_open_find(fs, dst.ino)))
 		gflags |= GLORY_RENAME_KEEP;
+	/* the moved (and the replaced or exchanged) inodes' ctimes change too */
+	have_src = glory_lookup(fs->vol, parent, name, &src) == 0;
 	rc = glory_rename_ex(fs->vol, parent, name, newparent, newname, gflags, &gone);
+	gf_changed(fs, parent);
+	gf_changed(fs, newparent);
+	if (have_src)
+		gf_changed(fs, src.ino);
+	if (have_dst)
+		gf_changed(fs, dst.ino);
 	if (!rc && gone.ino && gone.nlink == 0 && (gflags & GLORY_RENAME_KEEP)) {
 		if (o && gone.ino == o->ino)
 			gf_open_orphan(fs, gone.ino);
@@ -335,10 +369,12 @@ static void gf_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 			size_t size, int flags)
 {
 	struct gf *fs = gf_of(req);
+	int rc = strcmp(name, GF_ACL_ACCESS) == 0
+		     ? gf_acl_set_access(fs, ino, value, size, flags)
+		     : glory_setxattr(fs->vol, ino, name, value, size, (unsigned)flags);
 
-	if (strcmp(name, GF_ACL_ACCESS) == 0)
-		return gf_reply_err(req, gf_acl_set_access(fs, ino, value, size, flags));
-	gf_reply_err(req, glory_setxattr(fs->vol, ino, name, value, size, (unsigned)flags));
+	gf_changed(fs, ino);
+	gf_reply_err(req, rc);
 }
 
 /* getxattr and listxattr: name NULL lists. size 0 asks the length only. */
@@ -372,7 +408,10 @@ static void gf_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void gf_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	gf_reply_err(req, glory_removexattr(gf_of(req)->vol, ino, name));
+	int rc = glory_removexattr(gf_of(req)->vol, ino, name);
+
+	gf_changed(gf_of(req), ino);
+	gf_reply_err(req, rc);
 }
 
 void gf_meta_ops(struct fuse_lowlevel_ops *ops)

@@ -376,6 +376,11 @@ static void *watch_main(void *arg)
 				uint64_t ino = gl_get_u64(&r);
 
 				gl_mdcache_invalidate(g->cache, w->shard, vol, ino);
+				/* before the next watch call acknowledges it */
+				pthread_mutex_lock(&g->inval_lock);
+				if (g->inval_cb && vol == g->inval_vol)
+					g->inval_cb(g->inval_arg, ino);
+				pthread_mutex_unlock(&g->inval_lock);
 			}
 			if (gl_rbuf_check(&r)) {
 				gl_mdcache_drop_shard(g->cache, w->shard);
@@ -1113,6 +1118,17 @@ void glory_vol_close(struct glory_vol *v)
 	free(v);
 }
 
+void glory_vol_set_inval_cb(struct glory_vol *v, glory_inval_fn cb, void *arg)
+{
+	struct glory *g = v->g;
+
+	pthread_mutex_lock(&g->inval_lock);
+	g->inval_arg = arg;
+	g->inval_vol = v->v.id;
+	g->inval_cb = cb;
+	pthread_mutex_unlock(&g->inval_lock);
+}
+
 int glory_vol_info(struct glory_vol *v, struct glory_volume_info *out)
 {
 	struct gl_wbuf a;
@@ -1168,26 +1184,30 @@ static void vol_msg(struct glory_vol *v, struct gl_wbuf *a, uint16_t op, int lea
 	gl_put_u32(a, v->v.id);
 }
 
-/* Sends a write op and applies our own invalidations. */
+/* Sends a write op and applies our own invalidations. names: the op changes only the entries
+ * (and so the attributes) of inv, not their xattrs. */
 static int vol_write(struct glory_vol *v, struct gl_wbuf *a, struct gl_rpc_call *c,
-		     struct gl_rbuf *r, const uint64_t *inv, int ninv)
+		     struct gl_rbuf *r, const uint64_t *inv, int ninv, int names)
 {
 	int rc = vol_op(v, a, c, r, 1);
 
-	if (v->g->cache)
-		for (int i = 0; i < ninv; i++)
+	for (int i = 0; v->g->cache && i < ninv; i++) {
+		if (names)
+			gl_mdcache_invalidate_dir(v->g->cache, v->v.shard, v->v.id, inv[i]);
+		else
 			gl_mdcache_invalidate(v->g->cache, v->v.shard, v->v.id, inv[i]);
+	}
 	return rc;
 }
 
 /* A write op answering an attr. */
-static int attr_op(struct glory_vol *v, struct gl_wbuf *a, const uint64_t *inv, int ninv,
+static int attr_op(struct glory_vol *v, struct gl_wbuf *a, const uint64_t *inv, int ninv, int names,
 		   struct glory_attr *out)
 {
 	struct gl_rpc_call c;
 	struct gl_rbuf r;
 	struct gl_ns_attr at;
-	int rc = vol_write(v, a, &c, &r, inv, ninv);
+	int rc = vol_write(v, a, &c, &r, inv, ninv, names);
 
 	if ((rc == 0 || rc == -GL_EEXIST) && r.len >= 8) {
 		gl_ns_attr_get(&r, &at);
@@ -1202,9 +1222,10 @@ static int attr_op(struct glory_vol *v, struct gl_wbuf *a, const uint64_t *inv, 
 	return rc;
 }
 
-/* Cached reads: LOOKUP and GETATTR. */
+/* Cached reads: LOOKUP and GETATTR. *ttl (if not NULL): seconds the answer stays valid under
+ * its lease, 0 when it is not cached. */
 static int cached_read(struct glory_vol *v, uint16_t op, uint64_t ino, const char *name,
-		       struct glory_attr *out)
+		       struct glory_attr *out, double *ttl)
 {
 	struct glory *g = v->g;
 	struct gl_ns_attr at;
@@ -1212,17 +1233,22 @@ static int cached_read(struct glory_vol *v, uint16_t op, uint64_t ino, const cha
 	struct gl_rpc_call c;
 	struct gl_rbuf r;
 	uint64_t gen0 = 0;
-	double sent;
+	double sent, exp = 0;
 	int rc, cacheable = 0;
 
+	if (ttl)
+		*ttl = 0;
 	if (g->cache) {
 		double now = glory_mono();
 
-		rc = op == GL_NS_LOOKUP
-			 ? gl_mdcache_lookup(g->cache, v->v.shard, v->v.id, ino, name, &at, now)
-			 : gl_mdcache_getattr(g->cache, v->v.shard, v->v.id, ino, &at, now);
+		rc = op == GL_NS_LOOKUP ? gl_mdcache_lookup_exp(g->cache, v->v.shard, v->v.id, ino,
+								name, &at, now, &exp)
+					: gl_mdcache_getattr_exp(g->cache, v->v.shard, v->v.id, ino,
+								 &at, now, &exp);
 		if (rc == 0) {
 			to_attr(&at, out);
+			if (ttl && exp > now)
+				*ttl = exp - now;
 			return 0;
 		}
 		watch_ensure(g, v->v.shard);
@@ -1243,26 +1269,44 @@ static int cached_read(struct glory_vol *v, uint16_t op, uint64_t ino, const cha
 	if (!rc) {
 		to_attr(&at, out);
 		if (cacheable && op == GL_NS_LOOKUP)
-			gl_mdcache_put_lookup(g->cache, v->v.shard, v->v.id, ino, name, &at, gen0,
-					      sent);
+			exp = gl_mdcache_put_lookup(g->cache, v->v.shard, v->v.id, ino, name, &at,
+						    gen0, sent);
 		else if (cacheable)
-			gl_mdcache_put_attr(g->cache, v->v.shard, v->v.id, &at, gen0, sent);
+			exp = gl_mdcache_put_attr(g->cache, v->v.shard, v->v.id, &at, gen0, sent);
+		if (ttl && exp > 0) {
+			double now = glory_mono();
+
+			*ttl = exp > now ? exp - now : 0;
+		}
 	}
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
 	return rc;
 }
 
-int glory_lookup(struct glory_vol *v, uint64_t parent, const char *name, struct glory_attr *out)
+int glory_lookup_ttl(struct glory_vol *v, uint64_t parent, const char *name, struct glory_attr *out,
+		     double *ttl)
 {
+	if (ttl)
+		*ttl = 0;
 	if (!name || strlen(name) > GL_NS_NAME_MAX)
 		return name ? -GL_ENAMETOOLONG : -GL_EINVAL;
-	return cached_read(v, GL_NS_LOOKUP, parent, name, out);
+	return cached_read(v, GL_NS_LOOKUP, parent, name, out, ttl);
+}
+
+int glory_lookup(struct glory_vol *v, uint64_t parent, const char *name, struct glory_attr *out)
+{
+	return glory_lookup_ttl(v, parent, name, out, NULL);
+}
+
+int glory_getattr_ttl(struct glory_vol *v, uint64_t ino, struct glory_attr *out, double *ttl)
+{
+	return cached_read(v, GL_NS_GETATTR, ino, NULL, out, ttl);
 }
 
 int glory_getattr(struct glory_vol *v, uint64_t ino, struct glory_attr *out)
 {
-	return cached_read(v, GL_NS_GETATTR, ino, NULL, out);
+	return cached_read(v, GL_NS_GETATTR, ino, NULL, out, NULL);
 }
 
 int glory_resolve(struct glory_vol *v, const char *path, struct glory_attr *out)
@@ -1316,7 +1360,7 @@ int glory_setattr(struct glory_vol *v, uint64_t ino, unsigned valid, const struc
 	gl_put_u64(&a, in->size);
 	gl_put_u64(&a, (uint64_t)in->atime_ns);
 	gl_put_u64(&a, (uint64_t)in->mtime_ns);
-	return attr_op(v, &a, &ino, 1, out);
+	return attr_op(v, &a, &ino, 1, 0, out);
 }
 
 int glory_truncate(struct glory_vol *v, uint64_t ino, uint64_t size)
@@ -1350,7 +1394,7 @@ static int make(struct glory_vol *v, uint16_t op, uint64_t parent, const char *n
 		gl_wbuf_free(&a);
 		return -GL_ENAMETOOLONG;
 	}
-	return attr_op(v, &a, &parent, 1, out);
+	return attr_op(v, &a, &parent, 1, 1, out);
 }
 
 int glory_create(struct glory_vol *v, uint64_t parent, const char *name, uint32_t mode,
@@ -1416,7 +1460,7 @@ int glory_link(struct glory_vol *v, uint64_t ino, uint64_t newparent, const char
 	gl_put_u64(&a, ino);
 	gl_put_u64(&a, newparent);
 	gl_put_str(&a, name ? name : "");
-	return attr_op(v, &a, inv, 2, out);
+	return attr_op(v, &a, inv, 2, 1, out);
 }
 
 /* Drops our cached copy of name in parent (its inode too, when we know it). */
@@ -1429,7 +1473,7 @@ static void forget_name(struct glory_vol *v, uint64_t parent, const char *name)
 	if (gl_mdcache_lookup(v->g->cache, v->v.shard, v->v.id, parent, name, &at, glory_mono()) ==
 	    0)
 		gl_mdcache_invalidate(v->g->cache, v->v.shard, v->v.id, at.ino);
-	gl_mdcache_invalidate(v->g->cache, v->v.shard, v->v.id, parent);
+	gl_mdcache_invalidate_dir(v->g->cache, v->v.shard, v->v.id, parent);
 }
 
 int glory_unlink_keep(struct glory_vol *v, uint64_t parent, const char *name, int keep,
@@ -1442,7 +1486,7 @@ int glory_unlink_keep(struct glory_vol *v, uint64_t parent, const char *name, in
 	gl_put_u64(&a, parent);
 	gl_put_str(&a, name ? name : "");
 	gl_put_u8(&a, (uint8_t)(keep ? 1 : 0));
-	return attr_op(v, &a, &parent, 1, out);
+	return attr_op(v, &a, &parent, 1, 1, out);
 }
 
 int glory_unlink(struct glory_vol *v, uint64_t parent, const char *name)
@@ -1453,12 +1497,16 @@ int glory_unlink(struct glory_vol *v, uint64_t parent, const char *name)
 int glory_rmdir(struct glory_vol *v, uint64_t parent, const char *name)
 {
 	struct gl_wbuf a;
+	int rc;
 
 	forget_name(v, parent, name);
 	vol_msg(v, &a, GL_NS_RMDIR, 1);
 	gl_put_u64(&a, parent);
 	gl_put_str(&a, name ? name : "");
-	return attr_op(v, &a, &parent, 1, NULL);
+	rc = attr_op(v, &a, &parent, 1, 1, NULL);
+	if (v->g->cache) /* the removed directory's xattrs (its number is not in the answer) */
+		gl_mdcache_drop_xattrs(v->g->cache, v->v.shard);
+	return rc;
 }
 
 int glory_rename_ex(struct glory_vol *v, uint64_t sparent, const char *sname, uint64_t dparent,
@@ -1486,7 +1534,7 @@ int glory_rename_ex(struct glory_vol *v, uint64_t sparent, const char *sname, ui
 	gl_put_u64(&a, dparent);
 	gl_put_str(&a, dname ? dname : "");
 	gl_put_u32(&a, f);
-	rc = vol_write(v, &a, &c, &r, inv, 2);
+	rc = vol_write(v, &a, &c, &r, inv, 2, 1);
 	if (rc == 0 && gl_get_u8(&r)) {
 		struct gl_ns_attr at;
 
@@ -1597,7 +1645,7 @@ static int xattr_set(struct glory_vol *v, uint16_t op, uint64_t ino, const char 
 		gl_put_bytes(&a, value, len);
 		gl_put_u32(&a, f);
 	}
-	rc = vol_write(v, &a, &c, &r, &ino, 1);
+	rc = vol_write(v, &a, &c, &r, &ino, 1, 0);
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
 	return rc;
@@ -1614,30 +1662,58 @@ int glory_removexattr(struct glory_vol *v, uint64_t ino, const char *name)
 	return xattr_set(v, GL_NS_RMXATTR, ino, name, NULL, 0, 0);
 }
 
+/* With the cache on, an xattr (or its absence) is kept under the lease its read was granted
+ * on the inode (a shard that grants none answers "not cacheable"). */
 ssize_t glory_getxattr(struct glory_vol *v, uint64_t ino, const char *name, void *buf, size_t cap)
 {
+	struct glory *g = v->g;
 	struct gl_wbuf a;
 	struct gl_rpc_call c;
 	struct gl_rbuf r;
+	uint64_t xgen0 = 0;
+	double sent;
+	int cacheable = 0;
 	ssize_t rc;
 
-	vol_msg(v, &a, GL_NS_GETXATTR, 0);
+	if (g->cache && name) {
+		rc = gl_mdcache_getxattr(g->cache, v->v.shard, v->v.id, ino, name, buf, cap,
+					 glory_mono());
+		if (rc != -GL_ENOENT)
+			return rc;
+		watch_ensure(g, v->v.shard);
+		xgen0 = gl_mdcache_xgen(g->cache, v->v.shard, v->v.id, ino);
+	}
+	vol_msg(v, &a, GL_NS_GETXATTR, 1);
 	gl_put_u64(&a, ino);
 	gl_put_str(&a, name ? name : "");
+	sent = glory_mono();
 	rc = vol_op(v, &a, &c, &r, 1);
+	if ((rc == 0 || rc == -GL_ENODATA) && g->cache) {
+		cacheable = gl_get_u8(&r);
+		if (gl_rbuf_check(&r))
+			rc = -GL_EPROTO;
+	}
 	if (!rc) {
 		uint32_t n = gl_get_u32(&r);
 		const uint8_t *p = gl_get_bytes(&r, n);
 
-		if (!p)
+		if (!p) {
 			rc = -GL_EPROTO;
-		else if (cap && n > cap)
-			rc = -GL_ERANGE;
-		else {
-			if (cap)
-				memcpy(buf, p, n);
-			rc = (ssize_t)n;
+		} else {
+			if (cacheable && name)
+				gl_mdcache_put_xattr(g->cache, v->v.shard, v->v.id, ino, name, p, n,
+						     xgen0, sent);
+			if (cap && n > cap) {
+				rc = -GL_ERANGE;
+			} else {
+				if (cap)
+					memcpy(buf, p, n);
+				rc = (ssize_t)n;
+			}
 		}
+	} else if (rc == -GL_ENODATA && cacheable && name) {
+		gl_mdcache_put_xattr(g->cache, v->v.shard, v->v.id, ino, name, NULL, 0, xgen0,
+				     sent);
 	}
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
@@ -1770,7 +1846,7 @@ int glory_forget(struct glory_vol *v, uint64_t ino)
 
 	vol_msg(v, &a, GL_NS_FORGET, 1);
 	gl_put_u64(&a, ino);
-	rc = vol_write(v, &a, &c, &r, &ino, 1);
+	rc = vol_write(v, &a, &c, &r, &ino, 1, 0);
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(&a);
 	return rc;

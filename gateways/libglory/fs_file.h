@@ -75,7 +75,17 @@ struct glory_file {
 	uint8_t *rbuf;
 	int rvalid;
 	uint64_t rnext; /* where the last read ended: reads near it are a sequential stream */
+	/* read-ahead (fs_read.c): the chunk after the one a sequential reader just loaded, read by
+	 * a background thread into abuf (the thread's while LOADING), then swapped with rbuf */
+	uint8_t aid[32];
+	uint32_t apool, alen;
+	uint8_t *abuf;
+	int astate; /* GF_AHEAD_NONE, GF_AHEAD_LOADING, GF_AHEAD_LOADED */
 };
+
+#define GF_AHEAD_NONE	 0
+#define GF_AHEAD_LOADING 1
+#define GF_AHEAD_LOADED	 2
 
 /* fs_data.c: 1 when [off, off + len) overlaps bytes not committed yet. Lock held. */
 int gf_file_dirty_overlap(struct glory_file *f, uint64_t off, uint64_t len);

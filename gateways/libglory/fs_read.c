@@ -2,9 +2,10 @@
  * second and dropped by our own commits and at every open) and reads whole chunks, keeping the
  * last one; a small read away from the previous one (not a sequential stream) fetches just its
  * bytes (ranged reads of the data servers). Bytes this handle wrote and has not committed yet
- * are committed first (fs_data.c).
- * (A per-connection chunk cache with read-ahead was tried on 2026-12-06 and read slower than
- * this; see docs/performance.md.) */
+ * are committed first (fs_data.c). A sequential reader that loads a chunk has the next one read
+ * in the background into a second buffer of the file, which the read that needs it takes.
+ * (A per-connection chunk cache with read-ahead of 4 chunks into fresh buffers was tried on
+ * 2026-12-06 and read slower than this; see docs/performance.md.) */
 #include "common/compiler.h"
 #include "common/errors.h"
 #include "gateways/libglory/bufpool.h"
@@ -56,13 +57,118 @@ int glory_extent_read(struct glory *g, const struct gl_ns_extent *e, uint64_t fr
 	return rc == -GL_EINVAL ? -GL_EPROTO : rc; /* an extent past its chunk's end */
 }
 
-/* Makes f->rbuf hold chunk e's bytes. Lock held. */
+/* ---- read-ahead ---- */
+
+struct ahead {
+	struct glory_file *f;
+	struct gl_ns_extent e;
+};
+
+static int ahead_is(const struct glory_file *f, const struct gl_ns_extent *e)
+{
+	return f->astate != GF_AHEAD_NONE && f->apool == e->pool && f->alen == e->chunk_len &&
+	       memcmp(f->aid, e->chunk, 32) == 0;
+}
+
+static void *ahead_main(void *arg)
+{
+	struct ahead *a = arg;
+	struct glory_file *f = a->f;
+	int rc = glory_extent_read(glory_vol_glory(f->v), &a->e, 0, 0, 1, f->abuf);
+
+	pthread_mutex_lock(&f->lock);
+	f->astate = rc ? GF_AHEAD_NONE : GF_AHEAD_LOADED;
+	f->threads--;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock); /* the last touch of f: close waits for threads == 0 */
+	free(a);
+	return NULL;
+}
+
+/* Starts reading chunk e into f->abuf in the background, unless a read-ahead is running or
+ * has it. Lock held. */
+static void ahead_start(struct glory_file *f, const struct gl_ns_extent *e)
+{
+	struct ahead *a;
+	pthread_attr_t at;
+	pthread_t th;
+	int started = 0;
+
+	if (f->astate == GF_AHEAD_LOADING || ahead_is(f, e) || e->chunk_len > GL_CHUNK_MAX)
+		return;
+	if (!f->abuf && !(f->abuf = glory_buf_get()))
+		return;
+	if (!(a = malloc(sizeof(*a))))
+		return;
+	a->f = f;
+	a->e = *e;
+	memcpy(f->aid, e->chunk, 32);
+	f->apool = e->pool;
+	f->alen = e->chunk_len;
+	f->astate = GF_AHEAD_LOADING;
+	if (pthread_attr_init(&at) == 0) {
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		started = pthread_create(&th, &at, ahead_main, a) == 0;
+		pthread_attr_destroy(&at);
+	}
+	if (started) {
+		f->threads++;
+	} else {
+		f->astate = GF_AHEAD_NONE;
+		free(a);
+	}
+}
+
+/* After a sequential read that ended at end: the chunk holding the file's bytes after those of
+ * the chunk in rbuf is read ahead (if the layout knows it). Lock held. */
+static void ahead_next(struct glory_file *f, uint64_t end)
+{
+	const struct gl_ns_extent *cur = NULL;
+	uint64_t next;
+
+	for (uint32_t i = 0; i < f->nlx && !cur; i++)
+		if (f->lx[i].off < end && end <= f->lx[i].off + f->lx[i].len &&
+		    chunk_kept(f, &f->lx[i]))
+			cur = &f->lx[i];
+	if (!cur)
+		return;
+	next = cur->off + cur->len;
+	for (uint32_t i = 0; i < f->nlx; i++) {
+		const struct gl_ns_extent *e = &f->lx[i];
+
+		if (e->off <= next && next < e->off + e->len) {
+			if (!chunk_kept(f, e))
+				ahead_start(f, e);
+			return;
+		}
+	}
+}
+
+/* Makes f->rbuf hold chunk e's bytes: the read-ahead's buffer if it has them (waiting for it if
+ * it is getting them), else read now. Lock held (dropped while waiting). */
 static int load_chunk(struct glory_file *f, const struct gl_ns_extent *e)
 {
 	int rc;
 
-	if (chunk_kept(f, e))
+	for (;;) {
+		if (chunk_kept(f, e))
+			return 0;
+		if (f->astate != GF_AHEAD_LOADING || !ahead_is(f, e))
+			break;
+		pthread_cond_wait(&f->cond, &f->lock);
+	}
+	if (f->astate == GF_AHEAD_LOADED && ahead_is(f, e)) {
+		uint8_t *t = f->rbuf;
+
+		f->rbuf = f->abuf;
+		f->abuf = t;
+		f->astate = GF_AHEAD_NONE;
+		memcpy(f->rid, e->chunk, 32);
+		f->rpool = e->pool;
+		f->rlen = e->chunk_len;
+		f->rvalid = 1;
 		return 0;
+	}
 	if (!f->rbuf && !(f->rbuf = glory_buf_get()))
 		return -GL_ENOMEM;
 	f->rvalid = 0;
@@ -161,7 +267,7 @@ ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *out = buf;
 	uint64_t end = off, size, zeroed = off; /* [off, zeroed): copied or zeroed */
-	int rc, ranged;
+	int rc, ranged, seq, loaded = 0;
 
 	if (len > LAYOUT_AHEAD)
 		len = LAYOUT_AHEAD; /* a short read: the layout answer is bounded */
@@ -175,7 +281,8 @@ ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
 	if (gf_file_dirty_end(f) > size)
 		size = gf_file_dirty_end(f); /* our buffered writes (after the read) extend it */
 	end = off >= size ? off : GL_MIN(size, off + len);
-	ranged = len < RANGE_MAX && (off + SEQ_WINDOW < f->rnext || off > f->rnext + SEQ_WINDOW);
+	seq = off + SEQ_WINDOW >= f->rnext && off <= f->rnext + SEQ_WINDOW;
+	ranged = len < RANGE_MAX && !seq;
 	f->rnext = end;
 	for (uint32_t i = 0; i < f->nlx && !rc; i++) {
 		const struct gl_ns_extent *e = &f->lx[i];
@@ -201,9 +308,12 @@ ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
 		rc = load_chunk(f, e);
 		if (!rc)
 			memcpy(out + (a0 - off), f->rbuf + from, a1 - a0);
+		loaded = 1;
 	}
 	if (!rc && end > zeroed)
 		memset(out + (zeroed - off), 0, (size_t)(end - zeroed));
+	if (!rc && seq && loaded && f->rvalid)
+		ahead_next(f, end);
 out:
 	pthread_mutex_unlock(&f->lock);
 	return rc ? rc : (ssize_t)(end - off);
@@ -211,6 +321,7 @@ out:
 
 void gf_file_read_fini(struct glory_file *f)
 {
+	glory_buf_put(f->abuf);
 	glory_buf_put(f->rbuf);
 	free(f->lx);
 }

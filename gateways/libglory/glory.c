@@ -128,6 +128,7 @@ int glory_connect(const char *master, struct glory **out)
 	snprintf(g->master, sizeof(g->master), "%s", master);
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_mutex_init(&g->batch_lock, NULL);
+	pthread_mutex_init(&g->inval_lock, NULL);
 	g->md_nobatch = getenv("GLORY_MD_NOBATCH") && strcmp(getenv("GLORY_MD_NOBATCH"), "0");
 	rc = gl_sclient_new(&g->sc);
 	if (!rc)
@@ -162,6 +163,7 @@ void glory_disconnect(struct glory *g)
 	}
 	pthread_mutex_destroy(&g->lock);
 	pthread_mutex_destroy(&g->batch_lock);
+	pthread_mutex_destroy(&g->inval_lock);
 	free(g);
 }
 

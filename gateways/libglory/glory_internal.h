@@ -32,6 +32,10 @@ struct glory {
 	/* metadata (fs.c) */
 	char access[64], secret[128]; /* empty: the admin */
 	struct gl_mdcache *cache;     /* NULL: no client cache */
+	pthread_mutex_t inval_lock;   /* guards inval_*: held while calling inval_cb */
+	glory_inval_fn inval_cb;      /* glory_vol_set_inval_cb: watch threads call it */
+	void *inval_arg;
+	uint32_t inval_vol;
 	struct {
 		uint32_t shard;
 		char addr[GL_ADDR_MAX];

@@ -14,6 +14,10 @@
 #define EBUCKETS    64
 #define MAX_ENTRIES (1u << 20) /* past this everything is dropped (crude, safe) */
 #define NGEN	    1024       /* shards by id modulo: a shared slot only costs cache hits */
+#define OGEN	    16384      /* objects by hash: a shared slot only costs cache hits */
+#define XBUCKETS    4096
+#define XGEN	    4096 /* xattr generations by inode hash: a shared slot only costs hits */
+#define XVALUE_MAX  4096 /* longer values are not kept */
 
 struct attr_e {
 	uint32_t shard, vol;
@@ -37,12 +41,31 @@ struct dir_e {
 	struct dir_e *next;
 };
 
+/* One xattr of an inode, or the knowledge that it has none of that name. */
+struct xattr_e {
+	uint32_t shard, vol;
+	uint64_t ino;
+	char *name;
+	uint8_t *val; /* NULL: no such xattr */
+	uint32_t len;
+	double expires;
+	struct xattr_e *next;
+};
+
 struct gl_mdcache {
 	pthread_mutex_t lock;
 	uint64_t client;
-	uint64_t gen[NGEN]; /* bumped by every invalidation or drop of the shard */
+	/* a read that started at seq (gl_mdcache_gen) is stored only if no object it depends on
+	 * was invalidated, and its shard not dropped, since: */
+	uint64_t seq;		  /* bumped by every invalidation and drop */
+	uint64_t drop_seq[NGEN];  /* by shard: the seq of its last drop */
+	uint64_t inval_seq[OGEN]; /* by object: the seq of its last invalidation */
+	/* xattrs change only by an invalidation of their inode (or a drop): this client's own
+	 * creates in a directory (gl_mdcache_invalidate_dir) leave its xattrs (a default ACL) */
+	uint64_t xgen[XGEN], dropgen;
 	struct attr_e *attrs[ABUCKETS];
 	struct dir_e *dirs[DBUCKETS];
+	struct xattr_e *xattrs[XBUCKETS];
 	uint32_t nentries;
 	struct gl_mdcache_stats st;
 };
@@ -80,6 +103,44 @@ int gl_mdcache_new(struct gl_mdcache **out)
 		c->client = (uint64_t)(uintptr_t)c ^ 0x9e3779b97f4a7c15ull;
 	*out = c;
 	return 0;
+}
+
+static void xattr_free(struct gl_mdcache *c, struct xattr_e *x)
+{
+	free(x->name);
+	free(x->val);
+	free(x);
+	c->nentries--;
+}
+
+/* Drops the xattrs of (shard, vol, ino), or of every inode of shard when ino is 0 (all shards
+ * when shard is UINT32_MAX too). Lock held. */
+static void xattrs_drop_locked(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino)
+{
+	int from = 0, to = XBUCKETS;
+
+	if (ino) {
+		from = (int)hkey(shard, vol, ino, XBUCKETS);
+		to = from + 1;
+		c->xgen[hkey(shard, vol, ino, XGEN)]++;
+	} else {
+		c->dropgen++;
+	}
+	for (int i = from; i < to; i++) {
+		struct xattr_e **pp = &c->xattrs[i];
+
+		while (*pp) {
+			struct xattr_e *x = *pp;
+
+			if ((shard == UINT32_MAX || x->shard == shard) &&
+			    (!ino || (x->vol == vol && x->ino == ino))) {
+				*pp = x->next;
+				xattr_free(c, x);
+			} else {
+				pp = &x->next;
+			}
+		}
+	}
 }
 
 static void dir_free(struct gl_mdcache *c, struct dir_e *d)
@@ -129,9 +190,11 @@ static void drop_locked(struct gl_mdcache *c, uint32_t shard)
 			}
 		}
 	}
+	xattrs_drop_locked(c, shard, 0, 0);
+	c->seq++;
 	for (int i = 0; i < NGEN; i++)
 		if (shard == UINT32_MAX || (uint32_t)i == shard % NGEN)
-			c->gen[i]++;
+			c->drop_seq[i] = c->seq;
 	c->st.drops++;
 }
 
@@ -153,8 +216,9 @@ uint64_t gl_mdcache_gen(struct gl_mdcache *c, uint32_t shard)
 {
 	uint64_t g;
 
+	(void)shard;
 	pthread_mutex_lock(&c->lock);
-	g = c->gen[shard % NGEN];
+	g = c->seq;
 	pthread_mutex_unlock(&c->lock);
 	return g;
 }
@@ -190,7 +254,7 @@ static struct dir_e *dir_find(struct gl_mdcache *c, uint32_t shard, uint32_t vol
 }
 
 static int attr_get_locked(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino,
-			   struct gl_ns_attr *out, double now)
+			   struct gl_ns_attr *out, double now, double *expires)
 {
 	struct attr_e **pp, *e = attr_find(c, shard, vol, ino, &pp);
 
@@ -203,16 +267,24 @@ static int attr_get_locked(struct gl_mdcache *c, uint32_t shard, uint32_t vol, u
 		return -GL_ENOENT;
 	}
 	*out = e->a;
+	if (expires)
+		*expires = e->expires;
 	return 0;
 }
 
 int gl_mdcache_getattr(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino,
 		       struct gl_ns_attr *out, double now)
 {
+	return gl_mdcache_getattr_exp(c, shard, vol, ino, out, now, NULL);
+}
+
+int gl_mdcache_getattr_exp(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino,
+			   struct gl_ns_attr *out, double now, double *expires)
+{
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	rc = attr_get_locked(c, shard, vol, ino, out, now);
+	rc = attr_get_locked(c, shard, vol, ino, out, now, expires);
 	if (rc)
 		c->st.misses++;
 	else
@@ -223,6 +295,12 @@ int gl_mdcache_getattr(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint6
 
 int gl_mdcache_lookup(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
 		      const char *name, struct gl_ns_attr *out, double now)
+{
+	return gl_mdcache_lookup_exp(c, shard, vol, parent, name, out, now, NULL);
+}
+
+int gl_mdcache_lookup_exp(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
+			  const char *name, struct gl_ns_attr *out, double now, double *expires)
 {
 	struct dir_e *d;
 	int rc = -GL_ENOENT;
@@ -244,7 +322,9 @@ int gl_mdcache_lookup(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64
 				c->nentries--;
 				break;
 			}
-			rc = attr_get_locked(c, shard, vol, n->ino, out, now);
+			rc = attr_get_locked(c, shard, vol, n->ino, out, now, expires);
+			if (!rc && expires && n->expires < *expires)
+				*expires = n->expires;
 			break;
 		}
 	}
@@ -283,35 +363,51 @@ static void attr_put_locked(struct gl_mdcache *c, uint32_t shard, uint32_t vol,
 	e->expires = expires;
 }
 
-/* Lock held: 1 when an answer fetched under gen0 may be stored. */
-static int storable(struct gl_mdcache *c, uint32_t shard, uint64_t gen0)
+/* Lock held: 1 when nothing (shard, vol, ino) depends on changed since gen0. */
+static int unchanged(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino,
+		     uint64_t gen0)
 {
-	if (c->gen[shard % NGEN] != gen0)
+	return c->drop_seq[shard % NGEN] <= gen0 &&
+	       c->inval_seq[hkey(shard, vol, ino, OGEN)] <= gen0;
+}
+
+/* Lock held: 1 when an answer fetched under gen0 that depends on inodes a and b (b 0: none) of
+ * (shard, vol) may be stored. */
+static int storable(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t a, uint64_t b,
+		    uint64_t gen0)
+{
+	if (!unchanged(c, shard, vol, a, gen0) || (b && !unchanged(c, shard, vol, b, gen0)))
 		return 0;
 	if (c->nentries >= MAX_ENTRIES)
 		drop_locked(c, UINT32_MAX);
-	return c->gen[shard % NGEN] == gen0;
+	return unchanged(c, shard, vol, a, gen0);
 }
 
-void gl_mdcache_put_attr(struct gl_mdcache *c, uint32_t shard, uint32_t vol,
-			 const struct gl_ns_attr *a, uint64_t gen0, double sent_at)
+double gl_mdcache_put_attr(struct gl_mdcache *c, uint32_t shard, uint32_t vol,
+			   const struct gl_ns_attr *a, uint64_t gen0, double sent_at)
 {
+	double exp = 0;
+
 	pthread_mutex_lock(&c->lock);
-	if (storable(c, shard, gen0))
-		attr_put_locked(c, shard, vol, a, expiry(sent_at));
+	if (storable(c, shard, vol, a->ino, 0, gen0)) {
+		exp = expiry(sent_at);
+		attr_put_locked(c, shard, vol, a, exp);
+	}
 	pthread_mutex_unlock(&c->lock);
+	return exp;
 }
 
-void gl_mdcache_put_lookup(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
-			   const char *name, const struct gl_ns_attr *a, uint64_t gen0,
-			   double sent_at)
+double gl_mdcache_put_lookup(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
+			     const char *name, const struct gl_ns_attr *a, uint64_t gen0,
+			     double sent_at)
 {
 	struct dir_e *d;
 	struct name_e *n;
+	double exp = 0;
 	unsigned h;
 
 	pthread_mutex_lock(&c->lock);
-	if (!storable(c, shard, gen0))
+	if (!storable(c, shard, vol, parent, a->ino, gen0))
 		goto out;
 	d = dir_find(c, shard, vol, parent, NULL);
 	if (!d) {
@@ -342,17 +438,21 @@ void gl_mdcache_put_lookup(struct gl_mdcache *c, uint32_t shard, uint32_t vol, u
 	n->ino = a->ino;
 	n->expires = expiry(sent_at);
 	attr_put_locked(c, shard, vol, a, n->expires);
+	exp = n->expires;
 out:
 	pthread_mutex_unlock(&c->lock);
+	return exp;
 }
 
-void gl_mdcache_invalidate(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino)
+static void invalidate(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino, int xattrs)
 {
 	struct attr_e **ap;
 	struct dir_e **dp;
 
 	pthread_mutex_lock(&c->lock);
-	c->gen[shard % NGEN]++;
+	c->inval_seq[hkey(shard, vol, ino, OGEN)] = ++c->seq;
+	if (xattrs)
+		xattrs_drop_locked(c, shard, vol, ino);
 	if (attr_find(c, shard, vol, ino, &ap)) {
 		struct attr_e *e = *ap;
 
@@ -368,6 +468,119 @@ void gl_mdcache_invalidate(struct gl_mdcache *c, uint32_t shard, uint32_t vol, u
 	}
 	c->st.invalidations++;
 	pthread_mutex_unlock(&c->lock);
+}
+
+void gl_mdcache_invalidate(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino)
+{
+	invalidate(c, shard, vol, ino, 1);
+}
+
+void gl_mdcache_invalidate_dir(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino)
+{
+	invalidate(c, shard, vol, ino, 0);
+}
+
+void gl_mdcache_drop_xattrs(struct gl_mdcache *c, uint32_t shard)
+{
+	pthread_mutex_lock(&c->lock);
+	xattrs_drop_locked(c, shard, 0, 0);
+	pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t gl_mdcache_xgen(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&c->lock);
+	g = c->xgen[hkey(shard, vol, ino, XGEN)] + c->dropgen; /* both only grow */
+	pthread_mutex_unlock(&c->lock);
+	return g;
+}
+
+static struct xattr_e *xattr_find(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino,
+				  const char *name, struct xattr_e ***where)
+{
+	struct xattr_e **pp = &c->xattrs[hkey(shard, vol, ino, XBUCKETS)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		struct xattr_e *x = *pp;
+
+		if (x->shard == shard && x->vol == vol && x->ino == ino &&
+		    strcmp(x->name, name) == 0) {
+			*where = pp;
+			return x;
+		}
+	}
+	return NULL;
+}
+
+ssize_t gl_mdcache_getxattr(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino,
+			    const char *name, void *buf, size_t cap, double now)
+{
+	struct xattr_e **pp, *x;
+	ssize_t rc = -GL_ENOENT;
+
+	pthread_mutex_lock(&c->lock);
+	x = xattr_find(c, shard, vol, ino, name, &pp);
+	if (x && x->expires <= now) {
+		*pp = x->next;
+		xattr_free(c, x);
+	} else if (x && !x->val) {
+		rc = -GL_ENODATA;
+	} else if (x && cap && x->len > cap) {
+		rc = -GL_ERANGE;
+	} else if (x) {
+		if (cap)
+			memcpy(buf, x->val, x->len);
+		rc = (ssize_t)x->len;
+	}
+	if (rc == -GL_ENOENT)
+		c->st.misses++;
+	else
+		c->st.hits++;
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+void gl_mdcache_put_xattr(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino,
+			  const char *name, const void *val, size_t len, uint64_t xgen0,
+			  double sent_at)
+{
+	struct xattr_e **pp, *x;
+	uint8_t *copy = NULL;
+	unsigned h = hkey(shard, vol, ino, XBUCKETS);
+
+	if (len > XVALUE_MAX || (val && !(copy = malloc(len ? len : 1))))
+		return;
+	if (copy)
+		memcpy(copy, val, len);
+	pthread_mutex_lock(&c->lock);
+	if (c->nentries >= MAX_ENTRIES)
+		drop_locked(c, UINT32_MAX);
+	if (c->xgen[hkey(shard, vol, ino, XGEN)] + c->dropgen != xgen0)
+		goto out; /* invalidated while it was read */
+	x = xattr_find(c, shard, vol, ino, name, &pp);
+	if (!x) {
+		x = calloc(1, sizeof(*x));
+		if (!x || !(x->name = strdup(name))) {
+			free(x);
+			goto out;
+		}
+		x->shard = shard;
+		x->vol = vol;
+		x->ino = ino;
+		x->next = c->xattrs[h];
+		c->xattrs[h] = x;
+		c->nentries++;
+	}
+	free(x->val);
+	x->val = copy;
+	x->len = (uint32_t)len;
+	x->expires = expiry(sent_at);
+	copy = NULL;
+out:
+	pthread_mutex_unlock(&c->lock);
+	free(copy);
 }
 
 void gl_mdcache_drop_shard(struct gl_mdcache *c, uint32_t shard)

@@ -57,6 +57,21 @@ dd if="$T/patch" of="$T/ab" bs=70000 seek=1 conv=notrunc status=none
 mv "$M1/a" "$M1/renamed"
 check "a rename on one mount is seen on the other" \
 	bash -c "[ ! -e '$M2/a' ] && cmp -s '$T/ab' '$M2/renamed'"
+# the kernel keeps leased attributes (fuse_attr.c): another mount's change must reach it at once,
+# also where no lookup refreshes them (the working directory, the mount's root)
+attrs_after_change() {
+	local d=$M1/attrs.d m i
+	mkdir "$d" && chmod 700 "$d" && m=$(stat -c %a "$M1") || return 1
+	(
+		cd "$M2/attrs.d" || exit 1
+		for i in 1 2 3; do stat -c %a . >/dev/null; done # kept by the kernel now
+		chmod 751 "$d" && [ "$(stat -c %a .)" = 751 ]
+	) || return 1
+	for i in 1 2 3; do stat -c %a "$M2" >/dev/null; done
+	chmod 711 "$M1" && [ "$(stat -c %a "$M2")" = 711 ] && chmod "$m" "$M1" && rmdir "$d"
+}
+check "a chmod on one mount is seen at once on the other (working directory, root)" \
+	attrs_after_change
 check "the same bytes through glory get" \
 	bash -c "'$GLORY' get v/renamed '$T/got' --tenant t && cmp -s '$T/ab' '$T/got'"
 "$GLORY" put v/put.bin "$T/b" --tenant t >/dev/null

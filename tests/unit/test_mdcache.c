@@ -1,6 +1,6 @@
 /* The client metadata cache (gateways/libglory/mdcache.h): hits within the lease, misses after
- * it, invalidation of attributes and of a directory's entries, and no caching of a read that
- * raced with an invalidation. */
+ * it, invalidation of attributes and of a directory's entries, no caching of a read that raced
+ * with an invalidation of what it depends on, and xattrs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -78,13 +78,65 @@ static void test_racing_read_not_stored(void **state)
 
 	(void)state;
 	assert_int_equal(gl_mdcache_new(&c), 0);
+	/* the directory (1) or the inode (5) changed while the read was in flight */
 	g0 = gl_mdcache_gen(c, 3);
-	gl_mdcache_invalidate(c, 3, 1, 99); /* arrives while the read is in flight */
+	gl_mdcache_invalidate(c, 3, 1, 1);
+	gl_mdcache_put_lookup(c, 3, 1, 1, "f", &f, g0, 10.0);
+	assert_int_equal(gl_mdcache_lookup(c, 3, 1, 1, "f", &out, 10.0), -GL_ENOENT);
+	g0 = gl_mdcache_gen(c, 3);
+	gl_mdcache_invalidate_dir(c, 3, 1, 5);
 	gl_mdcache_put_lookup(c, 3, 1, 1, "f", &f, g0, 10.0);
 	assert_int_equal(gl_mdcache_lookup(c, 3, 1, 1, "f", &out, 10.0), -GL_ENOENT);
 	gl_mdcache_put_attr(c, 3, 1, &f, g0, 10.0);
 	assert_int_equal(gl_mdcache_getattr(c, 3, 1, 5, &out, 10.0), -GL_ENOENT);
+	/* the shard was dropped (its watch lost) */
+	g0 = gl_mdcache_gen(c, 3);
+	gl_mdcache_drop_shard(c, 3);
+	gl_mdcache_put_attr(c, 3, 1, &f, g0, 10.0);
+	assert_int_equal(gl_mdcache_getattr(c, 3, 1, 5, &out, 10.0), -GL_ENOENT);
+	/* another object's change says nothing about this answer */
+	g0 = gl_mdcache_gen(c, 3);
+	gl_mdcache_invalidate(c, 3, 1, 99);
+	gl_mdcache_invalidate(c, 4, 1, 1);
+	gl_mdcache_put_lookup(c, 3, 1, 1, "f", &f, g0, 10.0);
+	assert_int_equal(gl_mdcache_lookup(c, 3, 1, 1, "f", &out, 10.0), 0);
 	assert_true(gl_mdcache_client(c) != 0);
+	gl_mdcache_free(c);
+}
+
+/* Xattrs (and their absence) are kept until their inode is invalidated; this client's own
+ * changes to a directory's entries leave them. */
+static void test_xattrs(void **state)
+{
+	struct gl_mdcache *c;
+	char buf[16];
+	uint64_t x0;
+	double t = 50.0;
+
+	(void)state;
+	assert_int_equal(gl_mdcache_new(&c), 0);
+	assert_int_equal(gl_mdcache_getxattr(c, 0, 1, 7, "a", buf, sizeof(buf), t), -GL_ENOENT);
+	x0 = gl_mdcache_xgen(c, 0, 1, 7);
+	gl_mdcache_put_xattr(c, 0, 1, 7, "a", "val", 3, x0, t);
+	gl_mdcache_put_xattr(c, 0, 1, 7, "none", NULL, 0, x0, t);
+	assert_int_equal(gl_mdcache_getxattr(c, 0, 1, 7, "a", buf, sizeof(buf), t), 3);
+	assert_memory_equal(buf, "val", 3);
+	assert_int_equal(gl_mdcache_getxattr(c, 0, 1, 7, "a", NULL, 0, t), 3);
+	assert_int_equal(gl_mdcache_getxattr(c, 0, 1, 7, "a", buf, 2, t), -GL_ERANGE);
+	assert_int_equal(gl_mdcache_getxattr(c, 0, 1, 7, "none", buf, sizeof(buf), t), -GL_ENODATA);
+	gl_mdcache_invalidate_dir(c, 0, 1, 7); /* a create in directory 7 by this client */
+	assert_int_equal(gl_mdcache_getxattr(c, 0, 1, 7, "a", buf, sizeof(buf), t), 3);
+	assert_int_equal(gl_mdcache_getxattr(c, 0, 1, 7, "a", buf, sizeof(buf), t + 1.3),
+			 -GL_ENOENT); /* the lease ran out */
+	gl_mdcache_put_xattr(c, 0, 1, 7, "a", "val", 3, x0, t);
+	gl_mdcache_invalidate(c, 0, 1, 7);
+	assert_int_equal(gl_mdcache_getxattr(c, 0, 1, 7, "a", buf, sizeof(buf), t), -GL_ENOENT);
+	gl_mdcache_put_xattr(c, 0, 1, 7, "a", "val", 3, x0, t); /* raced with that invalidation */
+	assert_int_equal(gl_mdcache_getxattr(c, 0, 1, 7, "a", buf, sizeof(buf), t), -GL_ENOENT);
+	x0 = gl_mdcache_xgen(c, 0, 1, 7);
+	gl_mdcache_put_xattr(c, 0, 1, 7, "a", "val", 3, x0, t);
+	gl_mdcache_drop_xattrs(c, 0);
+	assert_int_equal(gl_mdcache_getxattr(c, 0, 1, 7, "a", buf, sizeof(buf), t), -GL_ENOENT);
 	gl_mdcache_free(c);
 }
 
@@ -94,6 +146,7 @@ int main(void)
 	    cmocka_unit_test(test_lease_bounds_entries),
 	    cmocka_unit_test(test_invalidations),
 	    cmocka_unit_test(test_racing_read_not_stored),
+	    cmocka_unit_test(test_xattrs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
