@@ -18,6 +18,8 @@
 #define GET_TIMEOUT_MS	5000
 #define SUSPECT_SECONDS 3.0
 #define NSUSPECT	64
+#define REP_PIECES	4	   /* a whole replicated chunk is read as this many ranges... */
+#define REP_SPLIT_MIN	(1u << 20) /* ...when it is at least this long */
 
 struct suspect {
 	uint32_t id;
@@ -498,6 +500,44 @@ static int reconstruct(struct fetch *f)
 	return gl_ec_reconstruct(ec, f->fl, f->have, f->buf);
 }
 
+/* A piece of a ranged read: bytes [off, off + len) of fragment idx, from server di, to dst. */
+struct piece {
+	int idx, di;
+	uint32_t off, len;
+	uint8_t *dst;
+};
+
+static int get_ranges(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
+		      const uint8_t *id, uint64_t chunk_len, int n, const struct piece *pc);
+
+/* A whole replicated chunk as REP_PIECES ranged reads at once, spread over the usable
+ * replicas: one 4 MiB reply from one server is read, checked and sent by one thread on each
+ * end, as four pieces by four (an erasure-coded chunk gets that from its k fragments). Any
+ * failure: the caller reads it the whole way, with its fallbacks. */
+static int rep_read_pieces(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
+			   const uint8_t *id, size_t len, void *out)
+{
+	int width = gl_scheme_width(s), nu = 0, n = 0, u[GL_MAX_WIDTH];
+	size_t step = (len / REP_PIECES + (64u << 10) - 1) / (64u << 10) * (64u << 10);
+	struct piece pc[REP_PIECES];
+	struct gl_placement p;
+
+	if (gl_place(m, gl_scheme_pool(s), id, width, &p))
+		return -GL_EUNAVAIL;
+	for (int i = 0; i < width; i++)
+		if (usable(sc, m, p.slot[i]))
+			u[nu++] = i;
+	if (!nu)
+		return -GL_EUNAVAIL;
+	for (size_t off = 0; off < len && n < REP_PIECES; off += step, n++) {
+		int i = u[n % nu];
+
+		pc[n] = (struct piece){i, p.slot[i], (uint32_t)off,
+				       (uint32_t)GL_MIN(step, len - off), (uint8_t *)out + off};
+	}
+	return get_ranges(sc, m, s, id, len, n, pc);
+}
+
 int gl_chunk_read(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
 		  const uint8_t id[GL_CHUNK_ID_LEN], size_t len, void *out)
 {
@@ -505,6 +545,9 @@ int gl_chunk_read(struct gl_sclient *sc, const struct gl_map *m, const struct gl
 	uint32_t prefer = 0;
 	int rc, need = gl_scheme_need(s);
 
+	if (s->type == GL_RED_REP && len >= REP_SPLIT_MIN &&
+	    rep_read_pieces(sc, m, s, id, len, out) == 0)
+		return 0;
 	rc = fetch_init(&f, sc, m, s, id, UINT32_MAX);
 	if (rc)
 		return rc;
@@ -558,13 +601,6 @@ out:
 }
 
 /* ---- ranged reads ---- */
-
-/* A piece of a ranged read: bytes [off, off + len) of fragment idx, from server di, to dst. */
-struct piece {
-	int idx, di;
-	uint32_t off, len;
-	uint8_t *dst;
-};
 
 /* Checks the reply to a ranged DS_GET of pc and puts its bytes at pc->dst. */
 static int range_reply(const struct gl_scheme *s, uint64_t chunk_len, struct gl_rpc_call *c,
