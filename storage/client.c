@@ -518,7 +518,8 @@ static int rep_read_pieces(struct gl_sclient *sc, const struct gl_map *m, const 
 			   const uint8_t *id, size_t len, void *out)
 {
 	int width = gl_scheme_width(s), nu = 0, n = 0, u[GL_MAX_WIDTH];
-	size_t step = (len / REP_PIECES + (64u << 10) - 1) / (64u << 10) * (64u << 10);
+	size_t step = ((len + REP_PIECES - 1) / REP_PIECES + (64u << 10) - 1) / (64u << 10) *
+		      (64u << 10); /* REP_PIECES of them cover len: no byte left out */
 	struct piece pc[REP_PIECES];
 	struct gl_placement p;
 
@@ -535,6 +536,8 @@ static int rep_read_pieces(struct gl_sclient *sc, const struct gl_map *m, const 
 		pc[n] = (struct piece){i, p.slot[i], (uint32_t)off,
 				       (uint32_t)GL_MIN(step, len - off), (uint8_t *)out + off};
 	}
+	if ((size_t)pc[n - 1].off + pc[n - 1].len != len)
+		return -GL_EINVAL; /* cannot happen (step above); never return bytes not read */
 	return get_ranges(sc, m, s, id, len, n, pc);
 }
 
