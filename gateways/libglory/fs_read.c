@@ -145,7 +145,8 @@ static void ahead_next(struct glory_file *f, uint64_t end)
 }
 
 /* Makes f->rbuf hold chunk e's bytes: the read-ahead's buffer if it has them (waiting for it if
- * it is getting them), else read now. Lock held (dropped while waiting). */
+ * it is getting them), else read now. Lock held (dropped while waiting: another reader may
+ * replace f->lx then, so e must not point into it). */
 static int load_chunk(struct glory_file *f, const struct gl_ns_extent *e)
 {
 	int rc;
@@ -263,10 +264,33 @@ static int layout_get(struct glory_file *f, uint64_t off, size_t len)
 	return 0;
 }
 
+/* The extents of f->lx that overlap [off, end), copied: the read's own, whatever another
+ * reader does to f->lx while this one waits for a chunk. *xs is buf, or malloc'd when more. */
+static int extents_of(const struct glory_file *f, uint64_t off, uint64_t end,
+		      struct gl_ns_extent *buf, uint32_t cap, struct gl_ns_extent **xs,
+		      uint32_t *nx)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < f->nlx; i++)
+		n += f->lx[i].off < end && off < f->lx[i].off + f->lx[i].len;
+	*xs = buf;
+	if (n > cap && !(*xs = malloc(n * sizeof(**xs))))
+		return -GL_ENOMEM;
+	n = 0;
+	for (uint32_t i = 0; i < f->nlx; i++)
+		if (f->lx[i].off < end && off < f->lx[i].off + f->lx[i].len)
+			(*xs)[n++] = f->lx[i];
+	*nx = n;
+	return 0;
+}
+
 ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *out = buf;
 	uint64_t end = off, size, zeroed = off; /* [off, zeroed): copied or zeroed */
+	struct gl_ns_extent few[8], *xs = few;
+	uint32_t nx = 0;
 	int rc, ranged, seq, loaded = 0;
 
 	if (len > LAYOUT_AHEAD)
@@ -284,8 +308,10 @@ ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
 	seq = off + SEQ_WINDOW >= f->rnext && off <= f->rnext + SEQ_WINDOW;
 	ranged = len < RANGE_MAX && !seq;
 	f->rnext = end;
-	for (uint32_t i = 0; i < f->nlx && !rc; i++) {
-		const struct gl_ns_extent *e = &f->lx[i];
+	if ((rc = extents_of(f, off, end, few, 8, &xs, &nx)))
+		goto out;
+	for (uint32_t i = 0; i < nx && !rc; i++) {
+		const struct gl_ns_extent *e = &xs[i];
 		uint64_t a0 = GL_MAX(e->off, off), a1 = GL_MIN(e->off + e->len, end);
 		uint64_t from = e->chunk_off + (a0 - e->off);
 
@@ -316,6 +342,8 @@ ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
 		ahead_next(f, end);
 out:
 	pthread_mutex_unlock(&f->lock);
+	if (xs != few)
+		free(xs);
 	return rc ? rc : (ssize_t)(end - off);
 }
 

@@ -1,8 +1,8 @@
 #!/bin/bash
 # The FUSE mount (glory mount) through the kernel: our POSIX suite errno by errno, a
-# random-operation exerciser against an in-memory model, two mounts (close-to-open, renames),
-# the same bytes through `glory get`, fsync'd data surviving kill -9 of the mount process and of
-# a data server during a large write, background commits (large random writes against the model,
+# random-operation exerciser against an in-memory model, readers sharing an open file while its
+# layout changes, two mounts (close-to-open, renames), the same bytes through `glory get`,
+# fsync'd data surviving kill -9 of the mount process and of a data server during a large write, background commits (large random writes against the model,
 # a failed store or commit reported at close/fsync, kill -9 during them never losing fsync'd
 # data), clean unmount by umount and by SIGTERM, and clear errors.
 . "$(dirname "$0")/lib.sh"
@@ -36,6 +36,48 @@ check "fsx: $FSX_OPS random read/write/truncate/mmap/fallocate operations match 
 	"$BIN/fsx" "$M1/fsx.file" --ops "$FSX_OPS" --seed 7 --maxlen $((8 << 20)) \
 	--maxop $((64 << 10))
 rm -f "$M1/fsx.file"
+
+# --- readers sharing one open file while its chunks are read ahead and its layout changes (a
+# reader waiting for the read-ahead once went on with extents another reader had freed)
+cat >"$T/readrace.py" <<'PY'
+import mmap, os, sys, threading, time
+path, secs = sys.argv[1], float(sys.argv[2])
+MIB = 1 << 20
+size = 40 * MIB
+data = os.urandom(size)
+with open(path, "wb") as f:
+    f.write(data)
+fd = os.open(path, os.O_RDWR | os.O_DIRECT)  # one open file in the mount, no kernel cache
+stop = time.monotonic() + secs
+bad, reads = [], [0]
+def reader(start):  # 1 MiB at a time, sequentially from its own place: chunks are read ahead
+    buf, off = mmap.mmap(-1, MIB), start
+    while time.monotonic() < stop and not bad:
+        n = os.preadv(fd, [buf], off)
+        if buf[:n] != data[off:off + n]:
+            bad.append("read at %d differs" % off)
+        reads[0] += 1
+        off = (off + MIB) % size
+def rewriter():  # the same bytes again, synced: the layout changes under the readers
+    buf, i = mmap.mmap(-1, 4096), 0
+    while time.monotonic() < stop and not bad:
+        off = (i * 7 + 3) % (size // 4096) * 4096
+        buf[:] = data[off:off + 4096]
+        os.pwritev(fd, [buf], off)
+        os.fdatasync(fd)
+        i += 1
+ts = [threading.Thread(target=reader, args=(k * 9 * MIB + 4096,)) for k in range(4)]
+ts.append(threading.Thread(target=rewriter))
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+print(bad[0] if bad else "ok, %d reads" % reads[0])
+PY
+out=$(python3 "$T/readrace.py" "$M1/readrace" "$(light 12 6)")
+check "four readers of one open file read the right bytes while its layout changes ($out)" \
+	test "${out%%,*}" = ok
+rm -f "$M1/readrace"
 
 # --- two mounts: close-to-open and renames
 mkrand "$T/a" $((9 << 20))
