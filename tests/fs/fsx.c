@@ -260,6 +260,30 @@ static void dump_window(const uint8_t *want, const uint8_t *got, uint64_t len, u
 	fprintf(stderr, "\n");
 }
 
+/* After a mismatch: the same range read again through a new descriptor that bypasses the page
+ * cache (O_DIRECT), which tells a stale cache from wrong stored bytes. */
+static void recheck(struct fsx *st, uint64_t off, uint64_t len)
+{
+	int fd = open(st->o.path, O_RDONLY | O_DIRECT);
+	uint8_t *buf = NULL;
+	ssize_t r;
+
+	if (fd < 0 || posix_memalign((void **)&buf, BLOCK, len ? len : 1)) {
+		fprintf(stderr, "fsx: cannot read it again with O_DIRECT: %s\n", strerror(errno));
+	} else if ((r = pread(fd, buf, len, (off_t)off)) != (ssize_t)len) {
+		fprintf(stderr, "fsx: read again with O_DIRECT: %zd of %" PRIu64 " bytes\n", r,
+			len);
+	} else {
+		fprintf(stderr, "fsx: read again with O_DIRECT: %s\n",
+			memcmp(buf, st->model + off, len) == 0
+			    ? "it matches the model (a stale cache answered the first read)"
+			    : "it differs from the model too (the stored bytes are wrong)");
+	}
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Compare got[0..len) with the model at file offset off; report and exit 1 on a difference. */
 static void check_bytes(struct fsx *st, uint64_t off, const uint8_t *got, uint64_t len,
 			const char *what)
@@ -283,6 +307,7 @@ static void check_bytes(struct fsx *st, uint64_t off, const uint8_t *got, uint64
 		" bytes differ; model size %" PRIu64 "\n",
 		what, off, off + len, off + first, off + first, off + last, ndiff, st->size);
 	dump_window(want, got, len, first, off);
+	recheck(st, off, len);
 	report_end(st, 1);
 }
 
