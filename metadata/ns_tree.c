@@ -234,6 +234,11 @@ int cut_range(struct extents *x, uint64_t a, uint64_t b, struct refs *rf, int64_
 	struct extents out = {0};
 	int rc = 0;
 
+	/* room for what is kept and the two ends of a cut one: no growing on the way */
+	if (x->n && !(out.e = malloc((x->n + 2) * sizeof(*out.e))))
+		return -GL_ENOMEM;
+	out.cap = out.e ? x->n + 2 : 0;
+
 	for (uint32_t i = 0; i < x->n && !rc; i++) {
 		struct gl_ns_extent e = x->e[i];
 		uint64_t e0 = e.off, e1 = e.off + e.len;
@@ -928,21 +933,25 @@ static int op_write(struct op *o, struct gl_rbuf *r, struct gl_wbuf *reply)
 	}
 	if ((rc = wtail_check(o, &v, &t, ex, n)) || (rc = wtail_cut(o, vid, ino, &t, &rf, &bytes)))
 		goto out;
-	for (uint32_t i = 0; i < n && !rc; i++) {
-		struct gl_ns_extent *e = &ex[i];
-		uint64_t slice = e->off / GL_NS_SLICE;
+	/* extents in order, later ones over earlier ones; a run of them in one slice (a flush
+	 * packs them slice by slice) reads and writes the slice's layout once, not once each */
+	for (uint32_t i = 0; i < n && !rc;) {
+		uint64_t slice = ex[i].off / GL_NS_SLICE;
 		struct extents x = {0};
 
 		rc = slice_get(o, vid, ino, slice, &x);
-		if (!rc)
+		for (; i < n && !rc && ex[i].off / GL_NS_SLICE == slice; i++) {
+			const struct gl_ns_extent *e = &ex[i];
+
 			rc = cut_range(&x, e->off, e->off + e->len, &rf, &bytes);
-		if (!rc)
-			rc = ext_push(&x, e);
-		if (!rc)
-			rc = ref_add(&rf, e->pool, e->chunk, 1);
-		bytes += e->len;
-		if (!rc && x.n > MAX_SLICE_EXTENTS)
-			rc = -GL_E2BIG;
+			if (!rc)
+				rc = ext_push(&x, e);
+			if (!rc)
+				rc = ref_add(&rf, e->pool, e->chunk, 1);
+			bytes += e->len;
+			if (!rc && x.n > MAX_SLICE_EXTENTS)
+				rc = -GL_E2BIG;
+		}
 		if (!rc) {
 			qsort(x.e, x.n, sizeof(*x.e), ext_cmp);
 			slice_put(o, vid, ino, slice, &x);

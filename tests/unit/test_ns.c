@@ -497,6 +497,92 @@ static void test_layout_model(void **state)
 	db_close(&d);
 }
 
+/* The same model with several extents per NS_WRITE, as a disk flush sends them: runs in three
+ * slices, in slice order or not, overlapping each other (a later one wins). The shard applies a
+ * run of extents in one slice to one read of its layout. */
+static void test_layout_model_batched(void **state)
+{
+	enum { W = 3 * 4096, NS = 3, NX = 8 };
+	struct db d;
+	uint32_t v;
+	uint64_t f;
+	static uint8_t model[NS][W], img[W];
+	(void)state;
+	db_open(&d);
+	v = setup_volume(&d, "acme", 0, 0);
+	assert_int_equal(mk(&d, 0, v, GL_NS_MKNOD, GL_NS_ROOT, "f", &f), 0);
+	memset(model, 0, sizeof(model));
+	srand(11);
+	for (int it = 0; it < 300; it++) {
+		struct gl_wbuf m = msg(&d, GL_NS_WRITE, 0);
+		uint32_t n = 1 + (uint32_t)(rand() % NX);
+		int sorted = it % 2;
+
+		gl_put_u32(&m, v);
+		gl_put_u64(&m, f);
+		gl_put_u64(&m, 0);
+		gl_put_u64(&m, 0);
+		gl_put_u32(&m, n);
+		for (uint32_t i = 0; i < n; i++) {
+			struct gl_ns_extent e = {0};
+			uint32_t sl =
+			    sorted ? (uint32_t)((uint64_t)i * NS / n) : (uint32_t)(rand() % NS);
+			uint32_t off = (uint32_t)(rand() % (W - 1)),
+				 len = 1 + (uint32_t)(rand() % 3000);
+			uint8_t chunk = (uint8_t)(1 + rand() % 20);
+			uint32_t coff = (uint32_t)(rand() % 100);
+
+			if (off + len > W)
+				len = W - off;
+			e.off = (uint64_t)sl * GL_NS_SLICE + off;
+			e.len = len;
+			e.pool = 0x10100;
+			memset(e.chunk, chunk, 32);
+			e.chunk_len = coff + len + 10;
+			e.chunk_off = coff;
+			gl_ns_extent_put(&m, &e);
+			for (uint32_t k = 0; k < len; k++)
+				model[sl][off + k] = (uint8_t)(chunk * 31 + coff + k);
+		}
+		assert_int_equal(apply(&d, &m, NULL), 0);
+	}
+	for (int sl = 0; sl < NS; sl++) {
+		struct gl_wbuf m = msg(&d, GL_NS_LAYOUT, 0), rep;
+		struct gl_rbuf r;
+		struct gl_ns_attr a;
+		uint64_t base = (uint64_t)sl * GL_NS_SLICE;
+		uint32_t n;
+
+		gl_put_u32(&m, v);
+		gl_put_u64(&m, f);
+		gl_put_u64(&m, base);
+		gl_put_u64(&m, W);
+		gl_wbuf_init(&rep);
+		assert_int_equal(read_op(&d, &m, &rep), 0);
+		gl_rbuf_init(&r, rep.p, rep.len);
+		gl_ns_attr_get(&r, &a);
+		n = gl_get_u32(&r);
+		memset(img, 0, W);
+		for (uint32_t i = 0; i < n; i++) {
+			struct gl_ns_extent e;
+
+			gl_ns_extent_get(&r, &e);
+			assert_true(e.off >= base && e.off + e.len <= base + W);
+			for (uint32_t k = 0; k < e.len; k++)
+				img[e.off - base + k] =
+				    (uint8_t)(e.chunk[0] * 31 + e.chunk_off + k);
+		}
+		assert_int_equal(gl_rbuf_check(&r), 0);
+		gl_wbuf_free(&rep);
+		assert_memory_equal(img, model[sl], W);
+	}
+	/* unlinking the file drops every reference: none was counted twice or lost */
+	assert_int_equal(unlink_op(&d, v, GL_NS_UNLINK, GL_NS_ROOT, "f"), 0);
+	for (int c = 1; c <= 20; c++)
+		assert_true(refs(&d, (uint8_t)c) == 0);
+	db_close(&d);
+}
+
 static int punch(struct db *d, uint32_t v, uint64_t ino, uint64_t off, uint64_t len)
 {
 	struct gl_wbuf m = msg(d, GL_NS_PUNCH, 0);
@@ -1393,6 +1479,7 @@ int main(void)
 	    cmocka_unit_test(test_tree),
 	    cmocka_unit_test(test_readdir_cookies),
 	    cmocka_unit_test(test_layout_model),
+	    cmocka_unit_test(test_layout_model_batched),
 	    cmocka_unit_test(test_punch_clone),
 	    cmocka_unit_test(test_dedup_index),
 	    cmocka_unit_test(test_quota_and_tenants),
