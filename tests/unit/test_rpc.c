@@ -772,6 +772,100 @@ static void test_hostile(void **st)
 	still_serving();
 }
 
+/* A byte stream of echo requests with bulks of many sizes (below, at and above the server's
+ * input buffer), written by a thread in slices of the given sizes (0: all in one write). */
+struct stream {
+	uint8_t *bytes;
+	size_t len;
+	const size_t *slices;
+	int nslices;
+	int fd;
+};
+
+static void *stream_writer(void *arg)
+{
+	struct stream *w = arg;
+	size_t off = 0;
+
+	for (int i = 0; off < w->len; i++) {
+		size_t n = w->nslices ? w->slices[i % w->nslices] : w->len;
+
+		n = n < w->len - off ? n : w->len - off;
+		assert_int_equal(send(w->fd, w->bytes + off, n, MSG_NOSIGNAL), (ssize_t)n);
+		off += n;
+		if (w->nslices && i < 64)
+			usleep(200); /* let the server see the partial frame */
+	}
+	return NULL;
+}
+
+static void stream_echo(const size_t *slices, int nslices)
+{
+	static const size_t sizes[] = {0,    1,	    100,   4096,  16383,   16384, 16385,
+				       4096, 65536, 12000, 40000, 3 * MIB, 4096,  7};
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	struct stream w = {.slices = slices, .nslices = nslices};
+	uint8_t *bulks[N], *got = malloc(3 * MIB), hb[GL_RPC_HDR_SIZE];
+	size_t cap = 0;
+	pthread_t th;
+
+	for (int i = 0; i < N; i++)
+		cap += GL_RPC_HDR_SIZE + 8 + sizes[i];
+	w.bytes = malloc(cap);
+	for (int i = 0; i < N; i++) {
+		struct iovec iov = {bulks[i] = pattern(sizes[i], (unsigned)i), sizes[i]};
+		struct gl_frame_hdr h = {GL_RPC_VERSION,     0, OP_ECHO, (uint64_t)i + 100, 0, 8,
+					 (uint32_t)sizes[i], 0};
+		char args[9];
+
+		snprintf(args, sizeof(args), "req%05d", i);
+		h.body_crc = gl_frame_body_crc(args, 8, &iov, 1);
+		gl_frame_hdr_encode(&h, w.bytes + w.len);
+		memcpy(w.bytes + w.len + GL_RPC_HDR_SIZE, args, 8);
+		memcpy(w.bytes + w.len + GL_RPC_HDR_SIZE + 8, bulks[i], sizes[i]);
+		w.len += GL_RPC_HDR_SIZE + 8 + sizes[i];
+	}
+	w.fd = raw(gl_rpc_server_port(srv));
+	assert_int_equal(pthread_create(&th, NULL, stream_writer, &w), 0);
+	for (int i = 0; i < N; i++) {
+		struct gl_frame_hdr h;
+		char args[9] = {0}, want[9];
+
+		assert_int_equal(read_n(w.fd, hb, sizeof(hb)), 0);
+		assert_int_equal(gl_frame_hdr_decode(hb, &h), 0);
+		assert_int_equal(h.id, (uint64_t)i + 100);
+		assert_int_equal(h.status, 0);
+		assert_int_equal(h.args_len, 8);
+		assert_int_equal(h.bulk_len, sizes[i]);
+		assert_int_equal(read_n(w.fd, args, 8), 0);
+		snprintf(want, sizeof(want), "req%05d", i);
+		assert_string_equal(args, want);
+		if (sizes[i]) {
+			assert_int_equal(read_n(w.fd, got, sizes[i]), 0);
+			assert_memory_equal(got, bulks[i], sizes[i]);
+		}
+		free(bulks[i]);
+	}
+	pthread_join(th, NULL);
+	close(w.fd);
+	free(w.bytes);
+	free(got);
+}
+
+/* Requests pipelined in one write, and frames split at every kind of boundary across writes,
+ * are each answered in order with their own bytes. */
+static void test_stream(void **st)
+{
+	static const size_t bytewise[] = {1, 7, 39, 41, 3, 5000, 16384, 2};
+	static const size_t odd[] = {40, 8, 4096, 16385, 100000};
+
+	(void)st;
+	stream_echo(NULL, 0);
+	stream_echo(bytewise, 8);
+	stream_echo(odd, 5);
+	still_serving();
+}
+
 /* A client that stops half way through a frame, and one that never sends: both closed. */
 static void test_slow_peers(void **st)
 {
@@ -944,8 +1038,9 @@ int main(void)
 	    cmocka_unit_test(test_reply_shapes), cmocka_unit_test(test_timeout),
 	    cmocka_unit_test(test_pool_reuse),	 cmocka_unit_test(test_pool_retry),
 	    cmocka_unit_test(test_multi),	 cmocka_unit_test(test_pool_threads),
-	    cmocka_unit_test(test_hostile),	 cmocka_unit_test(test_slow_peers),
-	    cmocka_unit_test(test_max_conns),	 cmocka_unit_test(test_stop),
+	    cmocka_unit_test(test_hostile),	 cmocka_unit_test(test_stream),
+	    cmocka_unit_test(test_slow_peers),	 cmocka_unit_test(test_max_conns),
+	    cmocka_unit_test(test_stop),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
