@@ -235,8 +235,8 @@ int gl_chunk_write(struct gl_sclient *sc, const struct gl_map *m, const struct g
 		for (int i = 0; i < width; i++)
 			frag[i] = (uint8_t *)data;
 	}
-	for (int i = 0; i < width; i++)
-		crc[i] = gl_crc32c(GL_CRC_INIT, frag[i], fl);
+	for (int i = 0; i < width; i++) /* replicas: one pass */
+		crc[i] = i && frag[i] == frag[0] ? crc[0] : gl_crc32c(GL_CRC_INIT, frag[i], fl);
 
 	for (int i = 0; i < width; i++)
 		target[i] = usable(sc, m, p.slot[i]) ? p.slot[i] : -1;

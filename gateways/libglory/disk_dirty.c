@@ -209,6 +209,25 @@ void disk_dirty_overlay(struct dset *ds, uint8_t *buf, uint64_t off, uint64_t le
 	}
 }
 
+void disk_dirty_move(struct dset *from, struct dset *to, uint64_t idx)
+{
+	struct dslice **h = &from->b[idx % NBUCKETS], *s;
+
+	while (*h && (*h)->idx != idx)
+		h = &(*h)->next;
+	if (!(s = *h))
+		return;
+	*h = s->next;
+	from->nslices--;
+	for (uint32_t k = 0; k < s->n; k++) {
+		from->bytes -= s->r[k].len;
+		to->bytes += s->r[k].len;
+	}
+	s->next = to->b[idx % NBUCKETS];
+	to->b[idx % NBUCKETS] = s;
+	to->nslices++;
+}
+
 /* Moves every run of from into to, under to's own. Frees from. */
 int disk_dirty_merge_under(struct dset *to, struct dset *from)
 {

@@ -440,8 +440,26 @@ static void compact(struct glory_disk *d, const uint64_t *want, uint32_t n)
 	free(buf);
 }
 
-/* flush_mu held */
-static int flush_locked(struct glory_disk *d)
+/* Moves the part-filled slices at the write front (the one it is in and those just before it,
+ * which writes still in flight may be filling) from fl back to dirty, if they were written
+ * lately. A slice left alone stops being held once FRONT_HOLD_S has passed. mu held. */
+static void hold_front(struct glory_disk *d, struct dset *fl, struct dset *dirty)
+{
+	uint64_t f = d->wfront ? (d->wfront - 1) / SLICE : 0;
+	double now = disk_mono();
+
+	for (uint64_t k = 0; k < FRONT_HOLD_SLICES && k <= f; k++) {
+		uint64_t idx = f - k, s0 = idx * SLICE, s1 = GL_MIN(d->size, s0 + SLICE);
+		struct dslice *s = disk_dirty_slice(fl, idx, 0);
+
+		if (s && s->n && now - s->wtime <= FRONT_HOLD_S &&
+		    !(s->n == 1 && s->r[0].off == s0 && s->r[0].len == s1 - s0))
+			disk_dirty_move(fl, dirty, idx);
+	}
+}
+
+/* flush_mu held; all: everything dirty (else see disk_flush_some) */
+static int flush_locked(struct glory_disk *d, int all)
 {
 	struct plan p = {0};
 	uint64_t want[COMPACT_PER_FLUSH];
@@ -463,6 +481,16 @@ static int flush_locked(struct glory_disk *d)
 	fl = d->fl = d->dirty;
 	d->dirty = nd;
 	d->dirty_since = 0;
+	if (!all)
+		hold_front(d, fl, nd);
+	if (nd->bytes)
+		d->dirty_since = disk_mono();
+	if (!fl->bytes) { /* all of it held back */
+		d->fl = NULL;
+		pthread_mutex_unlock(&d->mu);
+		disk_dirty_free(fl);
+		return rc;
+	}
 	pthread_mutex_unlock(&d->mu);
 
 	rc = plan_build(d, fl, &p, 1);
@@ -507,7 +535,17 @@ int glory_disk_flush(struct glory_disk *d)
 	int rc;
 
 	pthread_mutex_lock(&d->flush_mu);
-	rc = flush_locked(d);
+	rc = flush_locked(d, 1);
+	pthread_mutex_unlock(&d->flush_mu);
+	return rc;
+}
+
+int disk_flush_some(struct glory_disk *d)
+{
+	int rc;
+
+	pthread_mutex_lock(&d->flush_mu);
+	rc = flush_locked(d, 0);
 	pthread_mutex_unlock(&d->flush_mu);
 	return rc;
 }
@@ -534,7 +572,7 @@ void *disk_flusher(void *arg)
 			int rc;
 
 			pthread_mutex_unlock(&d->mu);
-			rc = glory_disk_flush(d);
+			rc = disk_flush_some(d);
 			pthread_mutex_lock(&d->mu);
 			if (rc && !d->err)
 				d->err = rc; /* the next flush reports it (and retries) */

@@ -24,6 +24,7 @@ struct dslice {
 	struct run *r; /* sorted by off, neither overlapping nor touching */
 	uint32_t n, cap;
 	int compacted; /* put back whole by compaction: stored as one chunk, not dedup'd by block */
+	double wtime;  /* when it was last written (disk_mono) */
 	struct dslice *next;
 };
 
@@ -44,6 +45,8 @@ int disk_dirty_put(struct dset *ds, struct dslice *s, uint64_t a, const uint8_t 
 int disk_dirty_cut(struct dset *ds, struct dslice *s, uint64_t a, uint64_t b);
 /* Copies the runs of ds over [off, off+len) into buf (ds may be NULL). */
 void disk_dirty_overlay(struct dset *ds, uint8_t *buf, uint64_t off, uint64_t len);
+/* Moves slice idx (if any) from one set to another that does not have it. */
+void disk_dirty_move(struct dset *from, struct dset *to, uint64_t idx);
 /* Moves every run of from into to, under to's own. Frees from. */
 int disk_dirty_merge_under(struct dset *to, struct dset *from);
 
@@ -54,6 +57,8 @@ int disk_dirty_merge_under(struct dset *to, struct dset *from);
 #define DIRTY_FLUSH	  (32ull << 20)	 /* the background flusher starts here */
 #define DIRTY_MAX	  (256ull << 20) /* writers flush themselves past this */
 #define DIRTY_AGE_S	  2.0
+#define FRONT_HOLD_S	  0.5 /* a background flush leaves part-filled slices written this lately */
+#define FRONT_HOLD_SLICES 8   /* ... among the write front's slice and the ones before it */
 #define COMPACT_EXTENTS	  256
 #define COMPACT_PER_FLUSH 8
 #define LAYOUT_SLICES	  64	     /* slices per NS_LAYOUT */
@@ -92,6 +97,7 @@ struct glory_disk {
 	pthread_cond_t cv;
 	struct dset *dirty, *fl; /* fl: being flushed (NULL when none) */
 	double dirty_since;
+	uint64_t wfront; /* where the latest write ended */
 	uint64_t flush_gen;
 	struct lslice *lc[NBUCKETS];
 	struct cchunk *cc;
@@ -190,5 +196,9 @@ int disk_dedup_plan(struct glory_disk *d, struct plan *p, struct dslice *const *
 int disk_ns_punch(struct glory_disk *d, uint64_t off, uint64_t len);
 /* The background flusher thread (arg: the disk). */
 void *disk_flusher(void *arg);
+/* A flush to keep the dirty set small (background, back-pressure): as glory_disk_flush, but the
+ * part-filled slices at a moving write front stay dirty, so a sequential writer's slices are
+ * flushed whole (one chunk, dedup'd by block) instead of in pieces through log chunks. */
+int disk_flush_some(struct glory_disk *d);
 
 #endif

@@ -267,22 +267,27 @@ int glory_disk_pwrite(struct glory_disk *d, const void *buf, size_t len, uint64_
 {
 	const uint8_t *p = buf;
 	uint64_t done = 0, bytes;
+	double now;
 	int rc = 0;
 
 	if (d->rdonly)
 		return -GL_EPERM;
 	if (off > d->size || len > d->size - off)
 		return -GL_EINVAL;
+	now = disk_mono();
 	pthread_mutex_lock(&d->mu);
 	while (done < len && !rc) {
 		uint64_t at = off + done, n = GL_MIN(len - done, (at / SLICE + 1) * SLICE - at);
 		struct dslice *s = disk_dirty_slice(d->dirty, at / SLICE, 1);
 
 		rc = s ? disk_dirty_put(d->dirty, s, at, p + done, (uint32_t)n, 0) : -GL_ENOMEM;
+		if (s)
+			s->wtime = now;
 		done += n;
 	}
+	d->wfront = off + len;
 	if (!d->dirty_since)
-		d->dirty_since = disk_mono();
+		d->dirty_since = now;
 	d->st.writes++;
 	bytes = d->dirty->bytes;
 	if (bytes >= DIRTY_FLUSH)
@@ -290,8 +295,10 @@ int glory_disk_pwrite(struct glory_disk *d, const void *buf, size_t len, uint64_
 	pthread_mutex_unlock(&d->mu);
 	if (rc)
 		return rc;
-	if ((flags & GLORY_DISK_FUA) || bytes >= DIRTY_MAX)
+	if (flags & GLORY_DISK_FUA)
 		rc = glory_disk_flush(d);
+	else if (bytes >= DIRTY_MAX)
+		rc = disk_flush_some(d);
 	return rc;
 }
 

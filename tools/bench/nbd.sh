@@ -1,9 +1,10 @@
 #!/bin/bash
-# VM disk benchmark: fio's nbd engine against nbdkit serving a glory disk (a dev cluster of 4
-# data servers, volume rep:2, dedup on) and, in the same run, nbdkit's file plugin serving a
-# local file: 1 MiB sequential write and read (QD 4), 4 KiB random write, read and 70/30 mix
-# (QD 16), each with a flush at the end (fio --end_fsync). Then the time to clone and snapshot a
-# 20 GiB disk, empty and with GIB_WRITTEN GiB written.
+# VM disk benchmark: fio's nbd engine against nbdkit serving glory disks (a dev cluster of 4
+# data servers; a volume rep:1 without dedup, like for like with the file plugin, and one rep:2
+# with dedup, what a user keeping VM images wants) and, in the same run, nbdkit's file plugin
+# serving a local file: 1 MiB sequential write and read (QD 4), 4 KiB random write, read and
+# 70/30 mix (QD 16), each with a flush at the end (fio --end_fsync). Then the time to clone
+# and snapshot a 20 GiB disk, empty and with GIB_WRITTEN GiB written.
 #
 #   tools/bench/nbd.sh [SIZE_MIB (default 1024)] [GIB_WRITTEN (default 2)]
 # Prints a Markdown block for docs/performance.md. Needs a built tree, nbdkit, fio.
@@ -58,10 +59,15 @@ $G volume create v --tenant t --redundancy rep:2 >/dev/null
 $G disk create v/b --size "$((MIB + 64))M" --tenant t
 $G disk serve v/b --tenant t --unix "$W/g.sock" >"$W/g.log" 2>&1 &
 PIDS+=($!)
+$G volume create v1 --tenant t --redundancy rep:1 --dedup off >/dev/null
+$G disk create v1/b --size "$((MIB + 64))M" --tenant t
+$G disk serve v1/b --tenant t --unix "$W/g1.sock" >"$W/g1.log" 2>&1 &
+PIDS+=($!)
 truncate -s "$((MIB + 64))M" "$W/file.img"
 nbdkit -f -U "$W/f.sock" file "$W/file.img" >"$W/f.log" 2>&1 &
 PIDS+=($!)
 wait_up "$W/g.sock"
+wait_up "$W/g1.sock"
 wait_up "$W/f.sock"
 
 echo '```'
@@ -71,7 +77,8 @@ echo
 echo "| served by | 1M seq write MB/s | 1M seq read MB/s | 4k randwrite IOPS | 4k randread IOPS | 4k randrw 70/30 IOPS |"
 echo "| --- | --- | --- | --- | --- | --- |"
 fio_all "nbdkit file plugin (local file)" "$W/f.sock"
-fio_all "nbdkit glory plugin (rep:2, 4 data servers)" "$W/g.sock"
+fio_all "nbdkit glory plugin (rep:1, no dedup, 4 data servers)" "$W/g1.sock"
+fio_all "nbdkit glory plugin (rep:2, dedup, 4 data servers)" "$W/g.sock"
 
 # clones of a 20 GiB disk
 $G disk create v/big --size 20G --tenant t
