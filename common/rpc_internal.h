@@ -55,6 +55,9 @@ int gl_rpc_conn_wrap(int fd, const char *addr, struct gl_rpc_conn **out);
 
 /* Waits until fd is ready for events. -GL_ETIMEDOUT once deadline passes. */
 int gl_rpc_wait(int fd, short events, int64_t deadline);
+/* Receives what has arrived, 1 to cap bytes, waiting for the first until deadline. Returns the
+ * count, -GL_ECLOSED on EOF, -GL_ETIMEDOUT or another error. */
+ssize_t gl_rpc_recv_some(int fd, void *buf, size_t cap, int64_t deadline);
 /* Receives exactly len bytes before deadline: -GL_ECLOSED on EOF, -GL_ETIMEDOUT. When crc is
  * not NULL it is chained (gl_crc32c) over the bytes as they arrive. */
 int gl_rpc_recv_full(int fd, void *buf, size_t len, int64_t deadline, uint32_t *crc);

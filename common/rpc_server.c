@@ -83,24 +83,11 @@ static const struct gl_rpc_op *find_op(const struct gl_rpc_server *s, uint16_t o
 /* Refills the empty input buffer with one recv, waiting for bytes until deadline. */
 static int conn_fill(struct srv_conn *c, int64_t deadline)
 {
-	c->in_off = c->in_len = 0;
-	for (;;) {
-		ssize_t r = recv(c->fd, c->in, sizeof(c->in), 0);
-		int rc;
+	ssize_t r = gl_rpc_recv_some(c->fd, c->in, sizeof(c->in), deadline);
 
-		if (r > 0) {
-			c->in_len = (uint32_t)r;
-			return 0;
-		}
-		if (r == 0)
-			return -GL_ECLOSED;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return gl_from_errno(errno);
-		if ((rc = gl_rpc_wait(c->fd, POLLIN, deadline)))
-			return rc;
-	}
+	c->in_off = 0;
+	c->in_len = r > 0 ? (uint32_t)r : 0;
+	return r > 0 ? 0 : (int)r;
 }
 
 /* Reads exactly len bytes of the peer's stream: what the buffer holds first, then a large rest

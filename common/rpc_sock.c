@@ -203,30 +203,38 @@ int gl_rpc_wait(int fd, short events, int64_t deadline)
 	}
 }
 
-int gl_rpc_recv_full(int fd, void *buf, size_t len, int64_t deadline, uint32_t *crc)
+ssize_t gl_rpc_recv_some(int fd, void *buf, size_t cap, int64_t deadline)
 {
-	uint8_t *p = buf;
-	size_t got = 0;
-	int rc;
+	for (;;) {
+		ssize_t r = recv(fd, buf, cap, 0);
+		int rc;
 
-	while (got < len) {
-		ssize_t r = recv(fd, p + got, len - got, 0);
-
-		if (r > 0) {
-			if (crc)
-				*crc = gl_crc32c(*crc, p + got, (size_t)r);
-			got += (size_t)r;
-			continue;
-		}
+		if (r > 0)
+			return r;
 		if (r == 0)
 			return -GL_ECLOSED;
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return gl_from_errno(errno);
-		rc = gl_rpc_wait(fd, POLLIN, deadline);
-		if (rc)
+		if ((rc = gl_rpc_wait(fd, POLLIN, deadline)))
 			return rc;
+	}
+}
+
+int gl_rpc_recv_full(int fd, void *buf, size_t len, int64_t deadline, uint32_t *crc)
+{
+	uint8_t *p = buf;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = gl_rpc_recv_some(fd, p + got, len - got, deadline);
+
+		if (r < 0)
+			return (int)r;
+		if (crc)
+			*crc = gl_crc32c(*crc, p + got, (size_t)r);
+		got += (size_t)r;
 	}
 	return 0;
 }
