@@ -440,22 +440,27 @@ static void compact(struct glory_disk *d, const uint64_t *want, uint32_t n)
 	free(buf);
 }
 
-/* Moves the part-filled slices at the write front (the one it is in and those just before it,
- * which writes still in flight may be filling) from fl back to dirty, if they were written
- * lately. A slice left alone stops being held once FRONT_HOLD_S has passed. mu held. */
-static void hold_front(struct glory_disk *d, struct dset *fl, struct dset *dirty)
+/* Moves the part-filled slices written in the last FRONT_HOLD_S (up to FRONT_HOLD_SLICES of
+ * them) from fl back to dirty: a sequential writer is still filling them, its requests in
+ * flight completing in any order around its front. A slice left alone that long goes out with
+ * the next flush. mu held. */
+static void hold_front(struct dset *fl, struct dset *dirty, uint64_t size)
 {
-	uint64_t f = d->wfront ? (d->wfront - 1) / SLICE : 0;
+	uint64_t held[FRONT_HOLD_SLICES];
+	uint32_t n = 0;
 	double now = disk_mono();
 
-	for (uint64_t k = 0; k < FRONT_HOLD_SLICES && k <= f; k++) {
-		uint64_t idx = f - k, s0 = idx * SLICE, s1 = GL_MIN(d->size, s0 + SLICE);
-		struct dslice *s = disk_dirty_slice(fl, idx, 0);
+	for (int i = 0; i < NBUCKETS && n < FRONT_HOLD_SLICES; i++) {
+		for (struct dslice *s = fl->b[i]; s && n < FRONT_HOLD_SLICES; s = s->next) {
+			uint64_t s0 = s->idx * SLICE, s1 = GL_MIN(size, s0 + SLICE);
 
-		if (s && s->n && now - s->wtime <= FRONT_HOLD_S &&
-		    !(s->n == 1 && s->r[0].off == s0 && s->r[0].len == s1 - s0))
-			disk_dirty_move(fl, dirty, idx);
+			if (s->n && now - s->wtime <= FRONT_HOLD_S &&
+			    !(s->n == 1 && s->r[0].off == s0 && s->r[0].len == s1 - s0))
+				held[n++] = s->idx;
+		}
 	}
+	for (uint32_t k = 0; k < n; k++)
+		disk_dirty_move(fl, dirty, held[k]);
 }
 
 /* flush_mu held; all: everything dirty (else see disk_flush_some) */
@@ -482,7 +487,7 @@ static int flush_locked(struct glory_disk *d, int all)
 	d->dirty = nd;
 	d->dirty_since = 0;
 	if (!all)
-		hold_front(d, fl, nd);
+		hold_front(fl, nd, d->size);
 	if (nd->bytes)
 		d->dirty_since = disk_mono();
 	if (!fl->bytes) { /* all of it held back */

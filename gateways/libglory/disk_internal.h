@@ -58,7 +58,7 @@ int disk_dirty_merge_under(struct dset *to, struct dset *from);
 #define DIRTY_MAX	  (256ull << 20) /* writers flush themselves past this */
 #define DIRTY_AGE_S	  2.0
 #define FRONT_HOLD_S	  0.5 /* a background flush leaves part-filled slices written this lately */
-#define FRONT_HOLD_SLICES 8   /* ... among the write front's slice and the ones before it */
+#define FRONT_HOLD_SLICES 16  /* ... up to this many */
 #define COMPACT_EXTENTS	  256
 #define COMPACT_PER_FLUSH 8
 #define LAYOUT_SLICES	  64	     /* slices per NS_LAYOUT */
@@ -97,7 +97,6 @@ struct glory_disk {
 	pthread_cond_t cv;
 	struct dset *dirty, *fl; /* fl: being flushed (NULL when none) */
 	double dirty_since;
-	uint64_t wfront; /* where the latest write ended */
 	uint64_t flush_gen;
 	struct lslice *lc[NBUCKETS];
 	struct cchunk *cc;
@@ -197,8 +196,8 @@ int disk_ns_punch(struct glory_disk *d, uint64_t off, uint64_t len);
 /* The background flusher thread (arg: the disk). */
 void *disk_flusher(void *arg);
 /* A flush to keep the dirty set small (background, back-pressure): as glory_disk_flush, but the
- * part-filled slices at a moving write front stay dirty, so a sequential writer's slices are
- * flushed whole (one chunk, dedup'd by block) instead of in pieces through log chunks. */
+ * part-filled slices written lately stay dirty, so a sequential writer's slices are flushed
+ * whole (one chunk, dedup'd by block) instead of in pieces through log chunks. */
 int disk_flush_some(struct glory_disk *d);
 
 #endif

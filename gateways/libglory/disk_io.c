@@ -285,7 +285,6 @@ int glory_disk_pwrite(struct glory_disk *d, const void *buf, size_t len, uint64_
 			s->wtime = now;
 		done += n;
 	}
-	d->wfront = off + len;
 	if (!d->dirty_since)
 		d->dirty_since = now;
 	d->st.writes++;
