@@ -105,6 +105,14 @@ static int slice_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* The slice is one run covering all of it (up to the disk's end). */
+static int slice_whole(const struct dslice *s, uint64_t size)
+{
+	uint64_t s0 = s->idx * SLICE, s1 = GL_MIN(size, s0 + SLICE);
+
+	return s->n == 1 && s->r[0].off == s0 && s->r[0].off + s->r[0].len == s1;
+}
+
 static int plan_build(struct glory_disk *d, struct dset *fl, struct plan *p, int use_index)
 {
 	struct dslice **v = malloc((fl->nslices ? fl->nslices : 1) * sizeof(*v));
@@ -126,9 +134,9 @@ static int plan_build(struct glory_disk *d, struct dset *fl, struct plan *p, int
 	p->log = UINT32_MAX;
 	for (uint32_t i = 0; i < n && !rc; i++) {
 		struct dslice *s = v[i];
-		uint64_t s0 = s->idx * SLICE, s1 = GL_MIN(d->size, s0 + SLICE);
+		uint64_t s0 = s->idx * SLICE;
 
-		if (s->n == 1 && s->r[0].off == s0 && s->r[0].off + s->r[0].len == s1) {
+		if (slice_whole(s, d->size)) {
 			if (all_zero(s->r[0].data, s->r[0].len)) {
 				if (p->nz == p->cz) {
 					uint32_t nc = p->cz ? p->cz * 2 : 16;
@@ -451,13 +459,9 @@ static void hold_front(struct dset *fl, struct dset *dirty, uint64_t size)
 	double now = disk_mono();
 
 	for (int i = 0; i < NBUCKETS && n < FRONT_HOLD_SLICES; i++) {
-		for (struct dslice *s = fl->b[i]; s && n < FRONT_HOLD_SLICES; s = s->next) {
-			uint64_t s0 = s->idx * SLICE, s1 = GL_MIN(size, s0 + SLICE);
-
-			if (s->n && now - s->wtime <= FRONT_HOLD_S &&
-			    !(s->n == 1 && s->r[0].off == s0 && s->r[0].len == s1 - s0))
+		for (struct dslice *s = fl->b[i]; s && n < FRONT_HOLD_SLICES; s = s->next)
+			if (s->n && now - s->wtime <= FRONT_HOLD_S && !slice_whole(s, size))
 				held[n++] = s->idx;
-		}
 	}
 	for (uint32_t k = 0; k < n; k++)
 		disk_dirty_move(fl, dirty, held[k]);
