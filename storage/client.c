@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/rpc.h"
 #include "storage/ec.h"
+#include "storage/local.h"
 #include "storage/rpc.h"
 
 #include <pthread.h>
@@ -31,6 +32,7 @@ struct gl_sclient {
 	pthread_mutex_t lock; /* guards ec[][] and sus[] */
 	struct gl_ec *ec[GL_MAX_K + 1][GL_MAX_M + 1];
 	struct suspect sus[NSUSPECT];
+	struct gl_local *local; /* reads of fragments on this host; NULL: off */
 };
 
 static double now_s(void)
@@ -54,6 +56,7 @@ int gl_sclient_new(struct gl_sclient **out)
 		return rc;
 	}
 	pthread_mutex_init(&sc->lock, NULL);
+	sc->local = gl_local_new();
 	*out = sc;
 	return 0;
 }
@@ -66,6 +69,7 @@ void gl_sclient_free(struct gl_sclient *sc)
 		for (int m = 0; m <= GL_MAX_M; m++)
 			gl_ec_free(sc->ec[k][m]);
 	gl_rpc_pool_free(sc->pool);
+	gl_local_free(sc->local);
 	pthread_mutex_destroy(&sc->lock);
 	free(sc);
 }
@@ -306,14 +310,54 @@ static int srv_ok(struct fetch *f, int di)
 	return usable(f->sc, f->m, di) && f->m->ds[di].id != f->skip_id;
 }
 
-/* DS_GET fragment idx[j] from server di[j], all at once. */
-static void get_many(struct fetch *f, int n, const int *idx, const int *di)
+/* Fragment i, whole, from server di's file when that server runs on this host
+ * (storage/local.h); only once its length is known. 0 or an error (then read it over RPC). */
+static int get_local(struct fetch *f, int i, int di)
+{
+	struct gl_fkey k = {.pool = gl_scheme_pool(f->s), .idx = (uint8_t)i};
+	uint8_t *dst = f->buf[i];
+	int rc;
+
+	if (!f->sc->local || !f->fl || !f->chunk_len || f->fl < GL_FSTORE_INLINE_MAX ||
+	    f->have[i])
+		return -GL_ENOTSUP;
+	memcpy(k.chunk, f->id, GL_CHUNK_ID_LEN);
+	if (!dst && !(dst = malloc(f->fl)))
+		return -GL_ENOMEM;
+	rc = gl_local_read(f->sc->local, f->m->ds[di].addr, &k, f->chunk_len, (uint32_t)f->fl,
+			   0, (uint32_t)f->fl, dst);
+	if (rc) {
+		if (dst != f->buf[i])
+			free(dst);
+		return rc;
+	}
+	if (dst != f->buf[i]) {
+		f->buf[i] = dst;
+		f->owned[i] = 1;
+	}
+	f->have[i] = 1;
+	f->nhave++;
+	return 0;
+}
+
+/* Fragment idx[j] from server di[j], all at once: from local files where it can (get_local),
+ * the others by DS_GET. */
+static void get_many(struct fetch *f, int nwant, const int *want_idx, const int *want_di)
 {
 	struct gl_rpc_call calls[GL_MAX_WIDTH + GL_MAX_HANDOFF];
 	struct gl_wbuf args[GL_MAX_WIDTH + GL_MAX_HANDOFF];
 	const char *addrs[GL_MAX_WIDTH + GL_MAX_HANDOFF] = {0};
+	int idx[GL_MAX_WIDTH + GL_MAX_HANDOFF], di[GL_MAX_WIDTH + GL_MAX_HANDOFF], n = 0;
 	uint32_t pool = gl_scheme_pool(f->s);
 
+	for (int j = 0; j < nwant; j++) {
+		if (get_local(f, want_idx[j], want_di[j]) == 0)
+			continue;
+		idx[n] = want_idx[j];
+		di[n++] = want_di[j];
+	}
+	if (!n)
+		return;
 	memset(calls, 0, sizeof(calls));
 	for (int j = 0; j < n; j++) {
 		struct gl_fkey k = {.pool = pool, .idx = (uint8_t)idx[j]};
@@ -633,47 +677,56 @@ static int range_reply(const struct gl_scheme *s, uint64_t chunk_len, struct gl_
 	return 0;
 }
 
-/* Ranged DS_GETs of n pieces, all at once. 0 when every piece arrived and checked. */
+/* Ranged reads of n pieces, all at once: from the servers' files when they run on this host
+ * (storage/local.h), the others as DS_GETs. 0 when every piece arrived and checked. */
 static int get_ranges(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
 		      const uint8_t *id, uint64_t chunk_len, int n, const struct piece *pc)
 {
 	struct gl_rpc_call calls[GL_MAX_WIDTH];
 	struct gl_wbuf args[GL_MAX_WIDTH];
 	const char *addrs[GL_MAX_WIDTH] = {0};
-	int rc = 0;
+	uint32_t fl = (uint32_t)gl_scheme_frag_len(s, chunk_len);
+	int rc = 0, nc = 0, at[GL_MAX_WIDTH]; /* call c reads piece at[c] */
 
 	memset(calls, 0, sizeof(calls));
 	for (int j = 0; j < n; j++) {
 		struct gl_ds_get_args a = {.ranged = 1, .off = pc[j].off, .len = pc[j].len};
+		const char *addr = m->ds[pc[j].di].addr;
 
 		a.key.pool = gl_scheme_pool(s);
 		a.key.idx = (uint8_t)pc[j].idx;
 		memcpy(a.key.chunk, id, GL_CHUNK_ID_LEN);
-		gl_wbuf_init(&args[j]);
-		gl_ds_get_args_put(&args[j], &a);
-		calls[j].opcode = GL_DS_GET;
-		calls[j].args = args[j].p;
-		calls[j].args_len = (uint32_t)args[j].len;
-		calls[j].rbuf = pc[j].dst;
-		calls[j].rbuf_cap = pc[j].len;
-		addrs[j] = m->ds[pc[j].di].addr;
+		if (gl_local_read(sc->local, addr, &a.key, chunk_len, fl, pc[j].off, pc[j].len,
+				  pc[j].dst) == 0)
+			continue;
+		at[nc] = j;
+		gl_wbuf_init(&args[nc]);
+		gl_ds_get_args_put(&args[nc], &a);
+		calls[nc].opcode = GL_DS_GET;
+		calls[nc].args = args[nc].p;
+		calls[nc].args_len = (uint32_t)args[nc].len;
+		calls[nc].rbuf = pc[j].dst;
+		calls[nc].rbuf_cap = pc[j].len;
+		addrs[nc++] = addr;
 	}
-	gl_rpc_multi(sc->pool, n, addrs, calls, GET_TIMEOUT_MS);
-	for (int j = 0; j < n; j++) {
-		int st = calls[j].status;
+	if (nc)
+		gl_rpc_multi(sc->pool, nc, addrs, calls, GET_TIMEOUT_MS);
+	for (int c = 0; c < nc; c++) {
+		const struct piece *p = &pc[at[c]];
+		int st = calls[c].status;
 
 		if (!st)
-			st = range_reply(s, chunk_len, &calls[j], &pc[j]);
+			st = range_reply(s, chunk_len, &calls[c], p);
 		else if (st != -GL_ENOENT && st != -GL_ECORRUPT && st != -GL_ERANGE)
-			gl_sclient_suspect(sc, m->ds[pc[j].di].id);
+			gl_sclient_suspect(sc, m->ds[p->di].id);
 		if (st) {
-			gl_debug("ranged get of fragment %d from %s: %s", pc[j].idx, addrs[j],
+			gl_debug("ranged get of fragment %d from %s: %s", p->idx, addrs[c],
 				 gl_strerror(st));
 			if (!rc)
 				rc = st;
 		}
-		gl_rpc_call_done(&calls[j]);
-		gl_wbuf_free(&args[j]);
+		gl_rpc_call_done(&calls[c]);
+		gl_wbuf_free(&args[c]);
 	}
 	return rc;
 }

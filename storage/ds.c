@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/rpc.h"
 #include "storage/client.h"
+#include "storage/local.h"
 #include "storage/rpc.h"
 
 #include <errno.h>
@@ -395,6 +396,7 @@ int gl_ds_run(const struct gl_ds_cfg *cfg)
 {
 	struct ds *ds = calloc(1, sizeof(*ds));
 	struct gl_rpc_server *srv = NULL;
+	struct gl_local_srv *lsrv = NULL;
 	struct gl_rpc_server_cfg scfg = {0};
 	pthread_t hb, rp;
 	char path[4096];
@@ -440,6 +442,9 @@ int gl_ds_run(const struct gl_ds_cfg *cfg)
 		gl_error("ds: cannot listen on %s: %s", cfg->listen, gl_strerror(rc));
 		goto out;
 	}
+	if ((rc = gl_local_srv_start(ds->fs, cfg->listen, &lsrv)))
+		gl_warn("ds: local readers will read over RPC: %s", gl_strerror(rc));
+	rc = 0;
 	gl_info("ds: serving %s on %s, domain %s/%s, master %s", cfg->dir, cfg->listen, ds->rack,
 		ds->host, cfg->master);
 	pthread_create(&hb, NULL, heartbeat_main, ds);
@@ -450,6 +455,7 @@ int gl_ds_run(const struct gl_ds_cfg *cfg)
 	ds_repair_kick(ds);
 	pthread_join(hb, NULL);
 	pthread_join(rp, NULL);
+	gl_local_srv_stop(lsrv);
 	gl_rpc_server_stop(srv);
 out:
 	gl_sclient_free(ds->sc);

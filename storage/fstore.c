@@ -50,7 +50,8 @@
 #define FILE_V2HDR    4096	  /* header of version 2: fixed part, block table, padding */
 #define FILE_BLOCK    (64u << 10) /* bytes per block CRC in the files we write */
 #define FILE_MAX_BLKS ((FILE_V2HDR - FILE_HDR) / 4)
-#define NAME_LEN      (8 + 1 + 64 + 1 + 2)
+_Static_assert(FILE_MAX_BLKS == GL_FSTORE_MAX_BLKS, "storage/fstore.h: gl_ffile.crc");
+#define NAME_LEN (8 + 1 + 64 + 1 + 2)
 
 struct gl_fstore {
 	char dir[4096];
@@ -816,6 +817,32 @@ int gl_fstore_get_range(struct gl_fstore *s, const struct gl_fkey *key, uint32_t
 			struct gl_fmeta *meta, uint8_t **data)
 {
 	return frag_read(s, key, meta, off, len, 0, data);
+}
+
+int gl_fstore_open_file(struct gl_fstore *s, const struct gl_fkey *key, struct gl_fmeta *meta,
+			struct gl_ffile *out)
+{
+	struct fc_ent *e;
+	int rc = db_get(s, key, meta, NULL, NULL);
+
+	if (rc != -GL_ENOENT)
+		return rc ? rc : -GL_ENOTSUP;
+	if ((rc = fc_get(s, key, &e)))
+		return rc;
+	*meta = e->m;
+	if (!e->fh.bsize || e->fh.nblk > GL_FSTORE_MAX_BLKS) {
+		rc = -GL_ENOTSUP;
+	} else if ((out->fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		rc = gl_from_errno(errno);
+	} else {
+		out->data_off = e->fh.hsize;
+		out->bsize = e->fh.bsize;
+		out->nblk = e->fh.nblk;
+		for (uint32_t i = 0; i < e->fh.nblk; i++)
+			out->crc[i] = gl_rd32(e->fh.raw + FILE_HDR + 4 * i);
+	}
+	fc_put(s, e);
+	return rc;
 }
 
 int gl_fstore_stat(struct gl_fstore *s, const struct gl_fkey *key, struct gl_fmeta *meta)

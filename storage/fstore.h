@@ -54,6 +54,23 @@ int gl_fstore_get(struct gl_fstore *s, const struct gl_fkey *key, struct gl_fmet
  * end), -GL_ECORRUPT (as gl_fstore_get). */
 int gl_fstore_get_range(struct gl_fstore *s, const struct gl_fkey *key, uint32_t off, uint32_t len,
 			struct gl_fmeta *meta, uint8_t **data);
+/* A fragment kept as a file with a block table, for a reader on the same host that reads it
+ * itself (storage/local.h): a new read-only descriptor of the file (the caller closes it), where
+ * its data starts and the CRC32C of every block. The fragment's bytes never change under its
+ * key, so the descriptor stays good for reads after a delete or a repair (which write a new
+ * file); a reader that finds a block CRC wrong asks the server, which checks and repairs.
+ * 0, -GL_ENOENT, -GL_ENOTSUP (kept inline in RocksDB, or a version 1 file with no block table),
+ * -GL_ECORRUPT (bad header). */
+#define GL_FSTORE_MAX_BLKS 1008
+struct gl_ffile {
+	int fd;
+	uint32_t data_off; /* file offset of data byte 0 */
+	uint32_t bsize;	   /* bytes per block CRC */
+	uint32_t nblk;	   /* ceil(meta.len / bsize) */
+	uint32_t crc[GL_FSTORE_MAX_BLKS];
+};
+int gl_fstore_open_file(struct gl_fstore *s, const struct gl_fkey *key, struct gl_fmeta *meta,
+			struct gl_ffile *out);
 /* Metadata only, no data read and no data CRC check (a file's header and block table are
  * checked). 0, -GL_ENOENT or -GL_ECORRUPT. */
 int gl_fstore_stat(struct gl_fstore *s, const struct gl_fkey *key, struct gl_fmeta *meta);
