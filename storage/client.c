@@ -318,14 +318,13 @@ static int get_local(struct fetch *f, int i, int di)
 	uint8_t *dst = f->buf[i];
 	int rc;
 
-	if (!f->sc->local || !f->fl || !f->chunk_len || f->fl < GL_FSTORE_INLINE_MAX ||
-	    f->have[i])
+	if (!f->sc->local || !f->fl || !f->chunk_len || f->fl < GL_FSTORE_INLINE_MAX || f->have[i])
 		return -GL_ENOTSUP;
 	memcpy(k.chunk, f->id, GL_CHUNK_ID_LEN);
 	if (!dst && !(dst = malloc(f->fl)))
 		return -GL_ENOMEM;
-	rc = gl_local_read(f->sc->local, f->m->ds[di].addr, &k, f->chunk_len, (uint32_t)f->fl,
-			   0, (uint32_t)f->fl, dst);
+	rc = gl_local_read(f->sc->local, f->m->ds[di].addr, &k, f->chunk_len, (uint32_t)f->fl, 0,
+			   (uint32_t)f->fl, dst);
 	if (rc) {
 		if (dst != f->buf[i])
 			free(dst);
