@@ -6,7 +6,8 @@
  * to four times). A large sequential read (>= READAHEAD_MIN bytes, not ranged) also queues the
  * chunks of the next READAHEAD_SLICES slices for a background thread to load, so the reads
  * that follow find them: read-ahead, like the kernel's for a local disk. Small random reads
- * never start it. The cache lives under the disk's mu; cc_cv signals finished loads. */
+ * never start it. The cache lives under the disk's mu; cc_cv signals finished loads; a reader
+ * copies out of a ready chunk without mu, the chunk pinned meanwhile. */
 #include "common/compiler.h"
 #include "common/errors.h"
 #include "gateways/libglory/bufpool.h"
@@ -46,7 +47,7 @@ static struct cchunk *cc_claim(struct glory_disk *d, const struct gl_ns_extent *
 	if (!c && d->ncc < d->cc_cap)
 		c = &d->cc[d->ncc++];
 	for (uint32_t i = 0; i < d->ncc && (!c || c->state == CC_READY); i++)
-		if (d->cc[i].state == CC_READY && (!c || d->cc[i].used < c->used))
+		if (d->cc[i].state == CC_READY && !d->cc[i].pins && (!c || d->cc[i].used < c->used))
 			c = &d->cc[i];
 	if (!c)
 		return NULL;
@@ -108,9 +109,14 @@ int disk_cc_copy(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *ou
 	for (;;) {
 		c = cc_find(d, e);
 		if (c && c->state == CC_READY) {
-			memcpy(out, c->data + from, len);
+			/* copied without mu (a 1 MiB copy under it held the other readers up) */
+			c->pins++;
 			c->used = ++d->cc_clock;
 			d->st.chunk_hits++;
+			pthread_mutex_unlock(&d->mu);
+			memcpy(out, c->data + from, len);
+			pthread_mutex_lock(&d->mu);
+			c->pins--;
 			break;
 		}
 		if (c) { /* being loaded: wait for it */

@@ -80,6 +80,7 @@ struct cchunk {
 	int state;     /* disk_cache.c: empty, loading, ready */
 	uint8_t *data; /* ready */
 	uint64_t used; /* LRU clock */
+	int pins;      /* readers copying out of data without mu: not evicted meanwhile */
 };
 
 #define READAHEAD_MIN	  (128u << 10) /* reads this large start read-ahead */
