@@ -136,6 +136,44 @@ static int usable(struct gl_sclient *sc, const struct gl_map *m, int di)
 	       !gl_sclient_is_suspect(sc, m->ds[di].id);
 }
 
+uint64_t gl_sclient_local_reads(struct gl_sclient *sc)
+{
+	struct gl_local_stats st;
+
+	gl_local_get_stats(sc->local, &st);
+	return st.reads;
+}
+
+static int srv_local(struct gl_sclient *sc, const struct gl_map *m, int di)
+{
+	return usable(sc, m, di) && gl_local_known(sc->local, m->ds[di].addr);
+}
+
+/* The slot of a usable replica on a server of this host, or -1. */
+static int local_replica(struct gl_sclient *sc, const struct gl_map *m,
+			 const struct gl_placement *p)
+{
+	for (int i = 0; i < p->width; i++)
+		if (srv_local(sc, m, p->slot[i]))
+			return i;
+	return -1;
+}
+
+int gl_chunk_local(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
+		   const uint8_t id[GL_CHUNK_ID_LEN])
+{
+	struct gl_placement p;
+
+	if (!sc->local || gl_place(m, gl_scheme_pool(s), id, gl_scheme_width(s), &p))
+		return 0;
+	if (s->type == GL_RED_REP)
+		return local_replica(sc, m, &p) >= 0;
+	for (int i = 0; i < s->k; i++)
+		if (!srv_local(sc, m, p.slot[i]))
+			return 0;
+	return 1;
+}
+
 /* First handoff that is usable and not yet used; -1 if none. */
 static int pick_handoff(struct gl_sclient *sc, const struct gl_map *m, const struct gl_placement *p,
 			const int *target, int width)
@@ -591,6 +629,18 @@ int gl_chunk_read(struct gl_sclient *sc, const struct gl_map *m, const struct gl
 	uint32_t prefer = 0;
 	int rc, need = gl_scheme_need(s);
 
+	if (s->type == GL_RED_REP && sc->local) { /* a replica on this host: read it whole */
+		struct gl_placement p;
+		struct piece pc;
+		int i;
+
+		if (!gl_place(m, gl_scheme_pool(s), id, gl_scheme_width(s), &p) &&
+		    (i = local_replica(sc, m, &p)) >= 0) {
+			pc = (struct piece){i, p.slot[i], 0, (uint32_t)len, out};
+			if (get_ranges(sc, m, s, id, len, 1, &pc) == 0)
+				return 0;
+		}
+	}
 	if (s->type == GL_RED_REP && len >= REP_SPLIT_MIN &&
 	    rep_read_pieces(sc, m, s, id, len, out) == 0)
 		return 0;
@@ -762,9 +812,13 @@ int gl_chunk_read_range(struct gl_sclient *sc, const struct gl_map *m, const str
 	if ((rc = gl_place(m, gl_scheme_pool(s), id, width, &p)))
 		return rc;
 	if (s->type == GL_RED_REP) {
-		/* one replica, then another; spread over them by offset */
+		/* one replica, then another: one on this host first, else spread by offset */
+		int first = local_replica(sc, m, &p);
+
+		if (first < 0)
+			first = (int)((off >> 16) % (size_t)width);
 		for (int t = 0; t < width; t++) {
-			int i = (int)((off >> 16) + (size_t)t) % width;
+			int i = (first + t) % width;
 
 			pc[0] = (struct piece){i, p.slot[i], (uint32_t)off, (uint32_t)len, out};
 			if (usable(sc, m, p.slot[i]) &&

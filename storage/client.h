@@ -45,6 +45,13 @@ int gl_chunk_read(struct gl_sclient *sc, const struct gl_map *m, const struct gl
 int gl_chunk_read_range(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
 			const uint8_t id[GL_CHUNK_ID_LEN], size_t chunk_len, size_t off, size_t len,
 			void *out);
+/* 1 when the bytes of this chunk can be read from files on this host (storage/local.h): a
+ * usable replica, or every data fragment, on a data server known to run here. Such reads need
+ * no cache in front of them. */
+int gl_chunk_local(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
+		   const uint8_t id[GL_CHUNK_ID_LEN]);
+/* Fragment reads served from local files so far (storage/local.h). */
+uint64_t gl_sclient_local_reads(struct gl_sclient *sc);
 /* For repair: produces every fragment in want (bit i = fragment i) of a chunk into frags[i]
  * (malloc'd, frag_len bytes each; caller frees), reading from any server except skip_id.
  * *chunk_len and *frag_len are learnt from the fragments read. */

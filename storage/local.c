@@ -292,14 +292,15 @@ struct lfile {
 struct lsrv {
 	char addr[ADDR_MAX]; /* set once */
 	double retry_at;     /* not local (or failing) until then; under l->mu */
+	_Atomic int ok;	     /* a descriptor came from it, no failure since */
 	pthread_mutex_t mu;  /* one request at a time on fd */
 	int fd;		     /* connection, -1 if none; under mu */
 };
 
 struct gl_local {
-	pthread_mutex_t mu; /* the table, nsrv, retry_at */
+	pthread_mutex_t mu; /* the table, adding to srv, retry_at */
 	struct lsrv srv[CLI_SRVS];
-	int nsrv;
+	_Atomic int nsrv; /* srv[i] for i < nsrv: addr set (read without mu) */
 	struct lfile *tab[CLI_BUCKETS];
 	uint32_t nfiles, cap;
 	uint64_t clock;
@@ -365,6 +366,16 @@ void gl_local_free(struct gl_local *l)
 	free(l);
 }
 
+int gl_local_known(struct gl_local *l, const char *addr)
+{
+	int n = l ? atomic_load(&l->nsrv) : 0;
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(l->srv[i].addr, addr))
+			return atomic_load(&l->srv[i].ok);
+	return 0;
+}
+
 void gl_local_get_stats(struct gl_local *l, struct gl_local_stats *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -420,13 +431,16 @@ static void tab_evict(struct gl_local *l)
 /* The index of server addr in l->srv (added if new); -1 when the table is full. mu held. */
 static int srv_index(struct gl_local *l, const char *addr)
 {
-	for (int i = 0; i < l->nsrv; i++)
+	int n = atomic_load(&l->nsrv);
+
+	for (int i = 0; i < n; i++)
 		if (!strcmp(l->srv[i].addr, addr))
 			return i;
-	if (l->nsrv == CLI_SRVS || strlen(addr) >= ADDR_MAX)
+	if (n == CLI_SRVS || strlen(addr) >= ADDR_MAX)
 		return -1;
-	snprintf(l->srv[l->nsrv].addr, ADDR_MAX, "%s", addr);
-	return l->nsrv++;
+	snprintf(l->srv[n].addr, ADDR_MAX, "%s", addr);
+	atomic_store(&l->nsrv, n + 1); /* published after its addr */
+	return n;
 }
 
 static int srv_connect(const char *addr)
@@ -619,6 +633,7 @@ int gl_local_read(struct gl_local *l, const char *addr, const struct gl_fkey *ke
 		pthread_mutex_lock(&l->mu);
 		if (rc == -GL_ECONN) { /* not here, or not answering: RPC for a while */
 			l->srv[si].retry_at = mono_s() + CLI_RETRY_S;
+			l->srv[si].ok = 0;
 			pthread_mutex_unlock(&l->mu);
 			return -GL_ENOTSUP;
 		}
@@ -628,6 +643,7 @@ int gl_local_read(struct gl_local *l, const char *addr, const struct gl_fkey *ke
 			return rc;
 		}
 		atomic_fetch_add(&l->opens, 1);
+		l->srv[si].ok = 1;
 		tab_remove(l, si, key, NULL); /* a racing open of the same file: keep the newest */
 		while (l->nfiles && l->nfiles >= l->cap)
 			tab_evict(l);

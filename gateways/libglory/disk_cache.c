@@ -7,7 +7,9 @@
  * chunks of the next READAHEAD_SLICES slices for a background thread to load, so the reads
  * that follow find them: read-ahead, like the kernel's for a local disk. Small random reads
  * never start it. The cache lives under the disk's mu; cc_cv signals finished loads; a reader
- * copies out of a ready chunk without mu, the chunk pinned meanwhile. */
+ * copies out of a ready chunk without mu, the chunk pinned meanwhile. A chunk whose bytes lie
+ * on this host's data servers (local reads, storage/local.h) is not read ahead, and large reads
+ * of it take their bytes from the servers' files straight into the caller's buffer. */
 #include "common/compiler.h"
 #include "common/errors.h"
 #include "gateways/libglory/bufpool.h"
@@ -105,6 +107,11 @@ int disk_cc_copy(struct glory_disk *d, const struct gl_ns_extent *e, uint8_t *ou
 
 	if (e->chunk_len > GL_CHUNK_MAX || (uint64_t)from + len > e->chunk_len)
 		return -GL_EPROTO;
+	/* a large read of a chunk on this host's data servers goes straight into out: a cached
+	 * copy would cost a copy more and save no round trip (small reads keep the cache: a
+	 * copy out of it is cheaper than a block read and its CRC each time) */
+	if (!ranged && len >= READAHEAD_MIN && glory_extent_local(glory_vol_glory(d->v), e))
+		ranged = 1;
 	pthread_mutex_lock(&d->mu);
 	for (;;) {
 		c = cc_find(d, e);
@@ -146,6 +153,7 @@ static void *prefetcher(void *arg)
 	while (!d->closing) {
 		struct gl_ns_extent e;
 		struct cchunk *c;
+		int local;
 
 		if (!d->npq) {
 			pthread_cond_wait(&d->pq_cv, &d->mu);
@@ -153,8 +161,13 @@ static void *prefetcher(void *arg)
 		}
 		e = d->pq[0];
 		memmove(d->pq, d->pq + 1, --d->npq * sizeof(*d->pq));
-		if (cc_find(d, &e) || !(c = cc_claim(d, &e)))
+		if (cc_find(d, &e))
 			continue;
+		pthread_mutex_unlock(&d->mu);
+		local = glory_extent_local(glory_vol_glory(d->v), &e);
+		pthread_mutex_lock(&d->mu);
+		if (local || d->closing || cc_find(d, &e) || !(c = cc_claim(d, &e)))
+			continue; /* a local chunk is read where it lies (disk_cc_copy) */
 		if (!cc_load(d, c, &e))
 			d->st.readaheads++;
 	}

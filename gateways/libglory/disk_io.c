@@ -484,6 +484,7 @@ void glory_disk_get_stats(struct glory_disk *d, struct glory_disk_stats *out)
 	*out = d->st;
 	out->dirty_bytes = d->dirty->bytes;
 	pthread_mutex_unlock(&d->mu);
+	out->local_reads = gl_sclient_local_reads(glory_vol_glory(d->v)->sc);
 }
 
 int glory_disk_close(struct glory_disk *d)

@@ -57,6 +57,19 @@ int glory_extent_read(struct glory *g, const struct gl_ns_extent *e, uint64_t fr
 	return rc == -GL_EINVAL ? -GL_EPROTO : rc; /* an extent past its chunk's end */
 }
 
+int glory_extent_local(struct glory *g, const struct gl_ns_extent *e)
+{
+	struct gl_scheme s;
+	struct gl_map m = {0};
+	int r;
+
+	if (gl_scheme_from_pool(e->pool, &s) || glory_map_get(g, &m, 0))
+		return 0;
+	r = gl_chunk_local(g->sc, &m, &s, e->chunk);
+	gl_map_free(&m);
+	return r;
+}
+
 /* ---- read-ahead ---- */
 
 struct ahead {

@@ -364,6 +364,8 @@ struct glory_disk_stats {
 	uint64_t dedup_blocks; /* blocks of whole-slice writes found stored already (block dedup) */
 	uint64_t dedup_replans; /* flushes planned again: a block's chunk lost its references */
 	uint64_t readaheads;	/* chunks loaded ahead of sequential reads */
+	uint64_t local_reads;	/* fragment reads from this host's data servers' files, by this
+				 * process (storage/local.h) */
 };
 void glory_disk_get_stats(struct glory_disk *d, struct glory_disk_stats *out);
 /* Flushes, then frees d; returns the flush's status. */

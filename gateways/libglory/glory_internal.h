@@ -73,6 +73,9 @@ struct gl_ns_extent;
  * does not fit its chunk is -GL_EPROTO. */
 int glory_extent_read(struct glory *g, const struct gl_ns_extent *e, uint64_t from, uint64_t len,
 		      int whole, uint8_t *out);
+/* 1 when extent e's chunk can be read from data servers' files on this host (storage/local.h,
+ * gl_chunk_local): ranged reads of it cost no round trip, a chunk cache only adds a copy. */
+int glory_extent_local(struct glory *g, const struct gl_ns_extent *e);
 /* gl_chunk_write, retried once with a fresh map when too few servers took it. */
 int glory_chunk_write(struct glory *g, const struct gl_map *m, const struct gl_scheme *s,
 		      const uint8_t *id, const void *data, size_t len);

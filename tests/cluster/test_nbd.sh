@@ -243,7 +243,28 @@ say "nbdkit: $st"
 check "more than one flush, and 32 extents for the 32 slices" [ "${nfl:-0}" -gt 1 -a "${next:-0}" = 32 ]
 check "export it" g disk export v/seq "$T/seq.out"
 check "the same bytes" cmp "$T/seq.img" "$T/seq.out"
-rm -f "$T/seq.img" "$T/seq.out"
+
+say "local reads: nbdkit runs beside the data servers and reads their fragment files itself"
+# read_stats: "local reads N, chunk reads M" from the plugin's last log line
+read_stats() { grep -ho "chunk reads [0-9]*\|local reads [0-9]*" "$D/nbd-seq/log" | tail -n 2 | tr '\n' ' '; }
+serve seq
+check "nbdcopy out: the same bytes" bash -c "nbdcopy '$(uri seq)' '$T/seq.out2' && cmp '$T/seq.img' '$T/seq.out2'"
+unserve seq
+st=$(read_stats)
+say "nbdkit: $st"
+# whole-chunk loads into the cache: one per slice (32) without local reads; only the reads
+# before the first answer from a local server with them
+nch=$(echo "$st" | awk '{print $3}')
+check "large reads came from the servers' files straight, not through whole-chunk loads" \
+	bash -c "[ '${nch:-99}' -lt 16 ] && echo '$st' | grep -Eq 'local reads [1-9]'"
+export GLORY_LOCAL_READS=0
+serve seq
+check "GLORY_LOCAL_READS=0: the same bytes over RPC" bash -c "nbdcopy '$(uri seq)' '$T/seq.out3' && cmp '$T/seq.img' '$T/seq.out3'"
+unserve seq
+unset GLORY_LOCAL_READS
+st=$(read_stats)
+check "GLORY_LOCAL_READS=0: no local read" bash -c "echo '$st' | grep -q 'local reads 0'"
+rm -f "$T/seq.img" "$T/seq.out" "$T/seq.out2" "$T/seq.out3"
 
 say "erasure coded disk: small reads fetch byte ranges of fragments, degraded too"
 serve_e1() { # the disk of volume ve (serve knows only volume v)
