@@ -374,31 +374,95 @@ static int plan_commit(struct glory_disk *d, struct plan *p)
 
 /* Records what a committed plan did to each slice's cached layout and fragment count. Mu
  * held. Returns how many slices now want compacting, their indexes in want (up to max). */
+static int ext_cmp(const void *a, const void *b)
+{
+	const struct gl_ns_extent *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* (Dropping a slice's cached layout after each flush instead made every read after it ask the
+ * shard again: random reads mixed with writes spent their time there.) */
+void disk_lc_overlay(struct lslice *l, const struct gl_ns_extent *nx, uint32_t nn)
+{
+	struct gl_ns_extent *r = malloc(((size_t)l->n + 2 * (size_t)nn) * sizeof(*r));
+	struct gl_ns_extent *w = malloc(nn * sizeof(*w));
+	uint32_t k = 0;
+
+	if (!r || !w) {
+		free(r);
+		free(w);
+		free(l->e);
+		l->e = NULL;
+		l->n = UINT32_MAX;
+		return;
+	}
+	memcpy(w, nx, nn * sizeof(*w));
+	qsort(w, nn, sizeof(*w), ext_cmp);
+	for (uint32_t i = 0; i < l->n; i++) {
+		const struct gl_ns_extent *o = &l->e[i];
+		uint64_t a = o->off, b = o->off + o->len;
+
+		for (uint32_t j = 0; j < nn && a < b; j++) {
+			uint64_t x0 = w[j].off, x1 = w[j].off + w[j].len;
+
+			if (x1 <= a || x0 >= b)
+				continue;
+			if (x0 > a) { /* the part of o before w[j] stays */
+				r[k] = *o;
+				r[k].off = a;
+				r[k].len = (uint32_t)(x0 - a);
+				r[k++].chunk_off = o->chunk_off + (uint32_t)(a - o->off);
+			}
+			a = x1;
+		}
+		if (a < b) {
+			r[k] = *o;
+			r[k].off = a;
+			r[k].len = (uint32_t)(b - a);
+			r[k++].chunk_off = o->chunk_off + (uint32_t)(a - o->off);
+		}
+	}
+	memcpy(r + k, w, nn * sizeof(*w));
+	k += nn;
+	qsort(r, k, sizeof(*r), ext_cmp);
+	free(w);
+	free(l->e);
+	l->e = r;
+	l->n = k;
+}
+
 static uint32_t plan_account(struct glory_disk *d, const struct plan *p, uint64_t *want,
 			     uint32_t max)
 {
 	uint32_t nw = 0;
 
-	for (uint32_t i = 0, w = 0; i < p->ne; i++) {
+	for (uint32_t i = 0, w = 0, j; i < p->ne; i = j) {
 		uint64_t idx = p->e[i].off / SLICE;
 		struct lslice *l;
 
 		if (w < p->nw && p->w[w].first == i) { /* a slice rewritten whole (block dedup) */
-			i += p->w[w++].n - 1;
+			j = i + p->w[w++].n;
 			continue;
 		}
+		/* this slice's extents (a plan lists a slice's runs together) */
+		for (j = i + 1;
+		     j < p->ne && p->e[j].off / SLICE == idx && !(w < p->nw && p->w[w].first == j);
+		     j++)
+			;
 		if (!(l = disk_lc_get(d, idx)))
 			continue;
-		free(l->e);
-		l->e = NULL;
-		l->n = UINT32_MAX;
-		if (p->e[i].len == GL_MIN((uint64_t)SLICE, d->size - idx * SLICE) &&
-		    p->e[i].off == idx * SLICE) {
-			l->frag = 0;
-			continue;
+		if (l->n != UINT32_MAX)
+			disk_lc_overlay(l, &p->e[i], j - i);
+		for (uint32_t x = i; x < j; x++) {
+			if (p->e[x].len == GL_MIN((uint64_t)SLICE, d->size - idx * SLICE) &&
+			    p->e[x].off == idx * SLICE) {
+				l->frag = 0;
+				continue;
+			}
+			if (++l->frag == COMPACT_EXTENTS && nw < max)
+				want[nw++] = idx;
 		}
-		if (++l->frag == COMPACT_EXTENTS && nw < max)
-			want[nw++] = idx;
 	}
 	for (uint32_t i = 0; i < p->nw; i++) {
 		struct lslice *l = disk_lc_get(d, p->w[i].idx);

@@ -122,6 +122,10 @@ struct glory_disk {
 struct lslice *disk_lc_get(struct glory_disk *d, uint64_t idx);
 /* The slice's layout cache entry, or NULL. */
 struct lslice *disk_lc_find(struct glory_disk *d, uint64_t idx);
+/* disk_flush.c: cached layout l (valid) after the disjoint extents nx[0..nn) were written over
+ * it, as NS_WRITE does on the shard: the old extents lose the ranges written, the new ones go
+ * in, sorted. Out of memory: l is dropped (n = UINT32_MAX). */
+void disk_lc_overlay(struct lslice *l, const struct gl_ns_extent *nx, uint32_t nn);
 /* glory_disk_pread; ahead: a large sequential read starts read-ahead (not for compaction). */
 int disk_pread(struct glory_disk *d, void *buf, size_t len, uint64_t off, int ahead);
 

@@ -128,16 +128,19 @@ static void gp_cleanup(void)
 	glory_disk_get_stats(disk, &st);
 	rc = glory_disk_close(disk);
 	/* on stderr (nbdkit's log) so an operator sees what the write path did */
-	fprintf(stderr,
-		"nbdkit-glory: %s/%s: reads %llu, writes %llu, flushes %llu, punches %llu, "
-		"chunks written %llu, extents %llu, compactions %llu, chunk reads %llu (cache "
-		"hits %llu, read ahead %llu), local reads %llu, dedup'd blocks %llu\n",
-		cfg.vol, cfg.name, (unsigned long long)st.reads, (unsigned long long)st.writes,
-		(unsigned long long)st.flushes, (unsigned long long)st.punches,
-		(unsigned long long)st.chunks_written, (unsigned long long)st.extents_written,
-		(unsigned long long)st.compactions, (unsigned long long)st.chunk_reads,
-		(unsigned long long)st.chunk_hits, (unsigned long long)st.readaheads,
-		(unsigned long long)st.local_reads, (unsigned long long)st.dedup_blocks);
+	fprintf(
+	    stderr,
+	    "nbdkit-glory: %s/%s: reads %llu, writes %llu, flushes %llu, punches %llu, "
+	    "chunks written %llu, extents %llu, compactions %llu, chunk reads %llu (cache "
+	    "hits %llu, read ahead %llu), local reads %llu, layouts fetched %llu, dedup'd blocks "
+	    "%llu\n",
+	    cfg.vol, cfg.name, (unsigned long long)st.reads, (unsigned long long)st.writes,
+	    (unsigned long long)st.flushes, (unsigned long long)st.punches,
+	    (unsigned long long)st.chunks_written, (unsigned long long)st.extents_written,
+	    (unsigned long long)st.compactions, (unsigned long long)st.chunk_reads,
+	    (unsigned long long)st.chunk_hits, (unsigned long long)st.readaheads,
+	    (unsigned long long)st.local_reads, (unsigned long long)st.layout_fetches,
+	    (unsigned long long)st.dedup_blocks);
 
 	if (rc)
 		nbdkit_error("glory: the last flush failed: %s", glory_strerror(rc));
