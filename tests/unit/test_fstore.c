@@ -14,6 +14,7 @@
 #include "common/errors.h"
 #include "storage/fstore.h"
 
+#include "tests/unit/fragpath.h"
 #include "tests/unit/tmpdir.h"
 
 static struct gl_fkey key(int n, int idx)
@@ -134,15 +135,11 @@ static void test_bad_crc_refused(void **s)
 
 static void flip_file(struct gl_fkey *k, long off)
 {
-	char path[256], name[80], cmd[512];
+	char path[256], cmd[512];
 	FILE *f;
 	int c;
 
-	snprintf(name, sizeof(name), "%08x-", k->pool);
-	for (int i = 0; i < 32; i++)
-		snprintf(name + 9 + 2 * i, 3, "%02x", k->chunk[i]);
-	snprintf(name + 73, sizeof(name) - 73, "-%02x", k->idx);
-	snprintf(path, sizeof(path), "%s/frag/%02x/%s", dir, k->chunk[0], name);
+	frag_path_in(dir, k, path, sizeof(path));
 	f = fopen(path, "r+");
 	assert_non_null(f);
 	if (off < 0) {

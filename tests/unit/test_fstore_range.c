@@ -21,6 +21,7 @@
 
 #define BLK (64u << 10)
 
+#include "tests/unit/fragpath.h"
 #include "tests/unit/tmpdir.h"
 
 static struct gl_fkey key(int n)
@@ -42,13 +43,7 @@ static uint8_t *data(size_t len, int seed)
 
 static void frag_path(const struct gl_fkey *k, char *path, size_t cap)
 {
-	char name[80];
-
-	snprintf(name, sizeof(name), "%08x-", k->pool);
-	for (int i = 0; i < 32; i++)
-		snprintf(name + 9 + 2 * i, 3, "%02x", k->chunk[i]);
-	snprintf(name + 73, sizeof(name) - 73, "-%02x", k->idx);
-	snprintf(path, cap, "%s/frag/%02x/%s", dir, k->chunk[0], name);
+	frag_path_in(dir, k, path, cap);
 }
 
 static void flip(const struct gl_fkey *k, long off)

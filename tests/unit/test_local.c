@@ -21,6 +21,7 @@
 #include "storage/fstore.h"
 #include "storage/local.h"
 
+#include "tests/unit/fragpath.h"
 #include "tests/unit/tmpdir.h"
 
 #define BLK  (64u << 10)
@@ -54,15 +55,11 @@ static void put(struct gl_fstore *fs, const struct gl_fkey *k, const uint8_t *d,
 
 static void flip(const struct gl_fkey *k, long off)
 {
-	char path[256], name[80];
+	char path[256];
 	uint8_t c;
 	int fd;
 
-	snprintf(name, sizeof(name), "%08x-", k->pool);
-	for (int i = 0; i < 32; i++)
-		snprintf(name + 9 + 2 * i, 3, "%02x", k->chunk[i]);
-	snprintf(name + 73, sizeof(name) - 73, "-%02x", k->idx);
-	snprintf(path, sizeof(path), "%s/frag/%02x/%s", dir, k->chunk[0], name);
+	frag_path_in(dir, k, path, sizeof(path));
 	fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, &c, 1, 4096 + off), 1);
