@@ -10,7 +10,9 @@
 #include "common/errors.h"
 #include "common/log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -270,11 +272,12 @@ void gl_local_srv_stop(struct gl_local_srv *ls)
 }
 
 /* ---- the client ---- */
-#define CLI_SRVS    64	 /* servers remembered (local or not) */
+#define CLI_SRVS    64	 /* servers at this host's addresses remembered (local or not) */
 #define CLI_BUCKETS 1024 /* hash buckets of open files */
 #define CLI_FILES   1024 /* open files kept, at most (and at most a quarter of RLIMIT_NOFILE) */
 #define CLI_RETRY_S 5.0	 /* a server found not local (or failing): asked again after this */
 #define CLI_TIMEOUT 2	 /* seconds to wait for a server's reply */
+#define CLI_IFADDRS 64	 /* this host's addresses remembered */
 #define ADDR_MAX    64
 
 struct lfile {
@@ -293,6 +296,7 @@ struct lsrv {
 	char addr[ADDR_MAX]; /* set once */
 	double retry_at;     /* not local (or failing) until then; under l->mu */
 	_Atomic int ok;	     /* a descriptor came from it, no failure since */
+	double failed_at;    /* its last connection failure (0: none since a success); under mu */
 	pthread_mutex_t mu;  /* one request at a time on fd */
 	int fd;		     /* connection, -1 if none; under mu */
 };
@@ -305,7 +309,77 @@ struct gl_local {
 	uint32_t nfiles, cap;
 	uint64_t clock;
 	_Atomic uint64_t reads, opens, corrupt;
+	/* this host's addresses (besides loopback): only servers at one of them can be here */
+	struct in6_addr here[CLI_IFADDRS]; /* IPv4 as v4-mapped */
+	int nhere;
 };
+
+/* addr ("H:P", "[H]:P") as an IPv6 address (IPv4 v4-mapped). 0, or -1 if H is not numeric. */
+static int addr_ip(const char *addr, struct in6_addr *out)
+{
+	char h[64];
+	const char *colon = strrchr(addr, ':');
+	size_t n = colon ? (size_t)(colon - addr) : strlen(addr);
+	struct in_addr v4;
+
+	if (addr[0] == '[' && n >= 2 && addr[n - 1] == ']') {
+		addr++;
+		n -= 2;
+	}
+	if (n >= sizeof(h))
+		return -1;
+	memcpy(h, addr, n);
+	h[n] = 0;
+	if (inet_pton(AF_INET6, h, out) == 1)
+		return 0;
+	if (inet_pton(AF_INET, h, &v4) != 1)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->s6_addr[10] = out->s6_addr[11] = 0xff;
+	memcpy(&out->s6_addr[12], &v4, 4);
+	return 0;
+}
+
+/* Whether a server at addr may run on this host: its address is loopback or one of ours (a
+ * host name: perhaps). The others are never asked, and take no place in l->srv. */
+static int maybe_here(const struct gl_local *l, const char *addr)
+{
+	struct in6_addr a;
+
+	if (addr_ip(addr, &a))
+		return 1;
+	if (IN6_IS_ADDR_LOOPBACK(&a) || (IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127))
+		return 1;
+	for (int i = 0; i < l->nhere; i++)
+		if (!memcmp(&l->here[i], &a, sizeof(a)))
+			return 1;
+	return 0;
+}
+
+static void find_here(struct gl_local *l)
+{
+	struct ifaddrs *ifs, *i;
+
+	if (getifaddrs(&ifs))
+		return;
+	for (i = ifs; i && l->nhere < CLI_IFADDRS; i = i->ifa_next) {
+		struct in6_addr *a = &l->here[l->nhere];
+
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET6) {
+			*a = ((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr;
+			l->nhere++;
+		} else if (i->ifa_addr->sa_family == AF_INET) {
+			memset(a, 0, sizeof(*a));
+			a->s6_addr[10] = a->s6_addr[11] = 0xff;
+			memcpy(&a->s6_addr[12],
+			       &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
+			l->nhere++;
+		}
+	}
+	freeifaddrs(ifs);
+}
 
 static double mono_s(void)
 {
@@ -330,6 +404,7 @@ struct gl_local *gl_local_new(void)
 		pthread_mutex_init(&l->srv[i].mu, NULL);
 		l->srv[i].fd = -1;
 	}
+	find_here(l);
 	l->cap = CLI_FILES;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur / 4 < l->cap)
@@ -436,7 +511,7 @@ static int srv_index(struct gl_local *l, const char *addr)
 	for (int i = 0; i < n; i++)
 		if (!strcmp(l->srv[i].addr, addr))
 			return i;
-	if (n == CLI_SRVS || strlen(addr) >= ADDR_MAX)
+	if (n == CLI_SRVS || strlen(addr) >= ADDR_MAX || !maybe_here(l, addr))
 		return -1;
 	snprintf(l->srv[n].addr, ADDR_MAX, "%s", addr);
 	atomic_store(&l->nsrv, n + 1); /* published after its addr */
@@ -487,6 +562,11 @@ static int srv_open(struct lsrv *s, int si, const struct gl_fkey *k, struct lfil
 	}
 	gl_local_req_encode(k, req);
 	pthread_mutex_lock(&s->mu);
+	if (s->failed_at && mono_s() - s->failed_at < CLI_RETRY_S) {
+		/* it just failed for the thread before us: a stopped server costs one timeout */
+		pthread_mutex_unlock(&s->mu);
+		goto out;
+	}
 	if (s->fd < 0)
 		s->fd = srv_connect(s->addr);
 	if (s->fd >= 0 && send(s->fd, req, sizeof(req), MSG_NOSIGNAL) == (ssize_t)sizeof(req)) {
@@ -513,9 +593,11 @@ static int srv_open(struct lsrv *s, int si, const struct gl_fkey *k, struct lfil
 		if (s->fd >= 0)
 			close(s->fd);
 		s->fd = -1;
+		s->failed_at = mono_s();
 		pthread_mutex_unlock(&s->mu);
 		goto out; /* -GL_ECONN */
 	}
+	s->failed_at = 0;
 	pthread_mutex_unlock(&s->mu);
 	rc = gl_local_reply_decode(rep, (size_t)n, &m, ff);
 	if (!rc && fd < 0)

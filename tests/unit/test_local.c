@@ -2,8 +2,10 @@
  * host through the descriptors the server passes it. A real fragment store and server thread,
  * a real client over the abstract socket: every edge of a range, the descriptor kept, a
  * corrupt block refused, a missing fragment, inline fragments and absent servers declined,
- * reads after the server stopped or deleted the file, and the messages' decoders. */
+ * reads after the server stopped or deleted the file, other hosts' servers never asked, a
+ * server that stops answering, and the messages' decoders. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -211,6 +216,76 @@ static void test_kept_descriptor(void **s)
 	env_down(&e);
 }
 
+/* Servers at other hosts' addresses are never asked and take no place: a client that read from
+ * a hundred of them still finds the one beside it. */
+static void test_other_hosts(void **s)
+{
+	uint8_t out[100];
+	struct env e;
+
+	(void)s;
+	env_up(&e);
+	for (int i = 0; i < 100; i++) {
+		char a[64];
+
+		snprintf(a, sizeof(a), "192.0.2.%d:7000", i + 1); /* TEST-NET-1: nobody's */
+		assert_int_equal(gl_local_read(e.cli, a, &e.k, FLEN, FLEN, 0, 100, out),
+				 -GL_ENOTSUP);
+	}
+	expect(&e, 0, 100);
+	env_down(&e);
+}
+
+/* A server that stops answering (SIGSTOP) costs the readers one timeout, not one each. */
+struct stalled_reader {
+	struct gl_local *cli;
+	const char *addr;
+	int n, rc;
+};
+
+static void *stalled_read(void *arg)
+{
+	struct stalled_reader *r = arg;
+	struct gl_fkey k = key(50 + r->n);
+	uint8_t out[64];
+
+	r->rc = gl_local_read(r->cli, r->addr, &k, FLEN, FLEN, 0, sizeof(out), out);
+	return NULL;
+}
+
+static void test_stalled_server(void **s)
+{
+	const char *a = "127.0.0.1:stalled";
+	struct stalled_reader r[8];
+	pthread_t th[8];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct gl_local *cli = gl_local_new();
+	struct timespec t0, t1;
+	int lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	socklen_t sl;
+
+	(void)s;
+	/* a listener under the server's name that never accepts nor answers */
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "glory-ds-local %s", a);
+	sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sa.sun_path + 1));
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sl), 0);
+	assert_int_equal(listen(lfd, 64), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 8; i++) {
+		r[i] = (struct stalled_reader){cli, a, i, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, stalled_read, &r[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(r[i].rc, -GL_ENOTSUP);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* one 2 s timeout; one each, in turn, would be 16 s */
+	assert_true(t1.tv_sec - t0.tv_sec < 8);
+	gl_local_free(cli);
+	close(lfd);
+}
+
 static void test_messages(void **s)
 {
 	uint8_t b[GL_LOCAL_REPLY_MAX], bad[GL_LOCAL_REQ_LEN];
@@ -259,6 +334,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_corrupt_block, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_declined, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kept_descriptor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_other_hosts, setup, teardown),
+	    cmocka_unit_test(test_stalled_server),
 	    cmocka_unit_test(test_messages),
 	};
 
