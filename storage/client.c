@@ -356,7 +356,8 @@ static int get_local(struct fetch *f, int i, int di)
 	uint8_t *dst = f->buf[i];
 	int rc;
 
-	if (!f->sc->local || !f->fl || !f->chunk_len || f->fl < GL_FSTORE_INLINE_MAX || f->have[i])
+	if (!f->fl || !f->chunk_len || f->fl < GL_FSTORE_INLINE_MAX || f->have[i] ||
+	    !gl_local_maybe(f->sc->local, f->m->ds[di].addr)) /* no buffer for a remote one */
 		return -GL_ENOTSUP;
 	memcpy(k.chunk, f->id, GL_CHUNK_ID_LEN);
 	if (!dst && !(dst = malloc(f->fl)))

@@ -441,6 +441,11 @@ void gl_local_free(struct gl_local *l)
 	free(l);
 }
 
+int gl_local_maybe(struct gl_local *l, const char *addr)
+{
+	return l && maybe_here(l, addr);
+}
+
 int gl_local_known(struct gl_local *l, const char *addr)
 {
 	int n = l ? atomic_load(&l->nsrv) : 0;

@@ -54,6 +54,9 @@ void gl_local_free(struct gl_local *l);
  * -GL_ECORRUPT (a block failed its CRC, or the file is short), -GL_ENOENT, -GL_EPROTO. */
 int gl_local_read(struct gl_local *l, const char *addr, const struct gl_fkey *key,
 		  uint64_t chunk_len, uint32_t frag_len, uint32_t off, uint32_t len, void *dst);
+/* 0 when the server at addr cannot be on this host (its address is neither loopback nor one of
+ * ours): gl_local_read would decline it; a caller skips work for it (lock-free). */
+int gl_local_maybe(struct gl_local *l, const char *addr);
 /* 1 when the server at addr is known to run on this host (a fragment was read from its files
  * and it has not failed since): reads of its fragments are cheap, no cache needed. */
 int gl_local_known(struct gl_local *l, const char *addr);
