@@ -1040,7 +1040,11 @@ static void esc(struct gl_wbuf *b, const uint8_t *p, size_t n)
 
 struct dump {
 	struct gl_wbuf *out;
-	uint32_t vol; /* 0: all */
+	uint32_t vol;	       /* 0: all */
+	size_t max;	       /* stop once the text passes this many bytes */
+	int more;	       /* stopped before the end */
+	uint8_t last[KEY_MAX]; /* the last key looked at: where the next page resumes */
+	size_t last_len;
 };
 
 static void dump_attr(struct gl_wbuf *b, const struct gl_ns_attr *a)
@@ -1060,6 +1064,14 @@ static int dump_cb(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, siz
 	struct gl_rbuf r;
 	int per_vol = strchr("idexlonVLbB", k[0]) != NULL;
 
+	if (b->len >= d->max && d->last_len) {
+		d->more = 1; /* this key starts the next page */
+		return 1;
+	}
+	if (kl >= sizeof(d->last))
+		return 0; /* no record is this long: nothing to resume after */
+	memcpy(d->last, k, kl);
+	d->last_len = kl;
 	if (k[0] < 0x20)
 		return 0; /* "\0applied" (metadata/rsm.c), request outcomes (metadata/mds.c) */
 	if (d->vol && (!per_vol || kl < 5 || rdbe32(k + 1) != d->vol))
@@ -1290,23 +1302,36 @@ static int catalog_read(struct op *o, uint16_t opc, struct gl_rbuf *r, struct gl
 	}
 	case GL_NS_DUMP: {
 		struct gl_wbuf t;
-		struct dump d;
+		struct dump d = {.vol = gl_get_u32(r), .max = GL_NS_DUMP_PAGE};
+		uint8_t from[KEY_MAX + 1];
+		size_t fl = 0;
 
-		vid = gl_get_u32(r);
+		if (gl_rbuf_left(r)) { /* a later page: resume after this key, at most max bytes */
+			fl = gl_get_u16(r);
+			if (fl >= KEY_MAX)
+				return -GL_EPROTO;
+			gl_get_copy(r, from, fl);
+			from[fl++] = 0; /* the least key after it */
+			d.max = gl_get_u32(r);
+			if (d.max == 0 || d.max > GL_NS_DUMP_PAGE)
+				d.max = GL_NS_DUMP_PAGE;
+		}
 		if (gl_rbuf_check(r))
 			return -GL_EPROTO;
 		if (o->tenant)
 			return -GL_EPERM;
 		gl_wbuf_init(&t);
 		d.out = &t;
-		d.vol = vid;
-		op_scan(o, (const uint8_t *)"", 0, NULL, 0, dump_cb, &d);
-		if (t.err || t.len > GL_RPC_MAX_ARGS - 64) {
+		op_scan(o, (const uint8_t *)"", 0, fl ? from : NULL, fl, dump_cb, &d);
+		if (t.err || t.len > GL_RPC_MAX_ARGS - 64 - KEY_MAX) {
 			gl_wbuf_free(&t);
 			return -GL_E2BIG;
 		}
 		gl_put_u32(reply, (uint32_t)t.len);
 		gl_put_bytes(reply, t.p, t.len);
+		gl_put_u8(reply, (uint8_t)d.more);
+		gl_put_u16(reply, (uint16_t)d.last_len);
+		gl_put_bytes(reply, d.last, d.last_len);
 		gl_wbuf_free(&t);
 		return 0;
 	}

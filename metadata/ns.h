@@ -102,8 +102,11 @@
  *   NS_TENANT_LIST    -                            -> u32 n, n x (u32 id, str name, u32 nvols)
  *   NS_KEY_GET        str access                   -> u32 tenant, str tenant name, str secret
  *   NS_CHUNK_REFS     u32 n, n x (u32 pool, id32)  -> u32 n, n x u64 references held here
- *   NS_DUMP           u32 vol (0 = everything)     -> bytes32 text: every record, one per line,
- *                     in key order, canonical (the restart test compares dumps)
+ *   NS_DUMP           u32 vol (0 = everything)[, u16 klen, key, u32 max bytes]
+ *                     -> bytes32 text, u8 more, u16 klen, last key: the records, one per line,
+ *                     in key order, canonical (the restart test compares dumps), one page of
+ *                     about GL_NS_DUMP_PAGE (or max) bytes; with a key, the page after it. A
+ *                     caller asks again after the last key while more is set
  *   NS_VOL_EXPORT     u32 vol, u16 klen, key (after it; empty: from the start), u32 max bytes
  *                     -> u8 done, u32 n, n x (u16 klen, key, bytes32 value): the records of a
  *                     frozen volume in key order (admin only; EBUSY unless frozen)
@@ -180,6 +183,7 @@
 #define GL_NS_XNAME_MAX	    255
 #define GL_NS_XVALUE_MAX    (64u << 10)
 #define GL_NS_LINK_MAX	    65000
+#define GL_NS_DUMP_PAGE	    (1u << 20) /* bytes of NS_DUMP text per reply (see above) */
 #define GL_NS_SLICE	    (4u << 20) /* layouts are kept per 4 MiB of file */
 #define GL_NS_MAX_EXTENTS   1024       /* per NS_WRITE */
 #define GL_NS_VNAME_MAX	    63	       /* tenant and volume names */

@@ -72,32 +72,54 @@ static int shard_status(struct gl_rpc_pool *p, const struct gl_map *m, long only
 	return 0;
 }
 
+/* Prints every record of the shard (or of one volume), a page per call: the shard answers
+ * about GL_NS_DUMP_PAGE bytes and the key to resume after. */
 static int shard_dump(struct gl_rpc_pool *p, const struct gl_shard_info *sh, long vol)
 {
-	struct gl_rpc_call c;
-	struct gl_wbuf q;
-	struct gl_rbuf r;
-	int rc;
+	uint8_t last[GL_NS_NAME_MAX + 64];
+	uint16_t last_len = 0;
+	uint8_t more = 1;
+	int rc = 0;
 
-	gl_wbuf_init(&q);
-	gl_put_u16(&q, GL_NS_DUMP); /* the ns header: op, tenant 0 (admin), time */
-	gl_put_u32(&q, 0);
-	gl_put_u64(&q, 0);
-	gl_put_u32(&q, (uint32_t)vol);
-	rc = gl_md_call(p, sh, &q, &c, GL_MD_TIMEOUT_MS);
-	gl_wbuf_free(&q);
-	if (rc == 0) {
-		uint32_t len;
-		const uint8_t *text;
+	for (int page = 0; more && !rc; page++) {
+		struct gl_rpc_call c;
+		struct gl_wbuf q;
+		struct gl_rbuf r;
 
-		gl_rbuf_init(&r, c.rargs, c.rargs_len);
-		len = gl_get_u32(&r);
-		text = gl_get_bytes(&r, len);
-		rc = gl_rbuf_check(&r);
-		if (!rc)
-			fwrite(text, 1, len, stdout);
+		gl_wbuf_init(&q);
+		gl_put_u16(&q, GL_NS_DUMP); /* the ns header: op, tenant 0 (admin), time */
+		gl_put_u32(&q, 0);
+		gl_put_u64(&q, 0);
+		gl_put_u32(&q, (uint32_t)vol);
+		if (page) {
+			gl_put_u16(&q, last_len);
+			gl_put_bytes(&q, last, last_len);
+			gl_put_u32(&q, GL_NS_DUMP_PAGE);
+		}
+		rc = gl_md_call(p, sh, &q, &c, GL_MD_TIMEOUT_MS);
+		gl_wbuf_free(&q);
+		if (rc == 0) {
+			uint32_t len;
+			const uint8_t *text;
+
+			gl_rbuf_init(&r, c.rargs, c.rargs_len);
+			len = gl_get_u32(&r);
+			text = gl_get_bytes(&r, len);
+			more = gl_get_u8(&r);
+			last_len = gl_get_u16(&r);
+			if (last_len > sizeof(last))
+				rc = -GL_EPROTO;
+			else
+				gl_get_copy(&r, last, last_len);
+			if (!rc)
+				rc = gl_rbuf_check(&r);
+			if (!rc && more && !last_len)
+				rc = -GL_EPROTO; /* would ask for the same page again */
+			if (!rc)
+				fwrite(text, 1, len, stdout);
+		}
+		gl_rpc_call_done(&c);
 	}
-	gl_rpc_call_done(&c);
 	if (rc)
 		fprintf(stderr, "glory shard dump: shard %u: %s\n", sh->id, gl_strerror(rc));
 	return rc ? 1 : 0;
