@@ -174,6 +174,34 @@ int gl_chunk_local(struct gl_sclient *sc, const struct gl_map *m, const struct g
 	return 1;
 }
 
+int gl_chunk_warm(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
+		  const uint8_t id[GL_CHUNK_ID_LEN], size_t len)
+{
+	struct gl_placement p;
+	struct gl_fkey k = {.pool = gl_scheme_pool(s)};
+	size_t fl = gl_scheme_frag_len(s, len);
+	int rc = -GL_ENOTSUP, i;
+
+	if (!sc->local || fl < GL_FSTORE_INLINE_MAX ||
+	    gl_place(m, gl_scheme_pool(s), id, gl_scheme_width(s), &p))
+		return -GL_ENOTSUP;
+	memcpy(k.chunk, id, GL_CHUNK_ID_LEN);
+	if (s->type == GL_RED_REP) {
+		if ((i = local_replica(sc, m, &p)) < 0)
+			return -GL_ENOTSUP;
+		k.idx = (uint8_t)i;
+		return gl_local_warm(sc->local, m->ds[p.slot[i]].addr, &k, len, (uint32_t)fl);
+	}
+	for (i = 0; i < s->k; i++) {
+		if (!srv_local(sc, m, p.slot[i]))
+			continue;
+		k.idx = (uint8_t)i;
+		if (gl_local_warm(sc->local, m->ds[p.slot[i]].addr, &k, len, (uint32_t)fl) == 0)
+			rc = 0;
+	}
+	return rc;
+}
+
 /* First handoff that is usable and not yet used; -1 if none. */
 static int pick_handoff(struct gl_sclient *sc, const struct gl_map *m, const struct gl_placement *p,
 			const int *target, int width)

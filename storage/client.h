@@ -50,6 +50,11 @@ int gl_chunk_read_range(struct gl_sclient *sc, const struct gl_map *m, const str
  * no cache in front of them. */
 int gl_chunk_local(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
 		   const uint8_t id[GL_CHUNK_ID_LEN]);
+/* Has the kernel read chunk id's fragments on servers of this host into the page cache in the
+ * background (gl_local_warm): a sequential reader asks for the next chunk while it reads this
+ * one. 0 when any was started, -GL_ENOTSUP when none is here. */
+int gl_chunk_warm(struct gl_sclient *sc, const struct gl_map *m, const struct gl_scheme *s,
+		  const uint8_t id[GL_CHUNK_ID_LEN], size_t len);
 /* Fragment reads served from local files so far (storage/local.h). */
 uint64_t gl_sclient_local_reads(struct gl_sclient *sc);
 /* For repair: produces every fragment in want (bit i = fragment i) of a chunk into frags[i]

@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <poll.h>
 #include <pthread.h>
@@ -691,8 +692,9 @@ static int lf_read(const struct lfile *f, uint32_t off, uint32_t len, uint8_t *d
 	return rc;
 }
 
-int gl_local_read(struct gl_local *l, const char *addr, const struct gl_fkey *key,
-		  uint64_t chunk_len, uint32_t frag_len, uint32_t off, uint32_t len, void *dst)
+/* gl_local_read, or with dst NULL gl_local_warm: the kernel starts reading the bytes in. */
+static int local_io(struct gl_local *l, const char *addr, const struct gl_fkey *key,
+		    uint64_t chunk_len, uint32_t frag_len, uint32_t off, uint32_t len, void *dst)
 {
 	struct lfile *f = NULL, *g;
 	int si, rc;
@@ -744,7 +746,9 @@ int gl_local_read(struct gl_local *l, const char *addr, const struct gl_fkey *ke
 		pthread_mutex_unlock(&l->mu);
 	}
 	rc = -GL_EPROTO;
-	if (f->chunk_len == chunk_len && f->len == frag_len)
+	if (f->chunk_len == chunk_len && f->len == frag_len && !dst)
+		rc = readahead(f->fd, (off64_t)f->data_off + off, len) ? -GL_EIO : 0;
+	else if (f->chunk_len == chunk_len && f->len == frag_len)
 		rc = lf_read(f, off, len, dst);
 	if (rc) {
 		if (rc == -GL_ECORRUPT) {
@@ -756,9 +760,21 @@ int gl_local_read(struct gl_local *l, const char *addr, const struct gl_fkey *ke
 		pthread_mutex_lock(&l->mu);
 		tab_remove(l, si, key, f);
 		pthread_mutex_unlock(&l->mu);
-	} else {
+	} else if (dst) {
 		atomic_fetch_add(&l->reads, 1);
 	}
 	lf_unref(f);
 	return rc;
+}
+
+int gl_local_read(struct gl_local *l, const char *addr, const struct gl_fkey *key,
+		  uint64_t chunk_len, uint32_t frag_len, uint32_t off, uint32_t len, void *dst)
+{
+	return dst ? local_io(l, addr, key, chunk_len, frag_len, off, len, dst) : -GL_EINVAL;
+}
+
+int gl_local_warm(struct gl_local *l, const char *addr, const struct gl_fkey *key,
+		  uint64_t chunk_len, uint32_t frag_len)
+{
+	return local_io(l, addr, key, chunk_len, frag_len, 0, frag_len, NULL);
 }

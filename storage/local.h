@@ -54,6 +54,11 @@ void gl_local_free(struct gl_local *l);
  * -GL_ECORRUPT (a block failed its CRC, or the file is short), -GL_ENOENT, -GL_EPROTO. */
 int gl_local_read(struct gl_local *l, const char *addr, const struct gl_fkey *key,
 		  uint64_t chunk_len, uint32_t frag_len, uint32_t off, uint32_t len, void *dst);
+/* Has the kernel start reading the whole fragment from the server's file into the page cache
+ * (readahead(2); it does not wait for the disk), so that a gl_local_read of it soon finds the
+ * bytes there; its descriptor is kept as by a read. Errors as gl_local_read. */
+int gl_local_warm(struct gl_local *l, const char *addr, const struct gl_fkey *key,
+		  uint64_t chunk_len, uint32_t frag_len);
 /* 0 when the server at addr cannot be on this host (its address is neither loopback nor one of
  * ours): gl_local_read would decline it; a caller skips work for it (lock-free). */
 int gl_local_maybe(struct gl_local *l, const char *addr);

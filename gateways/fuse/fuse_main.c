@@ -209,6 +209,16 @@ out_se:
 	fs->se = NULL;
 	pthread_mutex_unlock(&fs->se_lock);
 	fuse_session_destroy(se); /* calls destroy: open files are committed */
+	{
+		struct glory_read_stats st;
+
+		glory_read_stats(fs->vol, &st);
+		fprintf(stderr,
+			"glory mount: %s: reads: %llu straight from local files, %llu whole chunks "
+			"loaded, %llu fragment reads from local files\n",
+			cfg->mountpoint, (unsigned long long)st.straight,
+			(unsigned long long)st.chunk_loads, (unsigned long long)st.local_reads);
+	}
 out:
 	fuse_opt_free_args(&args);
 	gf_attr_fini(fs);

@@ -81,6 +81,10 @@ struct glory_file {
 	uint32_t apool, alen;
 	uint8_t *abuf;
 	int astate; /* GF_AHEAD_NONE, GF_AHEAD_LOADING, GF_AHEAD_LOADED */
+	/* the chunk whose local files a sequential reader reading them straight last had the
+	 * kernel read ahead (fs_read.c, warm_next) */
+	uint8_t wid[32];
+	int wvalid;
 };
 
 #define GF_AHEAD_NONE	 0

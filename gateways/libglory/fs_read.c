@@ -3,9 +3,13 @@
  * last one; a small read away from the previous one (not a sequential stream) fetches just its
  * bytes (ranged reads of the data servers). Bytes this handle wrote and has not committed yet
  * are committed first (fs_data.c). A sequential reader that loads a chunk has the next one read
- * in the background into a second buffer of the file, which the read that needs it takes.
- * (A per-connection chunk cache with read-ahead of 4 chunks into fresh buffers was tried on
- * 2026-12-06 and read slower than this; see docs/performance.md.) */
+ * in the background into a second buffer of the file, which the read that needs it takes. A
+ * large sequential read of a chunk whose bytes are in files on this host (storage/local.h)
+ * skips that buffer: it reads straight into the caller's buffer after the file's lock is
+ * dropped (one copy instead of two, several such reads at once), and the kernel reads the next
+ * chunk's files into the page cache in the background (gl_chunk_warm), as its read-ahead does
+ * within one file. (A per-connection chunk cache with read-ahead of 4 chunks into fresh buffers was
+ * tried on 2026-12-06 and read slower than this; see docs/performance.md.) */
 #include "common/compiler.h"
 #include "common/errors.h"
 #include "gateways/libglory/bufpool.h"
@@ -16,14 +20,16 @@
 #include "storage/client.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define LAYOUT_AHEAD  (64ull * GL_NS_SLICE) /* asked for at once: the shard's bound */
 #define LAYOUT_KEEP_S 1.0
-#define RANGE_MAX     (1u << 20) /* smaller reads not near the last one fetch byte ranges */
-#define SEQ_WINDOW    (1u << 20) /* reads starting this close to the last one's end: sequential */
+#define RANGE_MAX     (1u << 20)   /* smaller reads not near the last one fetch byte ranges */
+#define SEQ_WINDOW    (1u << 20)   /* reads starting this close to the last one's end: sequential */
+#define STRAIGHT_MIN  (128u << 10) /* sequential reads of local chunks this large: no rbuf */
 
 /* ---- reads ---- */
 
@@ -68,6 +74,28 @@ int glory_extent_local(struct glory *g, const struct gl_ns_extent *e)
 	r = gl_chunk_local(g->sc, &m, &s, e->chunk);
 	gl_map_free(&m);
 	return r;
+}
+
+void glory_read_stats(struct glory_vol *v, struct glory_read_stats *out)
+{
+	struct glory *g = glory_vol_glory(v);
+
+	out->straight = atomic_load(&g->reads_straight);
+	out->chunk_loads = atomic_load(&g->chunk_loads);
+	out->local_reads = gl_sclient_local_reads(g->sc);
+}
+
+int glory_extent_warm(struct glory *g, const struct gl_ns_extent *e)
+{
+	struct gl_scheme s;
+	struct gl_map m = {0};
+	int rc;
+
+	if ((rc = gl_scheme_from_pool(e->pool, &s)) || (rc = glory_map_get(g, &m, 0)))
+		return rc;
+	rc = gl_chunk_warm(g->sc, &m, &s, e->chunk, e->chunk_len);
+	gl_map_free(&m);
+	return rc;
 }
 
 /* ---- read-ahead ---- */
@@ -157,6 +185,57 @@ static void ahead_next(struct glory_file *f, uint64_t end)
 	}
 }
 
+static void *warm_main(void *arg)
+{
+	struct ahead *a = arg;
+	struct glory_file *f = a->f;
+
+	glory_extent_warm(glory_vol_glory(f->v), &a->e);
+	pthread_mutex_lock(&f->lock);
+	f->threads--;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock); /* the last touch of f: close waits for threads == 0 */
+	free(a);
+	return NULL;
+}
+
+/* After a sequential read straight from local files that ended at end: the kernel reads the
+ * chunk after the one holding end into the page cache in the background, once per chunk, so
+ * that the reads of it do not wait for the disk (what its read-ahead does within one file).
+ * Lock held. */
+static void warm_next(struct glory_file *f, uint64_t end)
+{
+	const struct gl_ns_extent *cur = NULL, *e = NULL;
+	struct ahead *a;
+	pthread_attr_t at;
+	pthread_t th;
+	int started = 0;
+
+	for (uint32_t i = 0; i < f->nlx && !cur; i++)
+		if (f->lx[i].off < end && end <= f->lx[i].off + f->lx[i].len)
+			cur = &f->lx[i];
+	for (uint32_t i = 0; cur && i < f->nlx && !e; i++)
+		if (f->lx[i].off <= cur->off + cur->len &&
+		    cur->off + cur->len < f->lx[i].off + f->lx[i].len)
+			e = &f->lx[i];
+	if (!e || (f->wvalid && memcmp(f->wid, e->chunk, 32) == 0) || !(a = malloc(sizeof(*a))))
+		return;
+	a->f = f;
+	a->e = *e;
+	if (pthread_attr_init(&at) == 0) {
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		started = pthread_create(&th, &at, warm_main, a) == 0;
+		pthread_attr_destroy(&at);
+	}
+	if (!started) {
+		free(a);
+		return;
+	}
+	f->threads++;
+	memcpy(f->wid, e->chunk, 32);
+	f->wvalid = 1;
+}
+
 /* Makes f->rbuf hold chunk e's bytes: the read-ahead's buffer if it has them (waiting for it if
  * it is getting them), else read now. Lock held (dropped while waiting: another reader may
  * replace f->lx then, so e must not point into it). */
@@ -186,6 +265,7 @@ static int load_chunk(struct glory_file *f, const struct gl_ns_extent *e)
 	if (!f->rbuf && !(f->rbuf = glory_buf_get()))
 		return -GL_ENOMEM;
 	f->rvalid = 0;
+	atomic_fetch_add(&glory_vol_glory(f->v)->chunk_loads, 1);
 	if ((rc = glory_extent_read(glory_vol_glory(f->v), e, 0, 0, 1, f->rbuf)))
 		return rc;
 	memcpy(f->rid, e->chunk, 32);
@@ -303,7 +383,12 @@ ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
 	uint8_t *out = buf;
 	uint64_t end = off, size, zeroed = off; /* [off, zeroed): copied or zeroed */
 	struct gl_ns_extent few[8], *xs = few;
-	uint32_t nx = 0;
+	struct straight {
+		struct gl_ns_extent e;
+		uint64_t from, len;
+		uint8_t *out;
+	} later[8]; /* read after the lock is dropped */
+	uint32_t nx = 0, nl = 0;
 	int rc, ranged, seq, loaded = 0;
 
 	if (len > LAYOUT_AHEAD)
@@ -333,6 +418,13 @@ ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
 		if (a0 > zeroed) /* holes read as zeros (extents in any order) */
 			memset(out + (zeroed - off), 0, (size_t)(a0 - zeroed));
 		zeroed = GL_MAX(zeroed, a1);
+		/* a large sequential read of a chunk on this host: straight from its files into
+		 * the caller's buffer, after the lock (one copy, and readers in parallel) */
+		if (seq && a1 - a0 >= STRAIGHT_MIN && nl < 8 && !chunk_kept(f, e) &&
+		    glory_extent_local(glory_vol_glory(f->v), e)) {
+			later[nl++] = (struct straight){*e, from, a1 - a0, out + (a0 - off)};
+			continue;
+		}
 		if (ranged && !chunk_kept(f, e)) {
 			rc = glory_extent_read(glory_vol_glory(f->v), e, from, a1 - a0, 0,
 					       out + (a0 - off));
@@ -353,8 +445,15 @@ ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off)
 		memset(out + (zeroed - off), 0, (size_t)(end - zeroed));
 	if (!rc && seq && loaded && f->rvalid)
 		ahead_next(f, end);
+	if (!rc && nl)
+		warm_next(f, end);
 out:
 	pthread_mutex_unlock(&f->lock);
+	for (uint32_t i = 0; i < nl && !rc; i++) {
+		rc = glory_extent_read(glory_vol_glory(f->v), &later[i].e, later[i].from,
+				       later[i].len, 0, later[i].out);
+		atomic_fetch_add(&glory_vol_glory(f->v)->reads_straight, 1);
+	}
 	if (xs != few)
 		free(xs);
 	return rc ? rc : (ssize_t)(end - off);

@@ -285,6 +285,15 @@ int glory_open(struct glory_vol *v, uint64_t ino, struct glory_file **out);
  * service (a create or a lookup): no getattr round trip. */
 int glory_open_attr(struct glory_vol *v, const struct glory_attr *a, struct glory_file **out);
 ssize_t glory_pread(struct glory_file *f, void *buf, size_t len, uint64_t off);
+/* How file reads were served since glory_connect, over every volume of its connection (a
+ * gateway logs it when it stops). */
+struct glory_read_stats {
+	uint64_t straight;    /* large sequential reads straight from local files into the caller's
+				 buffer (fs_read.c) */
+	uint64_t chunk_loads; /* whole chunks read into a file's buffer */
+	uint64_t local_reads; /* fragment reads served from data servers' files on this host */
+};
+void glory_read_stats(struct glory_vol *v, struct glory_read_stats *out);
 ssize_t glory_pwrite(struct glory_file *f, const void *buf, size_t len, uint64_t off);
 int glory_fsync(struct glory_file *f);
 /* Like glory_fsync, but a background failure stays for the next glory_fsync/glory_close to

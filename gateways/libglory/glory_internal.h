@@ -3,6 +3,7 @@
 #define GL_GLORY_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "cluster/map.h"
@@ -56,6 +57,8 @@ struct glory {
 	} batch[MD_BATCHERS];
 	uint64_t rid_client, rid_next; /* request ids of retryable writes */
 	volatile int closing;
+	/* file reads (fs_read.c; glory_read_stats) */
+	_Atomic uint64_t reads_straight, chunk_loads;
 };
 
 double glory_mono(void);
@@ -76,6 +79,9 @@ int glory_extent_read(struct glory *g, const struct gl_ns_extent *e, uint64_t fr
 /* 1 when extent e's chunk can be read from data servers' files on this host (storage/local.h,
  * gl_chunk_local): ranged reads of it cost no round trip, a chunk cache only adds a copy. */
 int glory_extent_local(struct glory *g, const struct gl_ns_extent *e);
+/* Has the kernel read extent e's chunk from the files of data servers on this host into the
+ * page cache (gl_chunk_warm); 0, or an error when none is here. */
+int glory_extent_warm(struct glory *g, const struct gl_ns_extent *e);
 /* gl_chunk_write, retried once with a fresh map when too few servers took it. */
 int glory_chunk_write(struct glory *g, const struct gl_map *m, const struct gl_scheme *s,
 		      const uint8_t *id, const void *data, size_t len);

@@ -185,6 +185,21 @@ check "mount a volume with an 8 MiB quota" mount_vol q "$M3"
 check "24 MiB of writes over an 8 MiB quota are taken; close reports EDQUOT" \
 	test "$(python3 "$T/bgio.py" "$M3/over" 24 close)" = "write ok close EDQUOT"
 fusermount3 -u "$M3"
+# large sequential reads of chunks on this host's data servers: straight from their files into
+# the reply (fs_read.c), the next chunk read ahead by the kernel, not whole chunks loaded
+mkrand "$T/seq" $((48 << 20))
+cp "$T/seq" "$M1/seq.bin"
+sync "$M1/seq.bin"
+wait_for 20 "the quota mount to stop" grep -q "reads: " "$D/mount-m3/log"
+rm -f "$D/mount-m3/log"
+check "mount the rep:1 volume once more (an empty page cache)" mount_vol v "$M3"
+check "48 MiB read back sequentially through that mount" cmp -s "$T/seq" "$M3/seq.bin"
+fusermount3 -u "$M3"
+wait_for 20 "the mount's closing line" grep -q "reads: " "$D/mount-m3/log"
+n=$(sed -n 's/.* reads: \([0-9]*\) straight.*/\1/p' "$D/mount-m3/log")
+say "$(grep "reads: " "$D/mount-m3/log")"
+check "its 1 MiB reads came straight from the data servers' files (${n:-0} of them)" \
+	test "${n:-0}" -ge 24
 for i in 0 1 2 3 4 5 6; do "$GLORY" dev kill --dir "$D" "ds$i" >/dev/null 2>&1 || true; done
 out=$(timeout 120 python3 "$T/bgio.py" "$M1/noserver" 12 sync)
 check "with every data server down, buffered writes are taken and fsync reports EIO ($out)" \

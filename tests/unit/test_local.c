@@ -193,6 +193,34 @@ static void test_declined(void **s)
 	unsetenv("GLORY_LOCAL_READS");
 }
 
+/* Warming a fragment (the kernel reads it into the page cache) opens and keeps its descriptor
+ * as a read does, counts no read, and declines what a read declines. */
+static void test_warm(void **s)
+{
+	struct gl_fkey none = key(10);
+	struct gl_local_stats st;
+	struct env e;
+
+	(void)s;
+	env_up(&e);
+	assert_int_equal(gl_local_warm(e.cli, addr, &e.k, FLEN, FLEN), 0);
+	gl_local_get_stats(e.cli, &st);
+	assert_int_equal(st.opens, 1);
+	assert_int_equal(st.reads, 0);
+	expect(&e, BLK, 3 * BLK); /* the kept descriptor */
+	assert_int_equal(gl_local_warm(e.cli, addr, &e.k, FLEN, FLEN), 0);
+	gl_local_get_stats(e.cli, &st);
+	assert_int_equal(st.opens, 1);
+	assert_int_equal(st.reads, 1);
+	assert_int_equal(gl_local_warm(e.cli, addr, &none, FLEN, FLEN), -GL_ENOENT);
+	assert_int_equal(gl_local_warm(e.cli, addr, &e.k, FLEN, FLEN - 1), -GL_EPROTO);
+	assert_int_equal(gl_local_warm(e.cli, "127.0.0.1:1", &e.k, FLEN, FLEN), -GL_ENOTSUP);
+	assert_int_equal(gl_local_warm(NULL, addr, &e.k, FLEN, FLEN), -GL_ENOTSUP);
+	/* a read with no buffer is refused, not taken for a warm */
+	assert_int_equal(gl_local_read(e.cli, addr, &e.k, FLEN, FLEN, 0, 100, NULL), -GL_EINVAL);
+	env_down(&e);
+}
+
 static void test_kept_descriptor(void **s)
 {
 	struct gl_fkey k2 = key(11);
@@ -333,6 +361,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_block, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_declined, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_warm, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kept_descriptor, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_hosts, setup, teardown),
 	    cmocka_unit_test(test_stalled_server),
