@@ -40,6 +40,10 @@ struct gl_leases {
 	pthread_mutex_t lock;
 	pthread_cond_t cv; /* acks, new invalidations, shutdown */
 	uint64_t seq;	   /* invalidations begun */
+	/* the sequence of the last invalidation begun of any object hashing to a bucket, and of
+	 * the last gl_leases_clear: a read may be cached when none of what it depends on began one
+	 * since it started (rule 3), whatever else was written meanwhile */
+	uint64_t inval_at[NBUCKETS], cleared_at;
 	struct lease *bucket[NBUCKETS];
 	struct client *clients;
 	int shutdown;
@@ -151,7 +155,9 @@ int gl_leases_grant(struct gl_leases *l, uint64_t client, const struct gl_lease_
 	int ok;
 
 	pthread_mutex_lock(&l->lock);
-	ok = l->seq == seq0 && !l->shutdown;
+	ok = l->cleared_at <= seq0 && !l->shutdown;
+	for (int i = 0; i < n && ok; i++)
+		ok = l->inval_at[hash(o[i].vol, o[i].ino)] <= seq0;
 	for (int i = 0; i < n && ok; i++) {
 		unsigned b = hash(o[i].vol, o[i].ino);
 		struct lease *e;
@@ -209,6 +215,8 @@ int gl_leases_invalidate(struct gl_leases *l, uint64_t writer, const struct gl_l
 
 	pthread_mutex_lock(&l->lock);
 	l->seq++;
+	for (int i = 0; i < n; i++)
+		l->inval_at[hash(o[i].vol, o[i].ino)] = l->seq;
 	for (int i = 0; i < n; i++) {
 		struct lease **pp = &l->bucket[hash(o[i].vol, o[i].ino)];
 
@@ -344,7 +352,7 @@ void gl_leases_clear(struct gl_leases *l)
 {
 	pthread_mutex_lock(&l->lock);
 	clear_locked(l);
-	l->seq++;
+	l->cleared_at = ++l->seq;
 	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->lock);
 }

@@ -9,8 +9,11 @@
  *  2. A write is acknowledged only after every other client holding an unexpired lease on an
  *     object it changed has acknowledged an invalidation of that object, or that lease has
  *     expired. Invalidations travel on the client's watch call (MD_WATCH), a long poll.
- *  3. A read whose answer may have raced with a write (an invalidation began between the
- *     read's start and the recording of its leases) is answered uncacheable.
+ *  3. A read whose answer may have raced with a write (an invalidation of an object it depends
+ *     on began between the read's start and the recording of its leases) is answered
+ *     uncacheable. (Objects are told apart by a hash: a collision only costs a cacheable
+ *     answer.) A new inode's attributes are leased to its creator the same way, as of before
+ *     the create was proposed (metadata/mds.c).
  *  4. A new leader knows no leases: it acknowledges no write until GL_LEASE_MS after it became
  *     leader, when every lease granted by an earlier leader has expired.
  * Together: once a write is acknowledged, no client serves the old value from its cache.
@@ -41,7 +44,8 @@ void gl_leases_free(struct gl_leases *l);
 /* The invalidation sequence: a reader samples it before reading (rule 3). */
 uint64_t gl_leases_seq(struct gl_leases *l);
 /* Records a lease of client on o until now + GL_LEASE_MS. Returns 1 when the answer may be
- * cached: no invalidation began since seq0 (sampled before the read). */
+ * cached: no invalidation of any of o began since seq0 (sampled before the read), and the
+ * leases were not cleared since. */
 int gl_leases_grant(struct gl_leases *l, uint64_t client, const struct gl_lease_obj *o, int n,
 		    uint64_t seq0, double now);
 /* After a write by client `writer` changed objects o[0..n-1]: queues invalidations for every

@@ -321,6 +321,7 @@ struct md_req {
 	uint64_t client;
 	struct gl_lease_obj objs[8];
 	int nobj;
+	uint64_t seq0; /* a write's lease sequence before it was proposed */
 };
 
 /* Parses and authenticates an MD_OP request: 0 and q filled (free q->msg), or an error. */
@@ -382,19 +383,32 @@ static int req_parse(struct mds *m, const uint8_t *args, size_t alen, struct md_
 static void write_before(struct mds *m, struct md_req *q)
 {
 	q->nobj = write_objects(m, q->msg + ENTRY_HDR, q->len, 1, NULL, q->objs);
+	q->seq0 = gl_leases_seq(m->leases);
 	gl_le64(q->msg + ENTRY_HDR + 6, (uint64_t)now_ns());
 }
 
 /* After it: applied or maybe applied, either way no cache may keep the old state. */
-static void write_after(struct mds *m, struct md_req *q, int rc, const struct gl_wbuf *reply)
+static void write_after(struct mds *m, struct md_req *q, int rc, struct gl_wbuf *reply)
 {
 	if (rc == -GL_ENOTLEADER)
 		return;
+	uint16_t op = gl_rd16(q->msg + ENTRY_HDR);
 	int n2 = write_objects(m, q->msg + ENTRY_HDR, q->len, 0, rc == 0 ? reply : NULL,
 			       q->objs + q->nobj);
 
 	gl_leases_invalidate(m->leases, q->client, q->objs, q->nobj + n2);
 	wait_inherited_leases(m);
+	/* a new inode's attributes are leased to its creator, as a GETATTR's would be (its next
+	 * stat then needs no round trip): a trailing u8, 1 when it may cache them. Not when an
+	 * invalidation began since the write was proposed (another client changed it already). */
+	if (rc == 0 && q->lease && reply->len >= 8 && q->len >= NS_HDR_LEN + 4 &&
+	    (op == GL_NS_MKNOD || op == GL_NS_MKDIR || op == GL_NS_SYMLINK)) {
+		struct gl_lease_obj o = {.vol = gl_rd32(q->msg + ENTRY_HDR + NS_HDR_LEN),
+					 .ino = gl_rd64(reply->p)};
+
+		gl_put_u8(reply, (uint8_t)gl_leases_grant(m->leases, q->client, &o, 1, q->seq0,
+							  now_mono()));
+	}
 }
 
 /* A read, after a read fence (fenced: the caller made one after the request arrived). */

@@ -9,7 +9,9 @@
  *   request id is applied at most once: the shard remembers (for GL_MD_REQ_KEEP_S) each
  *   request's status and reply, and a retry of it, through any leader, gets them back.
  *   rep: the ns reply; with GL_MD_F_LEASE first u8 cacheable (1: NS_LOOKUP and NS_GETATTR
- *   answers may be cached under the lease rules of metadata/lease.h). Status -GL_ENOTLEADER:
+ *   answers may be cached under the lease rules of metadata/lease.h); the reply of a successful
+ *   NS_MKNOD, NS_MKDIR or NS_SYMLINK ends with the same u8 for the new inode's attributes
+ *   (absent in a reply replayed for a retried request: not cacheable). Status -GL_ENOTLEADER:
  *   rep is str leader rpc address ("" when none is known yet): retry there. -GL_EAUTH: bad
  *   credentials. Writes are proposed to the shard's raft group and answered once applied; reads
  *   are answered after a read fence (linearizable) by the leader only.
@@ -31,7 +33,7 @@
 #ifndef GL_MD_RPC_H
 #define GL_MD_RPC_H
 
-#define GL_MD_PROTO 2
+#define GL_MD_PROTO 3
 
 #define GL_MD_AUTH_ADMIN 0 /* cluster-internal callers (CLI admin commands, gateways' own work) */
 #define GL_MD_AUTH_KEY	 1 /* a tenant's access key and secret */

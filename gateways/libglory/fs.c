@@ -1394,7 +1394,35 @@ static int make(struct glory_vol *v, uint16_t op, uint64_t parent, const char *n
 		gl_wbuf_free(&a);
 		return -GL_ENAMETOOLONG;
 	}
-	return attr_op(v, &a, &parent, 1, 1, out);
+	if (!v->g->cache)
+		return attr_op(v, &a, &parent, 1, 1, out);
+	/* the shard leases the new inode's attributes to us (metadata/rpc.h): kept, its next
+	 * getattr (the kernel's, right after a create) needs no round trip */
+	uint64_t gen0 = gl_mdcache_gen(v->g->cache, v->v.shard);
+	double sent = glory_mono();
+	struct gl_rpc_call c;
+	struct gl_rbuf r;
+	struct gl_ns_attr at;
+	int rc;
+
+	watch_ensure(v->g, v->v.shard);
+	rc = vol_write(v, &a, &c, &r, &parent, 1, 1);
+	if ((rc == 0 || rc == -GL_EEXIST) && r.len >= 8) {
+		gl_ns_attr_get(&r, &at);
+		if (gl_rbuf_check(&r)) {
+			rc = rc ? rc : -GL_EPROTO;
+		} else {
+			to_attr(&at, out);
+			if (rc == 0 && gl_rbuf_left(&r) == 1 && gl_get_u8(&r) == 1)
+				gl_mdcache_put_attr(v->g->cache, v->v.shard, v->v.id, &at, gen0,
+						    sent);
+			else
+				gl_mdcache_invalidate(v->g->cache, v->v.shard, v->v.id, at.ino);
+		}
+	}
+	gl_rpc_call_done(&c);
+	gl_wbuf_free(&a);
+	return rc;
 }
 
 int glory_create(struct glory_vol *v, uint64_t parent, const char *name, uint32_t mode,

@@ -114,6 +114,23 @@ attrs_after_change() {
 }
 check "a chmod on one mount is seen at once on the other (working directory, root)" \
 	attrs_after_change
+# a new file's attributes are leased to the mount that created it (metadata/rpc.h) and its
+# kernel keeps them: another mount's chmod right after the create must reach it at once (fstat
+# of the open file: no path walk, whose lookup would refresh them)
+cat >"$T/newattr.py" <<'EOF'
+import os, sys
+m1, m2 = sys.argv[1:3]
+for i in range(5):
+    fd = os.open(f"{m1}/new.{i}", os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+    os.chmod(f"{m2}/new.{i}", 0o600)
+    mode = os.fstat(fd).st_mode & 0o777
+    os.close(fd)
+    os.unlink(f"{m1}/new.{i}")
+    if mode != 0o600:
+        sys.exit(f"file {i}: mode {mode:o} after the other mount's chmod 600")
+EOF
+check "a file just created on one mount and chmod'ed on the other shows the new mode at once" \
+	python3 "$T/newattr.py" "$M1" "$M2"
 check "the same bytes through glory get" \
 	bash -c "'$GLORY' get v/renamed '$T/got' --tenant t && cmp -s '$T/ab' '$T/got'"
 "$GLORY" put v/put.bin "$T/b" --tenant t >/dev/null

@@ -130,6 +130,32 @@ static void test_racing_read_not_cacheable(void **state)
 	gl_leases_free(l);
 }
 
+/* Rule 3 is per object: a write of something else while a read is out leaves its answer
+ * cacheable (eight threads creating in one directory no longer make every stat uncacheable),
+ * a write of any object it depends on does not, and neither does a clear. */
+static void test_racing_write_elsewhere_keeps_cacheable(void **state)
+{
+	struct gl_leases *l;
+	struct gl_lease_obj o[2] = {{3, 3}, {3, 4}}, other = {3, 5}, otherv = {4, 3};
+	uint64_t s0;
+
+	(void)state;
+	assert_int_equal(gl_leases_new(&l), 0);
+	s0 = gl_leases_seq(l);
+	gl_leases_invalidate(l, 1, &other, 1);
+	gl_leases_invalidate(l, 1, &otherv, 1);
+	assert_int_equal(gl_leases_grant(l, 2, o, 2, s0, mono()), 1);
+	s0 = gl_leases_seq(l);
+	gl_leases_invalidate(l, 1, &o[1], 1); /* the second object of a lookup */
+	assert_int_equal(gl_leases_grant(l, 2, o, 2, s0, mono()), 0);
+	assert_int_equal(gl_leases_grant(l, 2, o, 1, s0, mono()), 1);
+	s0 = gl_leases_seq(l);
+	gl_leases_clear(l);
+	assert_int_equal(gl_leases_grant(l, 2, o, 1, s0, mono()), 0);
+	assert_int_equal(gl_leases_grant(l, 2, o, 1, gl_leases_seq(l), mono()), 1);
+	gl_leases_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +163,7 @@ int main(void)
 	    cmocka_unit_test(test_silent_holder_waits_out_lease),
 	    cmocka_unit_test(test_own_write_and_other_objects_do_not_wait),
 	    cmocka_unit_test(test_racing_read_not_cacheable),
+	    cmocka_unit_test(test_racing_write_elsewhere_keeps_cacheable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
