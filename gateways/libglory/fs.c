@@ -1200,26 +1200,44 @@ static int vol_write(struct glory_vol *v, struct gl_wbuf *a, struct gl_rpc_call 
 	return rc;
 }
 
-/* A write op answering an attr. */
-static int attr_op(struct glory_vol *v, struct gl_wbuf *a, const uint64_t *inv, int ninv, int names,
-		   struct glory_attr *out)
+/* A write op answering an attr. made: it makes a new inode, whose attributes the shard may
+ * lease to us (metadata/rpc.h: a trailing u8): then they are kept, and the getattr that follows
+ * a create (the kernel's) needs no round trip. */
+static int attr_op_new(struct glory_vol *v, struct gl_wbuf *a, const uint64_t *inv, int ninv,
+		       int names, int made, struct glory_attr *out)
 {
+	struct gl_mdcache *cache = v->g->cache;
+	uint64_t gen0 = cache ? gl_mdcache_gen(cache, v->v.shard) : 0;
+	double sent = glory_mono();
 	struct gl_rpc_call c;
 	struct gl_rbuf r;
 	struct gl_ns_attr at;
-	int rc = vol_write(v, a, &c, &r, inv, ninv, names);
+	int rc;
 
+	if (cache && made)
+		watch_ensure(v->g, v->v.shard);
+	rc = vol_write(v, a, &c, &r, inv, ninv, names);
 	if ((rc == 0 || rc == -GL_EEXIST) && r.len >= 8) {
 		gl_ns_attr_get(&r, &at);
-		if (!gl_rbuf_check(&r)) {
+		if (gl_rbuf_check(&r)) {
+			rc = rc ? rc : -GL_EPROTO;
+		} else {
 			to_attr(&at, out);
-			if (v->g->cache)
-				gl_mdcache_invalidate(v->g->cache, v->v.shard, v->v.id, at.ino);
+			if (cache && made && rc == 0 && gl_rbuf_left(&r) == 1 && gl_get_u8(&r) == 1)
+				gl_mdcache_put_attr(cache, v->v.shard, v->v.id, &at, gen0, sent);
+			else if (cache)
+				gl_mdcache_invalidate(cache, v->v.shard, v->v.id, at.ino);
 		}
 	}
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(a);
 	return rc;
+}
+
+static int attr_op(struct glory_vol *v, struct gl_wbuf *a, const uint64_t *inv, int ninv, int names,
+		   struct glory_attr *out)
+{
+	return attr_op_new(v, a, inv, ninv, names, 0, out);
 }
 
 /* Cached reads: LOOKUP and GETATTR. *ttl (if not NULL): seconds the answer stays valid under
@@ -1394,35 +1412,7 @@ static int make(struct glory_vol *v, uint16_t op, uint64_t parent, const char *n
 		gl_wbuf_free(&a);
 		return -GL_ENAMETOOLONG;
 	}
-	if (!v->g->cache)
-		return attr_op(v, &a, &parent, 1, 1, out);
-	/* the shard leases the new inode's attributes to us (metadata/rpc.h): kept, its next
-	 * getattr (the kernel's, right after a create) needs no round trip */
-	uint64_t gen0 = gl_mdcache_gen(v->g->cache, v->v.shard);
-	double sent = glory_mono();
-	struct gl_rpc_call c;
-	struct gl_rbuf r;
-	struct gl_ns_attr at;
-	int rc;
-
-	watch_ensure(v->g, v->v.shard);
-	rc = vol_write(v, &a, &c, &r, &parent, 1, 1);
-	if ((rc == 0 || rc == -GL_EEXIST) && r.len >= 8) {
-		gl_ns_attr_get(&r, &at);
-		if (gl_rbuf_check(&r)) {
-			rc = rc ? rc : -GL_EPROTO;
-		} else {
-			to_attr(&at, out);
-			if (rc == 0 && gl_rbuf_left(&r) == 1 && gl_get_u8(&r) == 1)
-				gl_mdcache_put_attr(v->g->cache, v->v.shard, v->v.id, &at, gen0,
-						    sent);
-			else
-				gl_mdcache_invalidate(v->g->cache, v->v.shard, v->v.id, at.ino);
-		}
-	}
-	gl_rpc_call_done(&c);
-	gl_wbuf_free(&a);
-	return rc;
+	return attr_op_new(v, &a, &parent, 1, 1, 1, out);
 }
 
 int glory_create(struct glory_vol *v, uint64_t parent, const char *name, uint32_t mode,
