@@ -308,6 +308,31 @@ int disk_ns_punch(struct glory_disk *d, uint64_t off, uint64_t len)
 	return rc;
 }
 
+/* Stores the plan's new chunks, all in one call: its threads take the next chunk as each one
+ * is done (batches of a few waited for their slowest store before starting the next). */
+static int plan_store(struct glory *g, const struct gl_scheme *s, const struct plan *p)
+{
+	uint8_t **data = malloc(p->nc * sizeof(*data) + 1);
+	uint32_t *len = malloc(p->nc * sizeof(*len) + 1);
+	uint8_t(*ids)[32] = malloc(p->nc * sizeof(*ids) + 1);
+	int n = 0, rc = -GL_ENOMEM;
+
+	if (data && len && ids) {
+		for (uint32_t i = 0; i < p->nc; i++) {
+			if (p->c[i].ext)
+				continue; /* stored already */
+			data[n] = p->c[i].data;
+			len[n] = p->c[i].len;
+			memcpy(ids[n++], p->c[i].id, 32);
+		}
+		rc = glory_chunks_store(g, s, n, data, len, (const uint8_t(*)[32])ids);
+	}
+	free(data);
+	free(len);
+	free(ids);
+	return rc;
+}
+
 /* Stores and commits the plan. */
 static int plan_commit(struct glory_disk *d, struct plan *p)
 {
@@ -317,21 +342,8 @@ static int plan_commit(struct glory_disk *d, struct plan *p)
 
 	if ((rc = gl_scheme_from_pool(d->pool, &s)) || (rc = chunk_ids(d, p)))
 		return rc;
-	for (uint32_t i = 0; i < p->nc && !rc;) {
-		uint8_t *data[STORE_BATCH];
-		uint32_t len[STORE_BATCH];
-		uint8_t ids[STORE_BATCH][32];
-		int n = 0;
-
-		for (; i < p->nc && n < STORE_BATCH; i++) {
-			if (p->c[i].ext)
-				continue; /* stored already */
-			data[n] = p->c[i].data;
-			len[n] = p->c[i].len;
-			memcpy(ids[n++], p->c[i].id, 32);
-		}
-		rc = glory_chunks_store(g, &s, n, data, len, (const uint8_t(*)[32])ids);
-	}
+	if ((rc = plan_store(g, &s, p)))
+		return rc;
 	for (uint32_t i = 0; i < p->ne; i++) {
 		const struct chunkw *c = &p->c[p->ec[i]];
 
@@ -639,8 +651,9 @@ void *disk_flusher(void *arg)
 			ts.tv_nsec -= 1000000000;
 		}
 		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
-		go = d->dirty->bytes && (d->dirty->bytes >= DIRTY_FLUSH ||
+		go = d->dirty->bytes && (d->dirty->bytes >= DIRTY_FLUSH || d->seq_kick ||
 					 disk_mono() - d->dirty_since >= DIRTY_AGE_S);
+		d->seq_kick = 0;
 		if (go && !d->closing) {
 			int rc;
 
