@@ -651,9 +651,8 @@ void *disk_flusher(void *arg)
 			ts.tv_nsec -= 1000000000;
 		}
 		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
-		go = d->dirty->bytes && (d->dirty->bytes >= DIRTY_FLUSH || d->seq_kick ||
+		go = d->dirty->bytes && (d->dirty->bytes >= DIRTY_FLUSH ||
 					 disk_mono() - d->dirty_since >= DIRTY_AGE_S);
-		d->seq_kick = 0;
 		if (go && !d->closing) {
 			int rc;
 

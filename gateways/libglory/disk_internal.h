@@ -50,18 +50,11 @@ void disk_dirty_move(struct dset *from, struct dset *to, uint64_t idx);
 /* Moves every run of from into to, under to's own. Frees from. */
 int disk_dirty_merge_under(struct dset *to, struct dset *from);
 
-#define SLICE	  GL_NS_SLICE
-#define BIG_WRITE (256u << 10) /* a new dirty run this large gets room to its slice's end */
-#define LOG_MAX	  GL_CHUNK_MAX
-/* The background flusher starts at DIRTY_FLUSH dirty, or DIRTY_SEQ_FLUSH after a write of
- * BIG_WRITE or more; writers flush themselves past DIRTY_MAX, or DIRTY_SEQ_MAX for big ones. A
- * sequential writer outruns any flush: its slices go out early and are stored from buffers the
- * pool had rather than new memory (a smaller DIRTY_MAX for all writers cost random writes 15%
- * of their IOPS; docs/performance.md, NBD session 20). */
-#define DIRTY_FLUSH	  (32ull << 20)
-#define DIRTY_SEQ_FLUSH	  (16ull << 20)
-#define DIRTY_MAX	  (256ull << 20)
-#define DIRTY_SEQ_MAX	  (64ull << 20)
+#define SLICE		  GL_NS_SLICE
+#define BIG_WRITE	  (256u << 10) /* a new dirty run this large gets room to its slice's end */
+#define LOG_MAX		  GL_CHUNK_MAX
+#define DIRTY_FLUSH	  (32ull << 20)	 /* the background flusher starts here */
+#define DIRTY_MAX	  (256ull << 20) /* writers flush themselves past this */
 #define DIRTY_AGE_S	  2.0
 #define FRONT_HOLD_S	  0.5 /* a background flush leaves part-filled slices written this lately */
 #define FRONT_HOLD_SLICES 16  /* ... up to this many */
@@ -104,7 +97,6 @@ struct glory_disk {
 	pthread_cond_t cv;
 	struct dset *dirty, *fl; /* fl: being flushed (NULL when none) */
 	double dirty_since;
-	int seq_kick; /* a big write found DIRTY_SEQ_FLUSH dirty: the flusher goes */
 	uint64_t flush_gen;
 	struct lslice *lc[NBUCKETS];
 	struct cchunk *cc;

@@ -289,16 +289,14 @@ int glory_disk_pwrite(struct glory_disk *d, const void *buf, size_t len, uint64_
 		d->dirty_since = now;
 	d->st.writes++;
 	bytes = d->dirty->bytes;
-	if (len >= BIG_WRITE && bytes >= DIRTY_SEQ_FLUSH)
-		d->seq_kick = 1;
-	if (bytes >= DIRTY_FLUSH || d->seq_kick)
+	if (bytes >= DIRTY_FLUSH)
 		pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 	if (rc)
 		return rc;
 	if (flags & GLORY_DISK_FUA)
 		rc = glory_disk_flush(d);
-	else if (bytes >= DIRTY_MAX || (len >= BIG_WRITE && bytes >= DIRTY_SEQ_MAX))
+	else if (bytes >= DIRTY_MAX)
 		rc = disk_flush_some(d);
 	return rc;
 }
