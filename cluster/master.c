@@ -484,7 +484,7 @@ static int not_leader(struct ms *ms, struct gl_rpc_reply *rep)
 				  struct gl_rpc_reply *rep)                                        \
 	{                                                                                          \
 		struct ms *ms = ctx;                                                               \
-		if (!ms->leading)                                                                  \
+		if (!__atomic_load_n(&ms->leading, __ATOMIC_ACQUIRE))                              \
 			return not_leader(ms, rep);                                                \
 		return handler(ctx, req, rep);                                                     \
 	}
@@ -616,7 +616,7 @@ int ms_commit(struct ms *ms, rocksdb_writebatch_t *wb)
 	const char *data = rocksdb_writebatch_data(wb, &len);
 	int rc;
 
-	if (!ms->leading)
+	if (!ms->leading && !ms->taking_over)
 		return -GL_ENOTLEADER;
 	if (rocksdb_writebatch_count(wb) == 0)
 		return 0;
@@ -633,7 +633,8 @@ int ms_commit(struct ms *ms, rocksdb_writebatch_t *wb)
 }
 
 /* Took over (or started as the only master): rebuild the in-memory state from the database.
- * Every server counts as just heard from, so none is declared down for our own absence. */
+ * Every server counts as just heard from, so none is declared down for our own absence. The
+ * handlers see leading set only once the state is whole: they may run the moment it is set. */
 static int become_leader(struct ms *ms)
 {
 	int rc;
@@ -647,7 +648,7 @@ static int become_leader(struct ms *ms)
 	free(ms->shard_hb);
 	ms->shard_hb = NULL;
 	memset(&ms->cnt, 0, sizeof(ms->cnt));
-	ms->leading = 1;
+	ms->taking_over = 1; /* map_load commits the map of a new cluster */
 	rc = map_load(ms);
 	if (!rc) {
 		gl_idctx_free(ms->idctx);
@@ -658,8 +659,8 @@ static int become_leader(struct ms *ms)
 		rc = ms_registry_load(ms);
 	for (uint32_t i = 0; i < ms->map.n; i++)
 		ms->srv[i].last_hb = ms_now_mono();
-	if (rc)
-		ms->leading = 0;
+	ms->taking_over = 0;
+	__atomic_store_n(&ms->leading, !rc, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&ms->lock);
 	if (rc)
 		gl_error("master: cannot take over as leader: %s", gl_strerror(rc));

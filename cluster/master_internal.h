@@ -49,9 +49,10 @@ struct ms {
 	rocksdb_writeoptions_t *wnosync;
 	rocksdb_readoptions_t *ropt;
 	pthread_mutex_t lock;
-	struct gl_rsm *rsm; /* the replicated state: db is its database while we lead */
-	volatile int leading;
-	struct gl_map map; /* ds[] sorted by id */
+	struct gl_rsm *rsm;   /* the replicated state: db is its database while we lead */
+	volatile int leading; /* set once a takeover has loaded the state (release/acquire) */
+	int taking_over;      /* become_leader is loading the state: its commits may go */
+	struct gl_map map;    /* ds[] sorted by id */
 	struct ms_server *srv;
 	uint32_t next_id;
 	struct ms_counters cnt;

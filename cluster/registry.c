@@ -290,19 +290,24 @@ int ms_h_blob_put(void *ctx, const struct gl_rpc_req *req, struct gl_rpc_reply *
 	gl_le32(hdr, pool);
 	gl_le64(hdr + 4, size);
 	memcpy(hdr + 12, "blob", 4);
-	{
-		const void *parts[2] = {hdr, list};
-		size_t lens[2] = {sizeof(hdr), (size_t)n * 36};
-
-		rc = gl_idctx_mac(ms->idctx, 2, parts, lens, blob);
-		if (rc)
-			return rc;
-	}
 	nu = unique_chunks(list, n, 1, &u);
 	if (nu < 0)
 		return nu;
 	wb = rocksdb_writebatch_create();
 	pthread_mutex_lock(&ms->lock);
+	if (!ms->leading || !ms->idctx) { /* stepped down since the request came in */
+		rc = -GL_EUNAVAIL;
+		goto out_unlock;
+	}
+	{
+		/* under the lock: a takeover replaces idctx */
+		const void *parts[2] = {hdr, list};
+		size_t lens[2] = {sizeof(hdr), (size_t)n * 36};
+
+		rc = gl_idctx_mac(ms->idctx, 2, parts, lens, blob);
+		if (rc)
+			goto out_unlock;
+	}
 	for (int i = 0; i < nu; i++) {
 		struct centry e;
 		int found;

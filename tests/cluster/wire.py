@@ -1,11 +1,16 @@
 #!/usr/bin/python3
 """Hostile bytes against a glory daemon's RPC port. Each case opens a connection, sends
 something wrong and expects an error reply or a closed connection; then a well-formed request
-must still be answered. Usage: wire.py HOST:PORT OPCODE_THAT_EXISTS"""
+must still be answered. Usage: wire.py HOST:PORT OPCODE_THAT_EXISTS
+
+wire.py blob-put-loop HOST:PORT[,HOST:PORT...] STOPFILE: until STOPFILE exists, keeps sending
+each master a well-formed MS_BLOB_PUT of a chunk that was never stored (every answer is an
+error; a master taking over must give one, not crash). Prints the number of answers."""
 import os
 import socket
 import struct
 import sys
+import time
 
 POLY = 0x82F63B78
 TABLE = []
@@ -61,7 +66,43 @@ def conn(addr):
     return socket.create_connection((host, int(port)), timeout=10)
 
 
+def blob_put_loop(addrs, stopfile):
+    import threading
+
+    # pool rep:1; size 1; one chunk of 1 byte whose id no one stored
+    args = struct.pack("<IQI", (1 << 16) | (1 << 8), 1, 1) + os.urandom(32) + struct.pack("<I", 1)
+    answers = [0]
+
+    def one(addr):
+        while not os.path.exists(stopfile):
+            try:
+                s = conn(addr)
+            except OSError:
+                time.sleep(0.01)  # that master is down: try it again shortly
+                continue
+            try:
+                while not os.path.exists(stopfile):
+                    s.sendall(frame(0x0205, args))
+                    if read_reply(s) is None:
+                        break
+                    answers[0] += 1
+            except OSError:
+                pass
+            finally:
+                s.close()
+
+    threads = [threading.Thread(target=one, args=(a,)) for a in addrs for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(answers[0])
+
+
 def main():
+    if sys.argv[1] == "blob-put-loop":
+        blob_put_loop(sys.argv[2].split(","), sys.argv[3])
+        return
     addr, good_op = sys.argv[1], int(sys.argv[2], 0)
     cases = {
         "truncated frame": frame(good_op)[:20],
