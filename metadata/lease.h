@@ -13,7 +13,8 @@
  *     on began between the read's start and the recording of its leases) is answered
  *     uncacheable. (Objects are told apart by a hash: a collision only costs a cacheable
  *     answer.) A new inode's attributes are leased to its creator the same way, as of before
- *     the create was proposed (metadata/mds.c).
+ *     the create was proposed, and the parent's attributes and entries as read after the
+ *     create applied (metadata/mds.c).
  *  4. A new leader knows no leases: it acknowledges no write until GL_LEASE_MS after it became
  *     leader, when every lease granted by an earlier leader has expired.
  * Together: once a write is acknowledged, no client serves the old value from its cache.

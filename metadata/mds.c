@@ -387,6 +387,37 @@ static void write_before(struct mds *m, struct md_req *q)
 	gl_le64(q->msg + ENTRY_HDR + 6, (uint64_t)now_ns());
 }
 
+/* After a create applied: the parent's attributes as they are now, leased to the creator with
+ * its entries (read like a GETATTR: sequence sampled, read, granted; the state read is at least
+ * as new as the create). Appends u8 1 and the attr, or u8 0. */
+static void lease_parent(struct mds *m, const struct md_req *q, struct gl_wbuf *reply)
+{
+	const uint8_t *msg = q->msg + ENTRY_HDR;
+	uint8_t get[NS_HDR_LEN + 12];
+	struct gl_lease_obj o = {.vol = gl_rd32(msg + NS_HDR_LEN),
+				 .ino = gl_rd64(msg + NS_HDR_LEN + 4)};
+	uint64_t seq0 = gl_leases_seq(m->leases);
+	struct gl_wbuf pa;
+	rocksdb_t *db;
+	int rc;
+
+	memcpy(get, msg, NS_HDR_LEN); /* the create's tenant and time */
+	gl_le16(get, GL_NS_GETATTR);
+	memcpy(get + NS_HDR_LEN, msg + NS_HDR_LEN, 12); /* u32 vol, u64 parent */
+	gl_wbuf_init(&pa);
+	db = gl_rsm_read_begin(m->rsm);
+	rc = gl_ns_read(db, get, sizeof(get), &pa);
+	gl_rsm_read_end(m->rsm);
+	if (rc == 0 && !pa.err && pa.len >= 8 &&
+	    gl_leases_grant(m->leases, q->client, &o, 1, seq0, now_mono())) {
+		gl_put_u8(reply, 1);
+		gl_put_bytes(reply, pa.p, pa.len);
+	} else {
+		gl_put_u8(reply, 0);
+	}
+	gl_wbuf_free(&pa);
+}
+
 /* After it: applied or maybe applied, either way no cache may keep the old state. */
 static void write_after(struct mds *m, struct md_req *q, int rc, struct gl_wbuf *reply)
 {
@@ -401,13 +432,14 @@ static void write_after(struct mds *m, struct md_req *q, int rc, struct gl_wbuf 
 	/* a new inode's attributes are leased to its creator, as a GETATTR's would be (its next
 	 * stat then needs no round trip): a trailing u8, 1 when it may cache them. Not when an
 	 * invalidation began since the write was proposed (another client changed it already). */
-	if (rc == 0 && q->lease && reply->len >= 8 && q->len >= NS_HDR_LEN + 4 &&
+	if (rc == 0 && q->lease && reply->len >= 8 && q->len >= NS_HDR_LEN + 12 &&
 	    (op == GL_NS_MKNOD || op == GL_NS_MKDIR || op == GL_NS_SYMLINK)) {
 		struct gl_lease_obj o = {.vol = gl_rd32(q->msg + ENTRY_HDR + NS_HDR_LEN),
 					 .ino = gl_rd64(reply->p)};
 
 		gl_put_u8(reply, (uint8_t)gl_leases_grant(m->leases, q->client, &o, 1, q->seq0,
 							  now_mono()));
+		lease_parent(m, q, reply);
 	}
 }
 

@@ -10,8 +10,10 @@
  *   request's status and reply, and a retry of it, through any leader, gets them back.
  *   rep: the ns reply; with GL_MD_F_LEASE first u8 cacheable (1: NS_LOOKUP and NS_GETATTR
  *   answers may be cached under the lease rules of metadata/lease.h); the reply of a successful
- *   NS_MKNOD, NS_MKDIR or NS_SYMLINK ends with the same u8 for the new inode's attributes
- *   (absent in a reply replayed for a retried request: not cacheable). Status -GL_ENOTLEADER:
+ *   NS_MKNOD, NS_MKDIR or NS_SYMLINK ends with the same u8 for the new inode's attributes,
+ *   then u8 1 and the parent's attr after the change (leased with its entries: the caller may
+ *   keep them and add the new name) or u8 0 (both absent in a reply replayed for a retried
+ *   request: not cacheable). Status -GL_ENOTLEADER:
  *   rep is str leader rpc address ("" when none is known yet): retry there. -GL_EAUTH: bad
  *   credentials. Writes are proposed to the shard's raft group and answered once applied; reads
  *   are answered after a read fence (linearizable) by the leader only.

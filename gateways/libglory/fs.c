@@ -1200,35 +1200,52 @@ static int vol_write(struct glory_vol *v, struct gl_wbuf *a, struct gl_rpc_call 
 	return rc;
 }
 
-/* A write op answering an attr. made: it makes a new inode, whose attributes the shard may
- * lease to us (metadata/rpc.h: a trailing u8): then they are kept, and the getattr that follows
- * a create (the kernel's) needs no round trip. */
+/* A write op answering an attr. made (not NULL): the name it makes in inv[0], a new inode.
+ * The shard may lease us the new inode's attributes and the parent's attributes and entries as
+ * they are after the change (metadata/rpc.h: trailing u8 new leased, u8 parent leased [, attr
+ * of the parent]): what is leased is kept, so the kernel's look at the file just made and its
+ * next walk through the parent (and in a directory we made, at names not there) need no round
+ * trip. */
 static int attr_op_new(struct glory_vol *v, struct gl_wbuf *a, const uint64_t *inv, int ninv,
-		       int names, int made, struct glory_attr *out)
+		       int names, const char *made, struct glory_attr *out)
 {
 	struct gl_mdcache *cache = v->g->cache;
 	uint64_t gen0 = cache ? gl_mdcache_gen(cache, v->v.shard) : 0;
 	double sent = glory_mono();
 	struct gl_rpc_call c;
 	struct gl_rbuf r;
-	struct gl_ns_attr at;
-	int rc;
+	struct gl_ns_attr at, pat;
+	int rc, kept = 0;
 
-	if (cache && made)
+	if (cache && made) {
 		watch_ensure(v->g, v->v.shard);
-	rc = vol_write(v, a, &c, &r, inv, ninv, names);
+		rc = vol_op(v, a, &c, &r, 1); /* the parent's copy: gl_mdcache_put_made */
+	} else {
+		rc = vol_write(v, a, &c, &r, inv, ninv, names);
+	}
 	if ((rc == 0 || rc == -GL_EEXIST) && r.len >= 8) {
 		gl_ns_attr_get(&r, &at);
 		if (gl_rbuf_check(&r)) {
 			rc = rc ? rc : -GL_EPROTO;
 		} else {
 			to_attr(&at, out);
-			if (cache && made && rc == 0 && gl_rbuf_left(&r) == 1 && gl_get_u8(&r) == 1)
-				gl_mdcache_put_attr(cache, v->v.shard, v->v.id, &at, gen0, sent);
-			else if (cache)
+			if (cache && made && rc == 0 && gl_rbuf_left(&r) >= 1) {
+				int leased = gl_get_u8(&r) == 1, pleased = 0;
+
+				if (gl_rbuf_left(&r) >= 1 && gl_get_u8(&r) == 1) {
+					gl_ns_attr_get(&r, &pat);
+					pleased = !gl_rbuf_check(&r);
+				}
+				gl_mdcache_put_made(cache, v->v.shard, v->v.id, inv[0], made, &at,
+						    leased, pleased ? &pat : NULL, gen0, sent);
+				kept = 1;
+			} else if (cache) {
 				gl_mdcache_invalidate(cache, v->v.shard, v->v.id, at.ino);
+			}
 		}
 	}
+	if (cache && made && !kept)
+		gl_mdcache_invalidate_dir(cache, v->v.shard, v->v.id, inv[0]);
 	gl_rpc_call_done(&c);
 	gl_wbuf_free(a);
 	return rc;
@@ -1237,7 +1254,7 @@ static int attr_op_new(struct glory_vol *v, struct gl_wbuf *a, const uint64_t *i
 static int attr_op(struct glory_vol *v, struct gl_wbuf *a, const uint64_t *inv, int ninv, int names,
 		   struct glory_attr *out)
 {
-	return attr_op_new(v, a, inv, ninv, names, 0, out);
+	return attr_op_new(v, a, inv, ninv, names, NULL, out);
 }
 
 /* Cached reads: LOOKUP and GETATTR. *ttl (if not NULL): seconds the answer stays valid under
@@ -1263,6 +1280,8 @@ static int cached_read(struct glory_vol *v, uint16_t op, uint64_t ino, const cha
 								name, &at, now, &exp)
 					: gl_mdcache_getattr_exp(g->cache, v->v.shard, v->v.id, ino,
 								 &at, now, &exp);
+		if (rc == GL_MDCACHE_ABSENT)
+			return -GL_ENOENT;
 		if (rc == 0) {
 			to_attr(&at, out);
 			if (ttl && exp > now)
@@ -1412,7 +1431,7 @@ static int make(struct glory_vol *v, uint16_t op, uint64_t parent, const char *n
 		gl_wbuf_free(&a);
 		return -GL_ENAMETOOLONG;
 	}
-	return attr_op_new(v, &a, &parent, 1, 1, 1, out);
+	return attr_op_new(v, &a, &parent, 1, 1, name ? name : "", out);
 }
 
 int glory_create(struct glory_vol *v, uint64_t parent, const char *name, uint32_t mode,

@@ -37,6 +37,10 @@ struct name_e {
 struct dir_e {
 	uint32_t shard, vol;
 	uint64_t ino;
+	/* a lease on the directory held by us (from a create in it): every name entry is good
+	 * until then, its own expiry notwithstanding */
+	double until;
+	int complete; /* every entry is here (a directory we made): a missing name is absent */
 	struct name_e *b[EBUCKETS];
 	struct dir_e *next;
 };
@@ -309,13 +313,16 @@ int gl_mdcache_lookup_exp(struct gl_mdcache *c, uint32_t shard, uint32_t vol, ui
 	d = dir_find(c, shard, vol, parent, NULL);
 	if (d) {
 		struct name_e **pp = &d->b[hname(name)];
+		int found = 0;
 
 		for (; *pp; pp = &(*pp)->next) {
 			struct name_e *n = *pp;
+			double nexp = n->expires > d->until ? n->expires : d->until;
 
 			if (strcmp(n->name, name) != 0)
 				continue;
-			if (n->expires <= now) {
+			found = 1;
+			if (nexp <= now) {
 				*pp = n->next;
 				free(n->name);
 				free(n);
@@ -323,12 +330,14 @@ int gl_mdcache_lookup_exp(struct gl_mdcache *c, uint32_t shard, uint32_t vol, ui
 				break;
 			}
 			rc = attr_get_locked(c, shard, vol, n->ino, out, now, expires);
-			if (!rc && expires && n->expires < *expires)
-				*expires = n->expires;
+			if (!rc && expires && nexp < *expires)
+				*expires = nexp;
 			break;
 		}
+		if (!found && d->complete && d->until > now)
+			rc = GL_MDCACHE_ABSENT;
 	}
-	if (rc)
+	if (rc < 0)
 		c->st.misses++;
 	else
 		c->st.hits++;
@@ -397,31 +406,33 @@ double gl_mdcache_put_attr(struct gl_mdcache *c, uint32_t shard, uint32_t vol,
 	return exp;
 }
 
-double gl_mdcache_put_lookup(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
-			     const char *name, const struct gl_ns_attr *a, uint64_t gen0,
-			     double sent_at)
+/* Lock held: directory ino's entry, made if missing (NULL without memory). */
+static struct dir_e *dir_get(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino)
 {
-	struct dir_e *d;
-	struct name_e *n;
-	double exp = 0;
+	struct dir_e *d = dir_find(c, shard, vol, ino, NULL);
 	unsigned h;
 
-	pthread_mutex_lock(&c->lock);
-	if (!storable(c, shard, vol, parent, a->ino, gen0))
-		goto out;
-	d = dir_find(c, shard, vol, parent, NULL);
-	if (!d) {
-		h = hkey(shard, vol, parent, DBUCKETS);
-		d = calloc(1, sizeof(*d));
-		if (!d)
-			goto out;
-		d->shard = shard;
-		d->vol = vol;
-		d->ino = parent;
-		d->next = c->dirs[h];
-		c->dirs[h] = d;
-	}
-	h = hname(name);
+	if (d)
+		return d;
+	h = hkey(shard, vol, ino, DBUCKETS);
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->shard = shard;
+	d->vol = vol;
+	d->ino = ino;
+	d->next = c->dirs[h];
+	c->dirs[h] = d;
+	return d;
+}
+
+/* Lock held: name -> ino in d, until expires. 0, or -GL_ENOMEM. */
+static int name_put_locked(struct gl_mdcache *c, struct dir_e *d, const char *name, uint64_t ino,
+			   double expires)
+{
+	unsigned h = hname(name);
+	struct name_e *n;
+
 	for (n = d->b[h]; n; n = n->next)
 		if (strcmp(n->name, name) == 0)
 			break;
@@ -429,27 +440,44 @@ double gl_mdcache_put_lookup(struct gl_mdcache *c, uint32_t shard, uint32_t vol,
 		n = calloc(1, sizeof(*n));
 		if (!n || !(n->name = strdup(name))) {
 			free(n);
-			goto out;
+			return -GL_ENOMEM;
 		}
 		n->next = d->b[h];
 		d->b[h] = n;
 		c->nentries++;
 	}
-	n->ino = a->ino;
-	n->expires = expiry(sent_at);
-	attr_put_locked(c, shard, vol, a, n->expires);
-	exp = n->expires;
+	n->ino = ino;
+	n->expires = expires;
+	return 0;
+}
+
+double gl_mdcache_put_lookup(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
+			     const char *name, const struct gl_ns_attr *a, uint64_t gen0,
+			     double sent_at)
+{
+	struct dir_e *d;
+	double exp = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (!storable(c, shard, vol, parent, a->ino, gen0))
+		goto out;
+	d = dir_get(c, shard, vol, parent);
+	if (!d || name_put_locked(c, d, name, a->ino, expiry(sent_at)) != 0)
+		goto out;
+	exp = expiry(sent_at);
+	attr_put_locked(c, shard, vol, a, exp);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return exp;
 }
 
-static void invalidate(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino, int xattrs)
+/* Lock held. */
+static void invalidate_locked(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino,
+			      int xattrs)
 {
 	struct attr_e **ap;
 	struct dir_e **dp;
 
-	pthread_mutex_lock(&c->lock);
 	c->inval_seq[hkey(shard, vol, ino, OGEN)] = ++c->seq;
 	if (xattrs)
 		xattrs_drop_locked(c, shard, vol, ino);
@@ -467,6 +495,62 @@ static void invalidate(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint6
 		dir_free(c, d);
 	}
 	c->st.invalidations++;
+}
+
+static void invalidate(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino, int xattrs)
+{
+	pthread_mutex_lock(&c->lock);
+	invalidate_locked(c, shard, vol, ino, xattrs);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void gl_mdcache_put_made(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
+			 const char *name, const struct gl_ns_attr *a, int a_leased,
+			 const struct gl_ns_attr *pa, uint64_t gen0, double sent_at)
+{
+	double exp = expiry(sent_at);
+	int keep_parent, keep_new;
+	struct dir_e *d;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->nentries >= MAX_ENTRIES)
+		drop_locked(c, UINT32_MAX);
+	/* decided before our own change is recorded: none of ours or anyone's since gen0 */
+	keep_parent = pa && unchanged(c, shard, vol, parent, gen0);
+	keep_new = a_leased && unchanged(c, shard, vol, a->ino, gen0);
+	if (keep_parent) {
+		/* our own writes to parent still in flight must not store what they saw */
+		c->inval_seq[hkey(shard, vol, parent, OGEN)] = ++c->seq;
+		attr_put_locked(c, shard, vol, pa, exp);
+		d = dir_get(c, shard, vol, parent);
+		if (!d || name_put_locked(c, d, name, a->ino, exp) != 0) {
+			invalidate_locked(c, shard, vol, parent, 0);
+		} else if (d->until < exp) {
+			d->until = exp;
+		}
+	} else {
+		invalidate_locked(c, shard, vol, parent, 0);
+	}
+	if (keep_new) {
+		attr_put_locked(c, shard, vol, a, exp);
+		/* a new directory is empty: its entries are all known while the lease lasts */
+		if ((a->mode & 0170000) == 0040000) {
+			struct dir_e **dp;
+
+			if (dir_find(c, shard, vol, a->ino, &dp)) { /* of an earlier life of ino */
+				d = *dp;
+				*dp = d->next;
+				dir_free(c, d);
+			}
+			d = dir_get(c, shard, vol, a->ino);
+			if (d) {
+				d->complete = 1;
+				d->until = exp;
+			}
+		}
+	} else {
+		invalidate_locked(c, shard, vol, a->ino, 1);
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -9,7 +9,9 @@
  * getattr: the inode) arrived while it was in flight and its shard was not dropped meanwhile
  * (both told by the generation sampled before sending), and only if the server said it may be
  * cached. Losing the watch of a shard drops everything of that shard.
- * Negative lookups are not cached. Thread-safe.
+ * Negative lookups are not cached, but a directory this client made holds all its entries
+ * while its lease lasts (renewed by this client's creates in it), so a name missing there is
+ * known absent. Thread-safe.
  */
 #ifndef GL_MDCACHE_H
 #define GL_MDCACHE_H
@@ -33,7 +35,10 @@ uint64_t gl_mdcache_client(struct gl_mdcache *c);
 /* Sample before sending a cacheable read to shard (one sequence for the whole cache). */
 uint64_t gl_mdcache_gen(struct gl_mdcache *c, uint32_t shard);
 
-/* 0 and *out on a hit, -GL_ENOENT on a miss. now: CLOCK_MONOTONIC seconds. */
+/* 0 and *out on a hit, -GL_ENOENT on a miss, GL_MDCACHE_ABSENT (lookups) when the name is known
+ * not to exist: its directory's entries are all here under a lease. now: CLOCK_MONOTONIC
+ * seconds. */
+#define GL_MDCACHE_ABSENT 1
 int gl_mdcache_lookup(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
 		      const char *name, struct gl_ns_attr *out, double now);
 int gl_mdcache_getattr(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino,
@@ -50,6 +55,15 @@ double gl_mdcache_put_lookup(struct gl_mdcache *c, uint32_t shard, uint32_t vol,
 			     double sent_at);
 double gl_mdcache_put_attr(struct gl_mdcache *c, uint32_t shard, uint32_t vol,
 			   const struct gl_ns_attr *a, uint64_t gen0, double sent_at);
+/* After this client made name in parent (a create, mkdir, mknod or symlink) with a request sent
+ * at sent_at under gen0: a, the new inode's attributes, leased to us when a_leased; pa (NULL if
+ * not leased), the parent's attributes after the change, leased to us with its entries. Kept are
+ * what is leased and not changed since gen0 (by anyone: a write of ours to parent answered
+ * meanwhile counts); the name is added to the parent's entries, and a new directory's entries
+ * are complete (it is empty). What is not kept is dropped. */
+void gl_mdcache_put_made(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
+			 const char *name, const struct gl_ns_attr *a, int a_leased,
+			 const struct gl_ns_attr *pa, uint64_t gen0, double sent_at);
 /* Drops what depends on (vol, ino): its attributes, its xattrs, and the entries of directory
  * ino. */
 void gl_mdcache_invalidate(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino);

@@ -131,6 +131,36 @@ for i in range(5):
 EOF
 check "a file just created on one mount and chmod'ed on the other shows the new mode at once" \
 	python3 "$T/newattr.py" "$M1" "$M2"
+# a directory made on one mount holds all its entries in that mount's cache (a name missing there
+# is answered absent without asking, mdcache.h): the other mount's creates and unlinks in it must
+# be seen at once, and so must the directory's attributes they changed
+cat >"$T/madedir.py" <<'EOF'
+import os, sys
+m1, m2 = sys.argv[1:3]
+for i in range(5):
+    d1, d2 = f"{m1}/made.{i}", f"{m2}/made.{i}"
+    os.mkdir(d1)
+    for j in range(3):
+        open(f"{d1}/own.{j}", "w").close()
+    if os.path.exists(f"{d1}/other"):
+        sys.exit(f"dir {i}: a name never made exists")
+    open(f"{d2}/other", "w").close()
+    if not os.path.exists(f"{d1}/other"):
+        sys.exit(f"dir {i}: the other mount's new file is not seen")
+    os.unlink(f"{d2}/own.0")
+    if os.path.exists(f"{d1}/own.0"):
+        sys.exit(f"dir {i}: a file the other mount removed is still seen")
+    if os.stat(d1).st_mtime_ns != os.stat(d2).st_mtime_ns:
+        sys.exit(f"dir {i}: the mounts disagree on the directory's mtime")
+    names = sorted(os.listdir(d1))
+    if names != ["other", "own.1", "own.2"]:
+        sys.exit(f"dir {i}: lists {names}")
+    for n in names:
+        os.unlink(f"{d1}/{n}")
+    os.rmdir(d1)
+EOF
+check "a directory made on one mount: the other mount's creates and unlinks in it are seen at once" \
+	python3 "$T/madedir.py" "$M1" "$M2"
 check "the same bytes through glory get" \
 	bash -c "'$GLORY' get v/renamed '$T/got' --tenant t && cmp -s '$T/ab' '$T/got'"
 "$GLORY" put v/put.bin "$T/b" --tenant t >/dev/null

@@ -1,6 +1,6 @@
 /* The client metadata cache (gateways/libglory/mdcache.h): hits within the lease, misses after
  * it, invalidation of attributes and of a directory's entries, no caching of a read that raced
- * with an invalidation of what it depends on, and xattrs. */
+ * with an invalidation of what it depends on, xattrs, and what the client made itself. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,6 +140,61 @@ static void test_xattrs(void **state)
 	gl_mdcache_free(c);
 }
 
+/* What this client made: a new directory's entries are complete (a name not there is known
+ * absent) while the lease lasts, a create in it adds the name and renews the parent, and a reply
+ * of ours answered after a later-sent one of ours to the same parent keeps nothing of it. */
+static void test_made(void **state)
+{
+	struct gl_mdcache *c;
+	struct gl_ns_attr root = attr(1, 0), d = attr(7, 0), f = attr(8, 0), g = attr(9, 0), out;
+	double t = 10.0, life = (GL_LEASE_MS - GL_LEASE_MARGIN_MS) / 1000.0;
+	uint64_t gen_f, gen_g;
+
+	(void)state;
+	d.mode = 040755;
+	assert_int_equal(gl_mdcache_new(&c), 0);
+	/* mkdir d in the root, both leased */
+	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), t);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 1, "d", &out, t + 0.1), 0);
+	assert_true(out.ino == 7);
+	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 1, &out, t + 0.1), 0);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "f", &out, t + 0.1), GL_MDCACHE_ABSENT);
+	/* the root was not made here: a name missing there is just a miss */
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 1, "x", &out, t + 0.1), -GL_ENOENT);
+	/* create f in d a second later: found, the rest still absent, beyond the first lease */
+	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 1, &d, gl_mdcache_gen(c, 0), t + 1);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "f", &out, t + 1.1), 0);
+	assert_true(out.ino == 8);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, t + life + 0.5),
+			 GL_MDCACHE_ABSENT);
+	/* past the renewed lease: nothing is known */
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, t + 1 + life + 0.01), -GL_ENOENT);
+	/* an invalidation of d (another client's change) ends completeness at once */
+	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 1, &d, gl_mdcache_gen(c, 0), t + 2);
+	gl_mdcache_invalidate(c, 0, 1, 7);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, t + 2.1), -GL_ENOENT);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "f", &out, t + 2.1), -GL_ENOENT);
+	/* two creates in d in flight: the one answered second saw a state that may be older */
+	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), t + 3);
+	gen_f = gl_mdcache_gen(c, 0);
+	gen_g = gl_mdcache_gen(c, 0);
+	gl_mdcache_put_made(c, 0, 1, 7, "g", &g, 1, &d, gen_g, t + 3);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, t + 3.1), 0);
+	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 1, &d, gen_f, t + 3);
+	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 7, &out, t + 3.1), -GL_ENOENT);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, t + 3.1), -GL_ENOENT);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "h", &out, t + 3.1), -GL_ENOENT);
+	/* the new file's own attributes were leased and not changed: kept */
+	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 8, &out, t + 3.1), 0);
+	/* a parent not leased: dropped, the name not added */
+	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), t + 4);
+	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 0, NULL, gl_mdcache_gen(c, 0), t + 4);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "f", &out, t + 4.1), -GL_ENOENT);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, t + 4.1), -GL_ENOENT);
+	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 8, &out, t + 4.1), -GL_ENOENT);
+	gl_mdcache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,6 +202,7 @@ int main(void)
 	    cmocka_unit_test(test_invalidations),
 	    cmocka_unit_test(test_racing_read_not_stored),
 	    cmocka_unit_test(test_xattrs),
+	    cmocka_unit_test(test_made),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,52 @@
+#!/bin/bash
+# FUSE metadata: create, stat and unlink of 20,000 empty files with 8 threads
+# (tools/bench/fsmeta.c, one directory per thread), with the CPU each serving process used per
+# operation. Contenders, each on a fresh start and interleaved: a libfuse passthrough of a local
+# directory (tools/bench/passthrough.c), then a fresh `glory dev up --ds 6 --mds 1` with a rep:1
+# volume mounted. For A/B runs: BUILD=other/build.
+#
+#   tools/bench/fuse_meta.sh [ROUNDS (default 3)]
+# Needs root and a built tree.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${1:-3}
+BUILD=${BUILD:-build}
+G=$BUILD/bin/glory
+W=$(mktemp -d /tmp/glory-fusemeta.XXXXXX)
+cleanup() {
+	for m in "$W/pt" "$W/g1"; do fusermount3 -u "$m" 2>/dev/null || true; done
+	$G dev down --dir "$W/c" >/dev/null 2>&1 || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+# measure LABEL DIR PIDS: one line of rates, one of CPU per create
+measure() {
+	"$BUILD/bin/fsmeta" "$2" --threads 8 --files 2500 --cpu "$3" >"$W/fsmeta.out"
+	printf '%-28s ' "$1"
+	awk '$1 != "cpu" {printf "%s %6s/s  ", $1, $2} END {print ""}' "$W/fsmeta.out"
+	awk -v l="$1" '$1 != "cpu" {ph = $1} $1 == "cpu" && ph == "create" {sub(/^ *cpu per op: /, ""); printf "%-28s create CPU per op: %s\n", l, $0}' "$W/fsmeta.out"
+}
+echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); $(date -u '+%F %H:%M') UTC"
+echo "Command: \`tools/bench/fuse_meta.sh $ROUNDS\`"
+echo '```'
+for i in $(seq "$ROUNDS"); do
+	mkdir -p "$W/src" "$W/pt" "$W/g1"
+	"$BUILD/bin/passthrough" "$W/src" "$W/pt" -o allow_other,default_permissions
+	measure "passthrough (round $i)" "$W/pt" "$(pgrep -f "passthrough $W/src" | head -n 1)"
+	fusermount3 -u "$W/pt"
+	$G dev up --dir "$W/c" --ds 6 --mds 1 >/dev/null 2>&1
+	(
+		# shellcheck disable=SC1091
+		. "$W/c/env"
+		export GLORY_MASTER
+		$G tenant create bench >/dev/null
+		$G volume create r1 --tenant bench --redundancy rep:1 --dedup off >/dev/null
+		"$G" mount r1 "$W/g1" --tenant bench --log-file "$W/g1.log" >/dev/null 2>&1
+		measure "glory rep:1 (round $i)" "$W/g1" \
+			"$(pgrep -f "glory mount r1 $W/g1 " | head -n 1),$(pgrep -f "glory mds --dir $W/c/" | paste -sd,)"
+		fusermount3 -u "$W/g1"
+	)
+	$G dev down --dir "$W/c" >/dev/null 2>&1
+	rm -rf "${W:?}/c" "$W/src" "$W/g1.log"
+done
+echo '```'
