@@ -11,7 +11,7 @@
 
 #define ABUCKETS    16384
 #define DBUCKETS    4096
-#define EBUCKETS    64
+#define EBUCKETS    16 /* a directory's first name table; it grows 4x past 2 names a bucket */
 #define MAX_ENTRIES (1u << 20) /* past this everything is dropped (crude, safe) */
 #define NGEN	    1024       /* shards by id modulo: a shared slot only costs cache hits */
 #define OGEN	    16384      /* objects by hash: a shared slot only costs cache hits */
@@ -28,6 +28,7 @@ struct attr_e {
 };
 
 struct name_e {
+	uint64_t h; /* hname(name) */
 	char *name;
 	uint64_t ino;
 	double expires;
@@ -40,8 +41,9 @@ struct dir_e {
 	/* a lease on the directory held by us (from a create in it): every name entry is good
 	 * until then, its own expiry notwithstanding */
 	double until;
-	int complete; /* every entry is here (a directory we made): a missing name is absent */
-	struct name_e *b[EBUCKETS];
+	int complete;	   /* every entry is here (a directory we made): a missing name is absent */
+	struct name_e **b; /* nb buckets (a power of 2), n names */
+	unsigned nb, n;
 	struct dir_e *next;
 };
 
@@ -87,13 +89,13 @@ static unsigned hkey(uint32_t shard, uint32_t vol, uint64_t ino, unsigned n)
 	return (unsigned)(mix(ino ^ ((uint64_t)vol << 32) ^ ((uint64_t)shard << 52)) % n);
 }
 
-static unsigned hname(const char *s)
+static uint64_t hname(const char *s)
 {
 	uint64_t h = 1469598103934665603ull;
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (unsigned)(mix(h) % EBUCKETS);
+	return mix(h);
 }
 
 int gl_mdcache_new(struct gl_mdcache **out)
@@ -149,7 +151,7 @@ static void xattrs_drop_locked(struct gl_mdcache *c, uint32_t shard, uint32_t vo
 
 static void dir_free(struct gl_mdcache *c, struct dir_e *d)
 {
-	for (int i = 0; i < EBUCKETS; i++) {
+	for (unsigned i = 0; i < d->nb; i++) {
 		while (d->b[i]) {
 			struct name_e *n = d->b[i];
 
@@ -159,6 +161,7 @@ static void dir_free(struct gl_mdcache *c, struct dir_e *d)
 			c->nentries--;
 		}
 	}
+	free(d->b);
 	free(d);
 }
 
@@ -312,14 +315,15 @@ int gl_mdcache_lookup_exp(struct gl_mdcache *c, uint32_t shard, uint32_t vol, ui
 	pthread_mutex_lock(&c->lock);
 	d = dir_find(c, shard, vol, parent, NULL);
 	if (d) {
-		struct name_e **pp = &d->b[hname(name)];
+		uint64_t h = hname(name);
+		struct name_e **pp = &d->b[h & (d->nb - 1)];
 		int found = 0;
 
 		for (; *pp; pp = &(*pp)->next) {
 			struct name_e *n = *pp;
 			double nexp = n->expires > d->until ? n->expires : d->until;
 
-			if (strcmp(n->name, name) != 0)
+			if (n->h != h || strcmp(n->name, name) != 0)
 				continue;
 			found = 1;
 			if (nexp <= now) {
@@ -327,6 +331,7 @@ int gl_mdcache_lookup_exp(struct gl_mdcache *c, uint32_t shard, uint32_t vol, ui
 				free(n->name);
 				free(n);
 				c->nentries--;
+				d->n--;
 				break;
 			}
 			rc = attr_get_locked(c, shard, vol, n->ino, out, now, expires);
@@ -416,8 +421,11 @@ static struct dir_e *dir_get(struct gl_mdcache *c, uint32_t shard, uint32_t vol,
 		return d;
 	h = hkey(shard, vol, ino, DBUCKETS);
 	d = calloc(1, sizeof(*d));
-	if (!d)
+	if (!d || !(d->b = calloc(EBUCKETS, sizeof(*d->b)))) {
+		free(d);
 		return NULL;
+	}
+	d->nb = EBUCKETS;
 	d->shard = shard;
 	d->vol = vol;
 	d->ino = ino;
@@ -426,15 +434,37 @@ static struct dir_e *dir_get(struct gl_mdcache *c, uint32_t shard, uint32_t vol,
 	return d;
 }
 
+/* Lock held: d's name table 4x as large (kept as it is without memory). */
+static void names_grow(struct dir_e *d)
+{
+	unsigned nb = d->nb * 4;
+	struct name_e **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return;
+	for (unsigned i = 0; i < d->nb; i++) {
+		while (d->b[i]) {
+			struct name_e *n = d->b[i];
+
+			d->b[i] = n->next;
+			n->next = b[n->h & (nb - 1)];
+			b[n->h & (nb - 1)] = n;
+		}
+	}
+	free(d->b);
+	d->b = b;
+	d->nb = nb;
+}
+
 /* Lock held: name -> ino in d, until expires. 0, or -GL_ENOMEM. */
 static int name_put_locked(struct gl_mdcache *c, struct dir_e *d, const char *name, uint64_t ino,
 			   double expires)
 {
-	unsigned h = hname(name);
+	uint64_t h = hname(name);
 	struct name_e *n;
 
-	for (n = d->b[h]; n; n = n->next)
-		if (strcmp(n->name, name) == 0)
+	for (n = d->b[h & (d->nb - 1)]; n; n = n->next)
+		if (n->h == h && strcmp(n->name, name) == 0)
 			break;
 	if (!n) {
 		n = calloc(1, sizeof(*n));
@@ -442,8 +472,12 @@ static int name_put_locked(struct gl_mdcache *c, struct dir_e *d, const char *na
 			free(n);
 			return -GL_ENOMEM;
 		}
-		n->next = d->b[h];
-		d->b[h] = n;
+		if (d->n >= 2 * d->nb)
+			names_grow(d);
+		n->h = h;
+		n->next = d->b[h & (d->nb - 1)];
+		d->b[h & (d->nb - 1)] = n;
+		d->n++;
 		c->nentries++;
 	}
 	n->ino = ino;

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -195,6 +196,32 @@ static void test_made(void **state)
 	gl_mdcache_free(c);
 }
 
+/* A directory's name table grows: thousands of names in one directory are all found. */
+static void test_many_names(void **state)
+{
+	struct gl_mdcache *c;
+	struct gl_ns_attr d = attr(7, 0), root = attr(1, 0), out;
+	char name[32];
+
+	(void)state;
+	d.mode = 040755;
+	assert_int_equal(gl_mdcache_new(&c), 0);
+	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), 5.0);
+	for (int i = 0; i < 5000; i++) {
+		struct gl_ns_attr f = attr(100 + (uint64_t)i, (uint64_t)i);
+
+		snprintf(name, sizeof(name), "f%d", i);
+		gl_mdcache_put_made(c, 0, 1, 7, name, &f, 1, &d, gl_mdcache_gen(c, 0), 5.0);
+	}
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, name, &out, 5.5), 0);
+		assert_true(out.ino == 100 + (uint64_t)i);
+	}
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "f5000", &out, 5.5), GL_MDCACHE_ABSENT);
+	gl_mdcache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +230,7 @@ int main(void)
 	    cmocka_unit_test(test_racing_read_not_stored),
 	    cmocka_unit_test(test_xattrs),
 	    cmocka_unit_test(test_made),
+	    cmocka_unit_test(test_many_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
