@@ -387,7 +387,8 @@ static void write_before(struct mds *m, struct md_req *q)
 	gl_le64(q->msg + ENTRY_HDR + 6, (uint64_t)now_ns());
 }
 
-/* After a create applied: the parent's attributes as they are now, leased to the creator with
+/* After a create or an unlink applied: the parent's attributes as they are now, leased to the
+ * writer with
  * its entries (read like a GETATTR: sequence sampled, read, granted; the state read is at least
  * as new as the create). Appends u8 1 and the attr, or u8 0. */
 static void lease_parent(struct mds *m, const struct md_req *q, struct gl_wbuf *reply)
@@ -441,6 +442,10 @@ static void write_after(struct mds *m, struct md_req *q, int rc, struct gl_wbuf 
 							  now_mono()));
 		lease_parent(m, q, reply);
 	}
+	/* the same for the parent after an unlink (the reply carries the inode after it) */
+	if (rc == 0 && q->lease && reply->len >= 8 && q->len >= NS_HDR_LEN + 12 &&
+	    op == GL_NS_UNLINK)
+		lease_parent(m, q, reply);
 }
 
 /* A read, after a read fence (fenced: the caller made one after the request arrived). */

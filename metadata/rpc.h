@@ -13,7 +13,8 @@
  *   NS_MKNOD, NS_MKDIR or NS_SYMLINK ends with the same u8 for the new inode's attributes,
  *   then u8 1 and the parent's attr after the change (leased with its entries: the caller may
  *   keep them and add the new name) or u8 0 (both absent in a reply replayed for a retried
- *   request: not cacheable). Status -GL_ENOTLEADER:
+ *   request: not cacheable); a successful NS_UNLINK's ends with the parent's u8 and attr the
+ *   same way (the caller drops the name). Status -GL_ENOTLEADER:
  *   rep is str leader rpc address ("" when none is known yet): retry there. -GL_EAUTH: bad
  *   credentials. Writes are proposed to the shard's raft group and answered once applied; reads
  *   are answered after a read fence (linearizable) by the leader only.

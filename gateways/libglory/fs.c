@@ -1513,17 +1513,60 @@ static void forget_name(struct glory_vol *v, uint64_t parent, const char *name)
 	gl_mdcache_invalidate_dir(v->g->cache, v->v.shard, v->v.id, parent);
 }
 
+/* The shard leases us the parent's attributes after an unlink (metadata/rpc.h): then we keep
+ * them and its other entries (in a directory we made, all of them), and only the name goes. */
 int glory_unlink_keep(struct glory_vol *v, uint64_t parent, const char *name, int keep,
 		      struct glory_attr *out)
 {
+	struct gl_mdcache *cache = v->g->cache;
+	struct gl_ns_attr at, pat;
 	struct gl_wbuf a;
+	struct gl_rpc_call c;
+	struct gl_rbuf r;
+	uint64_t gen0 = 0;
+	double sent = 0;
+	int rc, kept = 0;
 
-	forget_name(v, parent, name);
+	if (!cache) {
+		vol_msg(v, &a, GL_NS_UNLINK, 1);
+		gl_put_u64(&a, parent);
+		gl_put_str(&a, name ? name : "");
+		gl_put_u8(&a, (uint8_t)(keep ? 1 : 0));
+		return attr_op(v, &a, &parent, 1, 1, out);
+	}
+	if (name &&
+	    gl_mdcache_lookup(cache, v->v.shard, v->v.id, parent, name, &at, glory_mono()) == 0)
+		gl_mdcache_invalidate(cache, v->v.shard, v->v.id, at.ino);
+	watch_ensure(v->g, v->v.shard);
+	gen0 = gl_mdcache_gen(cache, v->v.shard);
+	sent = glory_mono();
 	vol_msg(v, &a, GL_NS_UNLINK, 1);
 	gl_put_u64(&a, parent);
 	gl_put_str(&a, name ? name : "");
 	gl_put_u8(&a, (uint8_t)(keep ? 1 : 0));
-	return attr_op(v, &a, &parent, 1, 1, out);
+	rc = vol_op(v, &a, &c, &r, 1);
+	if (rc == 0 && r.len >= 8) {
+		gl_ns_attr_get(&r, &at);
+		if (gl_rbuf_check(&r)) {
+			rc = -GL_EPROTO;
+		} else {
+			to_attr(&at, out);
+			gl_mdcache_invalidate(cache, v->v.shard, v->v.id, at.ino);
+			if (gl_rbuf_left(&r) >= 1 && gl_get_u8(&r) == 1) {
+				gl_ns_attr_get(&r, &pat);
+				if (!gl_rbuf_check(&r)) {
+					gl_mdcache_put_removed(cache, v->v.shard, v->v.id, parent,
+							       name ? name : "", &pat, gen0, sent);
+					kept = 1;
+				}
+			}
+		}
+	}
+	if (!kept)
+		gl_mdcache_invalidate_dir(cache, v->v.shard, v->v.id, parent);
+	gl_rpc_call_done(&c);
+	gl_wbuf_free(&a);
+	return rc;
 }
 
 int glory_unlink(struct glory_vol *v, uint64_t parent, const char *name)

@@ -588,6 +588,44 @@ void gl_mdcache_put_made(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uin
 	pthread_mutex_unlock(&c->lock);
 }
 
+void gl_mdcache_put_removed(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
+			    const char *name, const struct gl_ns_attr *pa, uint64_t gen0,
+			    double sent_at)
+{
+	double exp = expiry(sent_at);
+	struct dir_e *d;
+
+	pthread_mutex_lock(&c->lock);
+	if (!pa || !unchanged(c, shard, vol, parent, gen0)) {
+		invalidate_locked(c, shard, vol, parent, 0);
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	/* our own writes to parent still in flight must not store what they saw */
+	c->inval_seq[hkey(shard, vol, parent, OGEN)] = ++c->seq;
+	attr_put_locked(c, shard, vol, pa, exp);
+	d = dir_find(c, shard, vol, parent, NULL);
+	if (d) {
+		uint64_t h = hname(name);
+
+		for (struct name_e **pp = &d->b[h & (d->nb - 1)]; *pp; pp = &(*pp)->next) {
+			struct name_e *n = *pp;
+
+			if (n->h == h && strcmp(n->name, name) == 0) {
+				*pp = n->next;
+				free(n->name);
+				free(n);
+				c->nentries--;
+				d->n--;
+				break;
+			}
+		}
+		if (d->until < exp)
+			d->until = exp;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 void gl_mdcache_invalidate(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino)
 {
 	invalidate(c, shard, vol, ino, 1);

@@ -64,6 +64,12 @@ double gl_mdcache_put_attr(struct gl_mdcache *c, uint32_t shard, uint32_t vol,
 void gl_mdcache_put_made(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
 			 const char *name, const struct gl_ns_attr *a, int a_leased,
 			 const struct gl_ns_attr *pa, uint64_t gen0, double sent_at);
+/* After this client removed name from parent (an unlink) with a request sent at sent_at under
+ * gen0: pa (NULL if not leased), the parent's attributes after it. As gl_mdcache_put_made: kept
+ * if leased and unchanged since gen0, with name dropped from the entries; else dropped. */
+void gl_mdcache_put_removed(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
+			    const char *name, const struct gl_ns_attr *pa, uint64_t gen0,
+			    double sent_at);
 /* Drops what depends on (vol, ino): its attributes, its xattrs, and the entries of directory
  * ino. */
 void gl_mdcache_invalidate(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino);

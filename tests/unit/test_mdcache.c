@@ -222,6 +222,40 @@ static void test_many_names(void **state)
 	gl_mdcache_free(c);
 }
 
+/* An unlink of ours: the name goes, the parent's new attributes and its other entries stay
+ * (completeness too); a reply that raced with another change of the parent keeps nothing. */
+static void test_removed(void **state)
+{
+	struct gl_mdcache *c;
+	struct gl_ns_attr root = attr(1, 0), d = attr(7, 0), d2 = attr(7, 1), f = attr(8, 0),
+			  g = attr(9, 0), out;
+	uint64_t gen0;
+
+	(void)state;
+	d.mode = d2.mode = 040755;
+	assert_int_equal(gl_mdcache_new(&c), 0);
+	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), 20.0);
+	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 1, &d, gl_mdcache_gen(c, 0), 20.0);
+	gl_mdcache_put_made(c, 0, 1, 7, "g", &g, 1, &d, gl_mdcache_gen(c, 0), 20.0);
+	gl_mdcache_put_removed(c, 0, 1, 7, "f", &d2, gl_mdcache_gen(c, 0), 20.1);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "f", &out, 20.2), GL_MDCACHE_ABSENT);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, 20.2), 0);
+	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 7, &out, 20.2), 0);
+	assert_true(out.size == 1);
+	/* sent before another write of ours to d was answered: d is dropped */
+	gen0 = gl_mdcache_gen(c, 0);
+	gl_mdcache_put_made(c, 0, 1, 7, "h", &f, 1, &d, gl_mdcache_gen(c, 0), 20.3);
+	gl_mdcache_put_removed(c, 0, 1, 7, "g", &d2, gen0, 20.3);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, 20.4), -GL_ENOENT);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "h", &out, 20.4), -GL_ENOENT);
+	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 7, &out, 20.4), -GL_ENOENT);
+	/* not leased: dropped */
+	gl_mdcache_put_made(c, 0, 1, 7, "h", &f, 1, &d, gl_mdcache_gen(c, 0), 20.5);
+	gl_mdcache_put_removed(c, 0, 1, 7, "h", NULL, gl_mdcache_gen(c, 0), 20.5);
+	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 7, &out, 20.6), -GL_ENOENT);
+	gl_mdcache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +265,7 @@ int main(void)
 	    cmocka_unit_test(test_xattrs),
 	    cmocka_unit_test(test_made),
 	    cmocka_unit_test(test_many_names),
+	    cmocka_unit_test(test_removed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
