@@ -437,7 +437,18 @@ static void write_after(struct mds *m, struct md_req *q, int rc, struct gl_wbuf 
 	    (op == GL_NS_MKNOD || op == GL_NS_MKDIR || op == GL_NS_SYMLINK)) {
 		struct gl_lease_obj o = {.vol = gl_rd32(q->msg + ENTRY_HDR + NS_HDR_LEN),
 					 .ino = gl_rd64(reply->p)};
+		struct gl_ns_attr na;
+		struct gl_rbuf ar;
 
+		/* a retried request answered with the first attempt's reply (metadata/md_sm.h):
+		 * the inode may have changed since, and its name too; lease neither */
+		gl_rbuf_init(&ar, reply->p, reply->len);
+		gl_ns_attr_get(&ar, &na);
+		if (gl_rbuf_check(&ar) || na.btime_ns != (int64_t)gl_rd64(q->msg + ENTRY_HDR + 6)) {
+			gl_put_u8(reply, 0);
+			gl_put_u8(reply, 0);
+			return;
+		}
 		gl_put_u8(reply, (uint8_t)gl_leases_grant(m->leases, q->client, &o, 1, q->seq0,
 							  now_mono()));
 		lease_parent(m, q, reply);

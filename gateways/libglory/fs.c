@@ -1237,7 +1237,8 @@ static int attr_op_new(struct glory_vol *v, struct gl_wbuf *a, const uint64_t *i
 					pleased = !gl_rbuf_check(&r);
 				}
 				gl_mdcache_put_made(cache, v->v.shard, v->v.id, inv[0], made, &at,
-						    leased, pleased ? &pat : NULL, gen0, sent);
+						    leased, pleased ? &pat : NULL, gen0, sent,
+						    glory_mono());
 				kept = 1;
 			} else if (cache) {
 				gl_mdcache_invalidate(cache, v->v.shard, v->v.id, at.ino);
@@ -1556,7 +1557,8 @@ int glory_unlink_keep(struct glory_vol *v, uint64_t parent, const char *name, in
 				gl_ns_attr_get(&r, &pat);
 				if (!gl_rbuf_check(&r)) {
 					gl_mdcache_put_removed(cache, v->v.shard, v->v.id, parent,
-							       name ? name : "", &pat, gen0, sent);
+							       name ? name : "", &pat, gen0, sent,
+							       glory_mono());
 					kept = 1;
 				}
 			}

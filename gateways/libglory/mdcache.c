@@ -538,9 +538,23 @@ static void invalidate(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint6
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Lock held: parent's lease renewed until exp by a write of ours answered at now. Only a lease
+ * that has not lapsed carries on: while it held, the shard told us of every other change, so
+ * the entries and completeness stand; after a lapse they may not (a change nobody told us of,
+ * names expired one by one). */
+static void renew(struct dir_e *d, double exp, double now)
+{
+	if (d->until > now) {
+		if (d->until < exp)
+			d->until = exp;
+	} else {
+		d->complete = 0;
+	}
+}
+
 void gl_mdcache_put_made(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
 			 const char *name, const struct gl_ns_attr *a, int a_leased,
-			 const struct gl_ns_attr *pa, uint64_t gen0, double sent_at)
+			 const struct gl_ns_attr *pa, uint64_t gen0, double sent_at, double now)
 {
 	double exp = expiry(sent_at);
 	int keep_parent, keep_new;
@@ -557,11 +571,10 @@ void gl_mdcache_put_made(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uin
 		c->inval_seq[hkey(shard, vol, parent, OGEN)] = ++c->seq;
 		attr_put_locked(c, shard, vol, pa, exp);
 		d = dir_get(c, shard, vol, parent);
-		if (!d || name_put_locked(c, d, name, a->ino, exp) != 0) {
+		if (!d || name_put_locked(c, d, name, a->ino, exp) != 0)
 			invalidate_locked(c, shard, vol, parent, 0);
-		} else if (d->until < exp) {
-			d->until = exp;
-		}
+		else
+			renew(d, exp, now);
 	} else {
 		invalidate_locked(c, shard, vol, parent, 0);
 	}
@@ -590,7 +603,7 @@ void gl_mdcache_put_made(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uin
 
 void gl_mdcache_put_removed(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
 			    const char *name, const struct gl_ns_attr *pa, uint64_t gen0,
-			    double sent_at)
+			    double sent_at, double now)
 {
 	double exp = expiry(sent_at);
 	struct dir_e *d;
@@ -620,8 +633,7 @@ void gl_mdcache_put_removed(struct gl_mdcache *c, uint32_t shard, uint32_t vol, 
 				break;
 			}
 		}
-		if (d->until < exp)
-			d->until = exp;
+		renew(d, exp, now);
 	}
 	pthread_mutex_unlock(&c->lock);
 }

@@ -60,16 +60,19 @@ double gl_mdcache_put_attr(struct gl_mdcache *c, uint32_t shard, uint32_t vol,
  * not leased), the parent's attributes after the change, leased to us with its entries. Kept are
  * what is leased and not changed since gen0 (by anyone: a write of ours to parent answered
  * meanwhile counts); the name is added to the parent's entries, and a new directory's entries
- * are complete (it is empty). What is not kept is dropped. */
+ * are complete (it is empty). The parent's lease carries on (its entries good until the new
+ * expiry, completeness kept) only if it had not run out by now, when the answer is taken;
+ * else its names keep their own expiries and it is no longer complete. What is not kept is
+ * dropped. */
 void gl_mdcache_put_made(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
 			 const char *name, const struct gl_ns_attr *a, int a_leased,
-			 const struct gl_ns_attr *pa, uint64_t gen0, double sent_at);
+			 const struct gl_ns_attr *pa, uint64_t gen0, double sent_at, double now);
 /* After this client removed name from parent (an unlink) with a request sent at sent_at under
  * gen0: pa (NULL if not leased), the parent's attributes after it. As gl_mdcache_put_made: kept
  * if leased and unchanged since gen0, with name dropped from the entries; else dropped. */
 void gl_mdcache_put_removed(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t parent,
 			    const char *name, const struct gl_ns_attr *pa, uint64_t gen0,
-			    double sent_at);
+			    double sent_at, double now);
 /* Drops what depends on (vol, ino): its attributes, its xattrs, and the entries of directory
  * ino. */
 void gl_mdcache_invalidate(struct gl_mdcache *c, uint32_t shard, uint32_t vol, uint64_t ino);

@@ -135,7 +135,7 @@ check "a file just created on one mount and chmod'ed on the other shows the new 
 # is answered absent without asking, mdcache.h): the other mount's creates and unlinks in it must
 # be seen at once, and so must the directory's attributes they changed
 cat >"$T/madedir.py" <<'EOF'
-import os, sys
+import os, sys, time
 m1, m2 = sys.argv[1:3]
 for i in range(5):
     d1, d2 = f"{m1}/made.{i}", f"{m2}/made.{i}"
@@ -158,6 +158,19 @@ for i in range(5):
     for n in names:
         os.unlink(f"{d1}/{n}")
     os.rmdir(d1)
+# the first mount's lease on its directory runs out; the other mount creates there unannounced;
+# the first mount's next create must not bring its old view back as complete
+d1, d2 = f"{m1}/made.lapse", f"{m2}/made.lapse"
+os.mkdir(d1)
+open(f"{d1}/own", "w").close()
+time.sleep(2.5)
+open(f"{d2}/other", "w").close()
+open(f"{d1}/own2", "w").close()
+if not os.path.exists(f"{d1}/other"):
+    sys.exit("after a lapsed lease: the other mount's new file is not seen")
+for n in ("own", "own2", "other"):
+    os.unlink(f"{d1}/{n}")
+os.rmdir(d1)
 EOF
 check "a directory made on one mount: the other mount's creates and unlinks in it are seen at once" \
 	python3 "$T/madedir.py" "$M1" "$M2"

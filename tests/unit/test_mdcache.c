@@ -155,7 +155,7 @@ static void test_made(void **state)
 	d.mode = 040755;
 	assert_int_equal(gl_mdcache_new(&c), 0);
 	/* mkdir d in the root, both leased */
-	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), t);
+	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), t, t);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 1, "d", &out, t + 0.1), 0);
 	assert_true(out.ino == 7);
 	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 1, &out, t + 0.1), 0);
@@ -163,7 +163,7 @@ static void test_made(void **state)
 	/* the root was not made here: a name missing there is just a miss */
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 1, "x", &out, t + 0.1), -GL_ENOENT);
 	/* create f in d a second later: found, the rest still absent, beyond the first lease */
-	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 1, &d, gl_mdcache_gen(c, 0), t + 1);
+	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 1, &d, gl_mdcache_gen(c, 0), t + 1, t + 1);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "f", &out, t + 1.1), 0);
 	assert_true(out.ino == 8);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, t + life + 0.5),
@@ -171,25 +171,25 @@ static void test_made(void **state)
 	/* past the renewed lease: nothing is known */
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, t + 1 + life + 0.01), -GL_ENOENT);
 	/* an invalidation of d (another client's change) ends completeness at once */
-	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 1, &d, gl_mdcache_gen(c, 0), t + 2);
+	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 1, &d, gl_mdcache_gen(c, 0), t + 2, t + 2);
 	gl_mdcache_invalidate(c, 0, 1, 7);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, t + 2.1), -GL_ENOENT);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "f", &out, t + 2.1), -GL_ENOENT);
 	/* two creates in d in flight: the one answered second saw a state that may be older */
-	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), t + 3);
+	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), t + 3, t + 3);
 	gen_f = gl_mdcache_gen(c, 0);
 	gen_g = gl_mdcache_gen(c, 0);
-	gl_mdcache_put_made(c, 0, 1, 7, "g", &g, 1, &d, gen_g, t + 3);
+	gl_mdcache_put_made(c, 0, 1, 7, "g", &g, 1, &d, gen_g, t + 3, t + 3);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, t + 3.1), 0);
-	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 1, &d, gen_f, t + 3);
+	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 1, &d, gen_f, t + 3, t + 3);
 	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 7, &out, t + 3.1), -GL_ENOENT);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, t + 3.1), -GL_ENOENT);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "h", &out, t + 3.1), -GL_ENOENT);
 	/* the new file's own attributes were leased and not changed: kept */
 	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 8, &out, t + 3.1), 0);
 	/* a parent not leased: dropped, the name not added */
-	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), t + 4);
-	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 0, NULL, gl_mdcache_gen(c, 0), t + 4);
+	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), t + 4, t + 4);
+	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 0, NULL, gl_mdcache_gen(c, 0), t + 4, t + 4);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "f", &out, t + 4.1), -GL_ENOENT);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, t + 4.1), -GL_ENOENT);
 	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 8, &out, t + 4.1), -GL_ENOENT);
@@ -206,12 +206,12 @@ static void test_many_names(void **state)
 	(void)state;
 	d.mode = 040755;
 	assert_int_equal(gl_mdcache_new(&c), 0);
-	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), 5.0);
+	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), 5.0, 5.0);
 	for (int i = 0; i < 5000; i++) {
 		struct gl_ns_attr f = attr(100 + (uint64_t)i, (uint64_t)i);
 
 		snprintf(name, sizeof(name), "f%d", i);
-		gl_mdcache_put_made(c, 0, 1, 7, name, &f, 1, &d, gl_mdcache_gen(c, 0), 5.0);
+		gl_mdcache_put_made(c, 0, 1, 7, name, &f, 1, &d, gl_mdcache_gen(c, 0), 5.0, 5.0);
 	}
 	for (int i = 0; i < 5000; i++) {
 		snprintf(name, sizeof(name), "f%d", i);
@@ -234,25 +234,53 @@ static void test_removed(void **state)
 	(void)state;
 	d.mode = d2.mode = 040755;
 	assert_int_equal(gl_mdcache_new(&c), 0);
-	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), 20.0);
-	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 1, &d, gl_mdcache_gen(c, 0), 20.0);
-	gl_mdcache_put_made(c, 0, 1, 7, "g", &g, 1, &d, gl_mdcache_gen(c, 0), 20.0);
-	gl_mdcache_put_removed(c, 0, 1, 7, "f", &d2, gl_mdcache_gen(c, 0), 20.1);
+	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), 20.0, 20.0);
+	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 1, &d, gl_mdcache_gen(c, 0), 20.0, 20.0);
+	gl_mdcache_put_made(c, 0, 1, 7, "g", &g, 1, &d, gl_mdcache_gen(c, 0), 20.0, 20.0);
+	gl_mdcache_put_removed(c, 0, 1, 7, "f", &d2, gl_mdcache_gen(c, 0), 20.1, 20.1);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "f", &out, 20.2), GL_MDCACHE_ABSENT);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, 20.2), 0);
 	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 7, &out, 20.2), 0);
 	assert_true(out.size == 1);
 	/* sent before another write of ours to d was answered: d is dropped */
 	gen0 = gl_mdcache_gen(c, 0);
-	gl_mdcache_put_made(c, 0, 1, 7, "h", &f, 1, &d, gl_mdcache_gen(c, 0), 20.3);
-	gl_mdcache_put_removed(c, 0, 1, 7, "g", &d2, gen0, 20.3);
+	gl_mdcache_put_made(c, 0, 1, 7, "h", &f, 1, &d, gl_mdcache_gen(c, 0), 20.3, 20.3);
+	gl_mdcache_put_removed(c, 0, 1, 7, "g", &d2, gen0, 20.3, 20.3);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, 20.4), -GL_ENOENT);
 	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "h", &out, 20.4), -GL_ENOENT);
 	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 7, &out, 20.4), -GL_ENOENT);
 	/* not leased: dropped */
-	gl_mdcache_put_made(c, 0, 1, 7, "h", &f, 1, &d, gl_mdcache_gen(c, 0), 20.5);
-	gl_mdcache_put_removed(c, 0, 1, 7, "h", NULL, gl_mdcache_gen(c, 0), 20.5);
+	gl_mdcache_put_made(c, 0, 1, 7, "h", &f, 1, &d, gl_mdcache_gen(c, 0), 20.5, 20.5);
+	gl_mdcache_put_removed(c, 0, 1, 7, "h", NULL, gl_mdcache_gen(c, 0), 20.5, 20.5);
 	assert_int_equal(gl_mdcache_getattr(c, 0, 1, 7, &out, 20.6), -GL_ENOENT);
+	gl_mdcache_free(c);
+}
+
+/* A lease on a directory that ran out before our next create in it was answered does not
+ * carry on: another client may have changed it unannounced, so it is no longer complete and
+ * its old names keep their own expiries. */
+static void test_lapsed(void **state)
+{
+	struct gl_mdcache *c;
+	struct gl_ns_attr root = attr(1, 0), d = attr(7, 0), f = attr(8, 0), g = attr(9, 0), out;
+	double t = 30.0, life = (GL_LEASE_MS - GL_LEASE_MARGIN_MS) / 1000.0;
+
+	(void)state;
+	d.mode = 040755;
+	assert_int_equal(gl_mdcache_new(&c), 0);
+	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), t, t);
+	gl_mdcache_put_made(c, 0, 1, 7, "f", &f, 1, &d, gl_mdcache_gen(c, 0), t, t);
+	/* sent while the lease held, answered after it ran out */
+	gl_mdcache_put_made(c, 0, 1, 7, "g", &g, 1, &d, gl_mdcache_gen(c, 0), t + life - 0.1,
+			    t + life + 0.1);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "g", &out, t + life + 0.2), 0);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "x", &out, t + life + 0.2), -GL_ENOENT);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "f", &out, t + life + 0.2), -GL_ENOENT);
+	/* and an unlink answered after a lapse: the same */
+	gl_mdcache_put_made(c, 0, 1, 1, "d", &d, 1, &root, gl_mdcache_gen(c, 0), t + 10, t + 10);
+	gl_mdcache_put_removed(c, 0, 1, 7, "f", &d, gl_mdcache_gen(c, 0), t + 10 + life - 0.1,
+			       t + 10 + life + 0.1);
+	assert_int_equal(gl_mdcache_lookup(c, 0, 1, 7, "x", &out, t + 10 + life + 0.2), -GL_ENOENT);
 	gl_mdcache_free(c);
 }
 
@@ -266,6 +294,7 @@ int main(void)
 	    cmocka_unit_test(test_made),
 	    cmocka_unit_test(test_many_names),
 	    cmocka_unit_test(test_removed),
+	    cmocka_unit_test(test_lapsed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
