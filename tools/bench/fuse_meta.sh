@@ -19,6 +19,8 @@ cleanup() {
 	rm -rf "$W"
 }
 trap cleanup EXIT
+# shellcheck source=tools/bench/fuse_rounds.sh
+. tools/bench/fuse_rounds.sh
 # measure LABEL DIR PIDS: one line of rates, one of CPU per create
 measure() {
 	"$BUILD/bin/fsmeta" "$2" --threads 8 --files 2500 --cpu "$3" >"$W/fsmeta.out"
@@ -29,24 +31,5 @@ measure() {
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); $(date -u '+%F %H:%M') UTC"
 echo "Command: \`tools/bench/fuse_meta.sh $ROUNDS\`"
 echo '```'
-for i in $(seq "$ROUNDS"); do
-	mkdir -p "$W/src" "$W/pt" "$W/g1"
-	"$BUILD/bin/passthrough" "$W/src" "$W/pt" -o allow_other,default_permissions
-	measure "passthrough (round $i)" "$W/pt" "$(pgrep -f "passthrough $W/src" | head -n 1)"
-	fusermount3 -u "$W/pt"
-	$G dev up --dir "$W/c" --ds 6 --mds 1 >/dev/null 2>&1
-	(
-		# shellcheck disable=SC1091
-		. "$W/c/env"
-		export GLORY_MASTER
-		$G tenant create bench >/dev/null
-		$G volume create r1 --tenant bench --redundancy rep:1 --dedup off >/dev/null
-		"$G" mount r1 "$W/g1" --tenant bench --log-file "$W/g1.log" >/dev/null 2>&1
-		measure "glory rep:1 (round $i)" "$W/g1" \
-			"$(pgrep -f "glory mount r1 $W/g1 " | head -n 1),$(pgrep -f "glory mds --dir $W/c/" | paste -sd,)"
-		fusermount3 -u "$W/g1"
-	)
-	$G dev down --dir "$W/c" >/dev/null 2>&1
-	rm -rf "${W:?}/c" "$W/src" "$W/g1.log"
-done
+fuse_rounds
 echo '```'

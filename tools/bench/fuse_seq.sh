@@ -20,6 +20,8 @@ cleanup() {
 	rm -rf "$W"
 }
 trap cleanup EXIT
+# shellcheck source=tools/bench/fuse_rounds.sh
+. tools/bench/fuse_rounds.sh
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # one DIR RW [more]: MB/s
@@ -36,34 +38,15 @@ measure() {
 	local w r t0
 	w=$(one "$2" write --end_fsync=1)
 	drop
-	t0=$(ticks "$3")
+	t0=$(ticks "${3%%,*}")
 	r=$(one "$2" read)
 	printf '%-28s write %5s MB/s  read %5s MB/s  CPU during the read %5.2f s\n' "$1" "$w" "$r" \
-		"$(echo "($(ticks "$3") - $t0) / $(getconf CLK_TCK)" | bc -l)"
+		"$(echo "($(ticks "${3%%,*}") - $t0) / $(getconf CLK_TCK)" | bc -l)"
 	rm -f "$2"/seq.*
 	drop
 }
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); $(date -u '+%F %H:%M') UTC"
 echo "Command: \`tools/bench/fuse_seq.sh $SIZE $ROUNDS\`"
 echo '```'
-for i in $(seq "$ROUNDS"); do
-	mkdir -p "$W/src" "$W/pt" "$W/g1"
-	"$BUILD/bin/passthrough" "$W/src" "$W/pt" -o allow_other,default_permissions
-	measure "passthrough (round $i)" "$W/pt" "$(pgrep -f "passthrough $W/src" | head -n 1)"
-	fusermount3 -u "$W/pt"
-	$G dev up --dir "$W/c" --ds 6 --mds 1 >/dev/null 2>&1
-	(
-		# shellcheck disable=SC1091
-		. "$W/c/env"
-		export GLORY_MASTER
-		$G tenant create bench >/dev/null
-		$G volume create r1 --tenant bench --redundancy rep:1 --dedup off >/dev/null
-		# shellcheck disable=SC2086 # MOUNT_ENV is VAR=value words
-		env ${MOUNT_ENV:-} "$G" mount r1 "$W/g1" --tenant bench --log-file "$W/g1.log" >/dev/null 2>&1
-		measure "glory rep:1 (round $i)" "$W/g1" "$(pgrep -f "glory mount r1 $W/g1 " | head -n 1)"
-		fusermount3 -u "$W/g1"
-	)
-	$G dev down --dir "$W/c" >/dev/null 2>&1
-	rm -rf "${W:?}/c" "$W/src" "$W/g1.log"
-done
+fuse_rounds
 echo '```'
