@@ -10,17 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-3}
-BUILD=${BUILD:-build}
-G=$BUILD/bin/glory
-W=$(mktemp -d /tmp/glory-fusemeta.XXXXXX)
-cleanup() {
-	for m in "$W/pt" "$W/g1"; do fusermount3 -u "$m" 2>/dev/null || true; done
-	$G dev down --dir "$W/c" >/dev/null 2>&1 || true
-	rm -rf "$W"
-}
-trap cleanup EXIT
 # shellcheck source=tools/bench/fuse_rounds.sh
-. tools/bench/fuse_rounds.sh
+. tools/bench/fuse_rounds.sh fusemeta
 # measure LABEL DIR PIDS: one line of rates, one of CPU per create
 measure() {
 	"$BUILD/bin/fsmeta" "$2" --threads 8 --files 2500 --cpu "$3" >"$W/fsmeta.out"

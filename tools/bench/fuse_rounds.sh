@@ -4,7 +4,19 @@
 # `glory dev up --ds 6 --mds 1` with a rep:1 volume (no dedup) mounted (MOUNT_ENV='VAR=value'
 # for the mount process), each measured by the caller's `measure LABEL DIR PIDS`: PIDS is the
 # serving process (the passthrough; the mount, then the metadata servers), comma-separated.
-# Needs BUILD, G, W and ROUNDS set.
+# `. tools/bench/fuse_rounds.sh NAME` (from the tree's root) sets BUILD (default build), G and
+# W (a new /tmp/glory-NAME.* directory, removed on exit with whatever is mounted there).
+BUILD=${BUILD:-build}
+G=$BUILD/bin/glory
+W=$(mktemp -d "/tmp/glory-$1.XXXXXX")
+cleanup() {
+	for m in "$W/pt" "$W/g1"; do fusermount3 -u "$m" 2>/dev/null || true; done
+	$G dev down --dir "$W/c" >/dev/null 2>&1 || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+# Needs ROUNDS and a function `measure` set.
 fuse_rounds() {
 	local i
 	for i in $(seq "$ROUNDS"); do

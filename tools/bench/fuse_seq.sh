@@ -11,17 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 SIZE=${1:-2G}
 ROUNDS=${2:-3}
-BUILD=${BUILD:-build}
-G=$BUILD/bin/glory
-W=$(mktemp -d /tmp/glory-fuseseq.XXXXXX)
-cleanup() {
-	for m in "$W/pt" "$W/g1"; do fusermount3 -u "$m" 2>/dev/null || true; done
-	$G dev down --dir "$W/c" >/dev/null 2>&1 || true
-	rm -rf "$W"
-}
-trap cleanup EXIT
 # shellcheck source=tools/bench/fuse_rounds.sh
-. tools/bench/fuse_rounds.sh
+. tools/bench/fuse_rounds.sh fuseseq
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # one DIR RW [more]: MB/s
