@@ -1528,23 +1528,18 @@ int glory_unlink_keep(struct glory_vol *v, uint64_t parent, const char *name, in
 	double sent = 0;
 	int rc, kept = 0;
 
-	if (!cache) {
-		vol_msg(v, &a, GL_NS_UNLINK, 1);
-		gl_put_u64(&a, parent);
-		gl_put_str(&a, name ? name : "");
-		gl_put_u8(&a, (uint8_t)(keep ? 1 : 0));
+	vol_msg(v, &a, GL_NS_UNLINK, 1);
+	gl_put_u64(&a, parent);
+	gl_put_str(&a, name ? name : "");
+	gl_put_u8(&a, (uint8_t)(keep ? 1 : 0));
+	if (!cache)
 		return attr_op(v, &a, &parent, 1, 1, out);
-	}
 	if (name &&
 	    gl_mdcache_lookup(cache, v->v.shard, v->v.id, parent, name, &at, glory_mono()) == 0)
 		gl_mdcache_invalidate(cache, v->v.shard, v->v.id, at.ino);
 	watch_ensure(v->g, v->v.shard);
 	gen0 = gl_mdcache_gen(cache, v->v.shard);
 	sent = glory_mono();
-	vol_msg(v, &a, GL_NS_UNLINK, 1);
-	gl_put_u64(&a, parent);
-	gl_put_str(&a, name ? name : "");
-	gl_put_u8(&a, (uint8_t)(keep ? 1 : 0));
 	rc = vol_op(v, &a, &c, &r, 1);
 	if (rc == 0 && r.len >= 8) {
 		gl_ns_attr_get(&r, &at);

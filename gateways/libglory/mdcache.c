@@ -149,6 +149,18 @@ static void xattrs_drop_locked(struct gl_mdcache *c, uint32_t shard, uint32_t vo
 	}
 }
 
+/* Lock held: drops the name *pp points at from d. */
+static void name_drop(struct gl_mdcache *c, struct dir_e *d, struct name_e **pp)
+{
+	struct name_e *n = *pp;
+
+	*pp = n->next;
+	free(n->name);
+	free(n);
+	c->nentries--;
+	d->n--;
+}
+
 static void dir_free(struct gl_mdcache *c, struct dir_e *d)
 {
 	for (unsigned i = 0; i < d->nb; i++) {
@@ -327,11 +339,7 @@ int gl_mdcache_lookup_exp(struct gl_mdcache *c, uint32_t shard, uint32_t vol, ui
 				continue;
 			found = 1;
 			if (nexp <= now) {
-				*pp = n->next;
-				free(n->name);
-				free(n);
-				c->nentries--;
-				d->n--;
+				name_drop(c, d, pp);
 				break;
 			}
 			rc = attr_get_locked(c, shard, vol, n->ino, out, now, expires);
@@ -625,11 +633,7 @@ void gl_mdcache_put_removed(struct gl_mdcache *c, uint32_t shard, uint32_t vol, 
 			struct name_e *n = *pp;
 
 			if (n->h == h && strcmp(n->name, name) == 0) {
-				*pp = n->next;
-				free(n->name);
-				free(n);
-				c->nentries--;
-				d->n--;
+				name_drop(c, d, pp);
 				break;
 			}
 		}
