@@ -388,9 +388,8 @@ static void write_before(struct mds *m, struct md_req *q)
 }
 
 /* After a create or an unlink applied: the parent's attributes as they are now, leased to the
- * writer with
- * its entries (read like a GETATTR: sequence sampled, read, granted; the state read is at least
- * as new as the create). Appends u8 1 and the attr, or u8 0. */
+ * writer with its entries (read like a GETATTR: sequence sampled, read, granted; the state read
+ * is at least as new as the write). Appends u8 1 and the attr, or u8 0. */
 static void lease_parent(struct mds *m, const struct md_req *q, struct gl_wbuf *reply)
 {
 	const uint8_t *msg = q->msg + ENTRY_HDR;
